@@ -1,0 +1,34 @@
+"""Environment variables Shipyard reads, declared once, each with its meaning."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    doc: str
+    default: str | None = None
+
+    def get(self) -> str | None:
+        return os.environ.get(self.name, self.default)
+
+
+MLFLOW_TRACKING_URI = EnvVar(
+    "MLFLOW_TRACKING_URI", "MLflow tracking/registry URI; overrides the embedded SQLite default."
+)
+SHIPYARD_ACTOR = EnvVar(
+    "SHIPYARD_ACTOR", "Who is recorded in the alias history; defaults to $GITHUB_ACTOR, then $USER."
+)
+
+
+def actor() -> str:
+    """The person or bot recorded as making a change."""
+    return (
+        SHIPYARD_ACTOR.get()
+        or os.environ.get("GITHUB_ACTOR")
+        or os.environ.get("USER")
+        or "unknown"
+    )
