@@ -67,6 +67,7 @@ class Reason(str, Enum):
     NO_BASELINE = "no_baseline"
     INCONCLUSIVE = "inconclusive"
     GATE_ERROR = "gate_error"
+    ROUND_TRIP_MISMATCH = "round_trip_mismatch"
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,0 +1,149 @@
+"""Project-level operations behind the CLI, usable from Python as they are.
+
+Each takes a `Project` (see `Project.load`) and returns data; rendering is the caller's.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shipyard.config.project import Project
+from shipyard.core.results import Report
+from shipyard.errors import ConfigError
+from shipyard.pipeline.run import RunOutcome, SmokeOutcome, run_pipeline, run_smoke
+
+if TYPE_CHECKING:
+    from shipyard.data.schema import Schema
+    from shipyard.registry.store import ModelRegistry
+
+__all__ = [
+    "RunOutcome",
+    "SmokeOutcome",
+    "check_environment",
+    "history_rows",
+    "infer_project_schema",
+    "open_registry",
+    "run_pipeline",
+    "run_smoke",
+    "validate_project_data",
+    "version_at",
+    "version_rows",
+]
+
+
+def _reference_path(project: Project, data: Path | None) -> Path:
+    if data is not None:
+        if not data.exists():
+            raise ConfigError(f"--data: no such file or folder: {data}")
+        return data
+    if project.policy.data.source is None:
+        raise ConfigError("shipyard.yaml: data.source is not set; pass --data FILE.")
+    path = project.resolve(project.policy.data.source)
+    if not path.exists():
+        raise ConfigError(f"shipyard.yaml: data.source: no such file or folder: {path}")
+    return path
+
+
+def infer_project_schema(
+    project: Project, *, data: Path | None = None, margin: float = 0.1
+) -> tuple[Schema, Path]:
+    """Infer the schema from reference data and write it where `data.schema` says."""
+    from shipyard.data.loading import load_frame
+    from shipyard.data.schema import infer_schema, write_schema
+
+    frame = load_frame(_reference_path(project, data))
+    schema = infer_schema(frame, target=project.policy.data.target, margin=margin)
+    write_schema(schema, project.schema_path)
+    return schema, project.schema_path
+
+
+def validate_project_data(project: Project, *, data: Path | None = None) -> Report:
+    """Validate a data file against the project's schema and data checks."""
+    from shipyard.data.loading import load_frame
+    from shipyard.data.schema import read_schema
+    from shipyard.data.validation import validate
+
+    policy = project.policy
+    frame = load_frame(_reference_path(project, data))
+    return validate(
+        frame,
+        read_schema(project.schema_path),
+        target=policy.data.target,
+        task=policy.task,
+        min_rows=policy.data.min_rows,
+        max_rows=policy.data.max_rows,
+        max_duplicate_fraction=policy.data.max_duplicate_fraction,
+        min_class_fraction=policy.data.min_class_fraction,
+    )
+
+
+def open_registry(project: Project) -> ModelRegistry:
+    from shipyard.registry.store import ModelRegistry
+
+    return ModelRegistry(
+        project.tracking_uri,
+        project.policy.model_name,
+        artifact_root=project.state_dir / "artifacts",
+        audit_url=project.audit_url,
+    )
+
+
+def version_rows(project: Project) -> tuple[list[dict[str, Any]], list[str]]:
+    """One row per version: aliases, verdict, the policy's metrics, creation time."""
+    versions = open_registry(project).versions()
+    metric_names = project.policy.metrics[:4] or ["roc_auc", "rmse"]
+    rows = []
+    for info in versions:
+        row = {
+            "version": info.version,
+            "aliases": ", ".join(info.aliases),
+            "verdict": info.verdict,
+            "created": info.created_at.strftime("%Y-%m-%d %H:%M"),
+            "gates": info.tags.get("shipyard.gates", ""),
+        }
+        row.update({name: info.metrics.get(name) for name in metric_names})
+        rows.append(row)
+    columns = ["version", "aliases", "verdict", *metric_names, "gates", "created"]
+    return rows, columns
+
+
+def history_rows(project: Project, *, alias: str | None = None) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": event.at.isoformat(timespec="seconds"),
+            "alias": event.alias,
+            "from_version": event.from_version or "-",
+            "to_version": event.to_version or "-",
+            "actor": event.actor,
+            "reason": event.reason,
+        }
+        for event in open_registry(project).history(alias=alias)
+    ]
+
+
+def version_at(project: Project, alias: str, when: str) -> str:
+    """Which version `alias` pointed to at an ISO date or date-time (UTC when naive)."""
+    try:
+        moment = datetime.fromisoformat(when)
+    except ValueError:
+        raise ConfigError(f"--at: '{when}' is not an ISO date or date-time (e.g. 2026-11-20T14:00).") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    version = open_registry(project).version_at(alias, moment)
+    return version or f"no version held alias '{alias}' at {moment.isoformat()}"
+
+
+def check_environment(project: Project, ref: str) -> list[Any]:
+    """Differences between this environment and the fingerprint recorded with a version."""
+    import json
+
+    from shipyard.core.environment import capture_fingerprint, compare_fingerprints
+
+    registry = open_registry(project)
+    info = registry.get(ref)
+    model_dir = registry.download(info.version, project.state_dir / "models" / info.version)
+    recorded = json.loads((model_dir / "shipyard.json").read_text())["fingerprint"]
+    current = capture_fingerprint(list(recorded.get("packages", {})))
+    return compare_fingerprints(recorded, current)

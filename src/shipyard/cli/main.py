@@ -1,0 +1,229 @@
+"""The `shipyard` command: parse, call the public API, render. No logic lives here.
+
+Heavy libraries (pandas, scikit-learn, MLflow) are imported inside commands so that
+`shipyard --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from shipyard.cli.exit_codes import ExitCode
+
+app = typer.Typer(
+    name="shipyard",
+    help="CI/CD for machine-learning models: validate data, build, gate, register, promote.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+schema_app = typer.Typer(help="Infer and check the data schema kept in git.", no_args_is_help=True)
+env_app = typer.Typer(help="Compare the running environment with a model's.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+app.add_typer(env_app, name="env")
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+ProjectOption = Annotated[
+    Path, typer.Option("--project", "-p", help="Project folder holding shipyard.yaml.")
+]
+
+
+def _project(path: Path):  # noqa: ANN202
+    from shipyard.config.project import Project
+
+    return Project.load(path)
+
+
+@schema_app.command("infer")
+def schema_infer(
+    project: ProjectOption = Path("."),
+    data: Annotated[Path | None, typer.Option(help="Reference data; default data.source.")] = None,
+    margin: Annotated[float, typer.Option(help="Widen numeric ranges by this share.")] = 0.1,
+) -> None:
+    """Write schema.yaml from the reference data, for review in git."""
+    from shipyard.api import infer_project_schema
+
+    proj = _project(project)
+    schema, path = infer_project_schema(proj, data=data, margin=margin)
+    console.print(f"Wrote [bold]{path}[/] ({len(schema.columns)} columns). Review it and commit it.")
+
+
+@app.command()
+def validate(
+    data: Annotated[Path | None, typer.Argument(help="Data file; default data.source.")] = None,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Validate a data file against the schema; exit 1 if any check fails."""
+    from shipyard.api import validate_project_data
+    from shipyard.reports.console import render_report
+
+    report = validate_project_data(_project(project), data=data)
+    render_report(console, report, title="Data validation")
+    report.raise_for_status()
+
+
+@app.command()
+def run(
+    project: ProjectOption = Path("."),
+    data: Annotated[Path | None, typer.Option(help="Use this data instead of data.source.")] = None,
+) -> None:
+    """validate -> features -> split -> train -> evaluate -> gate -> register (cached by content)."""
+    from shipyard.cli.progress import stage_printer
+    from shipyard.pipeline.run import run_pipeline
+    from shipyard.reports.console import render_metrics, render_report
+
+    proj = _project(project)
+    outcome = run_pipeline(proj, data=data, on_event=stage_printer(console))
+    if outcome.evaluation:
+        render_metrics(console, outcome.evaluation.get("metrics", {}), title="Test metrics")
+    render_report(console, outcome.gate_report, title="Gates")
+    state = "[green]approved[/] (alias candidate)" if outcome.approved else "[red]rejected[/]"
+    console.print(f"Model [bold]{proj.policy.model_name}[/] version {outcome.version}: {state}")
+    outcome.gate_report.raise_for_status()
+
+
+@app.command()
+def smoke(project: ProjectOption = Path(".")) -> None:
+    """The whole pipeline on the committed sample, in seconds; loud on any failure."""
+    from shipyard.cli.progress import stage_printer
+    from shipyard.pipeline.run import run_smoke
+    from shipyard.reports.console import render_report
+
+    outcome = run_smoke(_project(project), on_event=stage_printer(console))
+    render_report(console, outcome.run.gate_report, title="Gates (smoke: only the output contract blocks)")
+    render_report(console, outcome.contract, title="Loaded back through MLflow")
+    console.print(
+        f"Smoke {'passed' if outcome.contract.passed and outcome.run.gate_report.passed else 'FAILED'}"
+        f" in {outcome.seconds:.1f} s (max difference after reload {outcome.max_abs_difference:.2g})"
+    )
+    outcome.run.gate_report.raise_for_status()
+    outcome.contract.raise_for_status()
+
+
+@app.command()
+def models(project: ProjectOption = Path(".")) -> None:
+    """Registered versions with their aliases, key metrics and gate verdicts."""
+    from shipyard.api import version_rows
+    from shipyard.reports.console import render_rows
+
+    rows, columns = version_rows(_project(project))
+    render_rows(console, rows, columns, title="Model versions")
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Argument(help="Version number or alias.")],
+    to: Annotated[str, typer.Option("--to", help="Alias to move: staging, canary, production…")],
+    force: Annotated[bool, typer.Option(help="Promote even if the version failed its gates.")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why; required with --force.")] = None,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Move an alias to a version; production keeps the old one as `previous`."""
+    from shipyard.config.settings import actor
+    from shipyard.api import open_registry
+
+    events = open_registry(_project(project)).promote(
+        version, to, actor=actor(), force=force, reason=reason
+    )
+    if not events:
+        console.print(f"Alias {to} already points to version {version}; nothing to do.")
+    for event in events:
+        console.print(f"{event.alias}: {event.from_version or '-'} -> {event.to_version}")
+
+
+@app.command()
+def history(
+    alias: Annotated[str | None, typer.Option(help="Only this alias.")] = None,
+    at: Annotated[str | None, typer.Option(help="Which version held ALIAS at this ISO date/time.")] = None,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Every alias move: who, when, from, to, why."""
+    from shipyard.api import history_rows, version_at
+    from shipyard.reports.console import render_rows
+
+    proj = _project(project)
+    if at is not None:
+        console.print(version_at(proj, alias or "production", at))
+        return
+    rows = history_rows(proj, alias=alias)
+    columns = ["at", "alias", "from_version", "to_version", "actor", "reason"]
+    render_rows(console, rows, columns, title="Alias history")
+
+
+@env_app.command("check")
+def env_check(
+    version: Annotated[str, typer.Argument(help="Version number or alias.")],
+    project: ProjectOption = Path("."),
+) -> None:
+    """Report each difference between this environment and the model's fingerprint."""
+    from shipyard.api import check_environment
+
+    proj = _project(project)
+    mismatches = check_environment(proj, version)
+    if not mismatches:
+        console.print(f"Environment matches version {version}'s fingerprint.")
+        return
+    for m in mismatches:
+        console.print(f"{m.field}: model {m.recorded!r}, here {m.current!r}")
+    if proj.policy.environment.on_mismatch == "fail":
+        raise typer.Exit(ExitCode.CHECK_FAILED)
+
+
+def main() -> None:
+    """Run the CLI, mapping every outcome to a stable exit code."""
+    sys.exit(run_cli(sys.argv[1:]))
+
+
+def run_cli(argv: list[str]) -> int:
+    import click
+
+    from shipyard import errors as e
+
+    try:
+        app(args=argv, prog_name="shipyard", standalone_mode=False)
+        return ExitCode.OK
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.UsageError as exc:
+        exc.show()
+        return ExitCode.USAGE_ERROR
+    except click.exceptions.Abort:
+        errors.print("Aborted.")
+        return ExitCode.USAGE_ERROR
+    except (e.DataValidationError, e.GateFailedError) as exc:
+        errors.print(f"[bold red]Check failed[/] ({_stage_of(exc)}): {exc}")
+        return ExitCode.CHECK_FAILED
+    except (e.ConfigError, e.ModelVersionNotFound) as exc:
+        errors.print(f"[bold red]Usage error:[/] {exc}")
+        return ExitCode.USAGE_ERROR
+    except (e.AliasConflict, e.IntegrityError, e.EnvironmentMismatchError) as exc:
+        errors.print(f"[bold red]Refused:[/] {exc}")
+        return ExitCode.CHECK_FAILED
+    except e.StageError as exc:
+        if exc.traceback:
+            errors.print(exc.traceback, markup=False)
+        who = "your code" if exc.user_code else "Shipyard (a bug: please report it)"
+        errors.print(f"[bold red]Stage '{exc.stage}' crashed in {who}:[/] {exc}")
+        return ExitCode.STAGE_CRASHED
+    except e.ShipyardError as exc:
+        errors.print(f"[bold red]Error:[/] {exc}")
+        return ExitCode.STAGE_CRASHED
+    except Exception:  # noqa: BLE001 - the last line of defence turns any crash into exit 3
+        import traceback
+
+        errors.print(traceback.format_exc(), markup=False)
+        errors.print("[bold red]Shipyard crashed (a bug: please report it with the traceback).[/]")
+        return ExitCode.STAGE_CRASHED
+
+
+def _stage_of(exc: Exception) -> str:
+    from shipyard.errors import DataValidationError
+
+    return "stage validate" if isinstance(exc, DataValidationError) else "stage gate"

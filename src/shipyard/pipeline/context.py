@@ -1,0 +1,127 @@
+"""What one pipeline run works with: the project, its mode (full or smoke), and lazy handles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from shipyard.config.project import Project
+from shipyard.core.hashing import FileHasher, digest_value
+from shipyard.errors import ConfigError
+from shipyard.pipeline.code import code_digest, module_files
+
+if TYPE_CHECKING:
+    from shipyard.registry.store import ModelRegistry
+
+
+@dataclass
+class RunContext:
+    """One run of the pipeline. `smoke` runs on the committed sample with `smoke:` params."""
+
+    project: Project
+    smoke: bool = False
+    registry_dir: Path | None = None
+    data_override: Path | None = None
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def policy(self):  # noqa: ANN201 - the Policy, typed by the project
+        return self.project.policy
+
+    @cached_property
+    def hasher(self) -> FileHasher:
+        return FileHasher(self.project.state_dir / "stat-index.json")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.policy.params_for(self.smoke)
+
+    @property
+    def seed(self) -> int:
+        return int(self.params.get("seed", self.policy.split.seed))
+
+    @property
+    def data_key(self) -> str:
+        return "data.sample" if self.smoke else ("data.source" if self.policy.data.source else "data.loader")
+
+    @cached_property
+    def data_path(self) -> Path | None:
+        if self.data_override is not None:
+            if not self.data_override.exists():
+                raise ConfigError(f"--data: no such file or folder: {self.data_override}")
+            return self.data_override
+        data = self.policy.data
+        ref = data.sample if self.smoke else data.source
+        if self.smoke and ref is None:
+            raise ConfigError(
+                "shipyard.yaml: data.sample: smoke needs a small committed sample; "
+                "add 'sample: data/sample.parquet' under 'data'."
+            )
+        if ref is None:
+            return None
+        path = self.project.resolve(ref)
+        if not path.exists():
+            raise ConfigError(f"shipyard.yaml: {self.data_key}: no such file or folder: {path}")
+        return path
+
+    @cached_property
+    def data_digest(self) -> str:
+        if self.data_path is not None:
+            return self.hasher.digest_tree(self.data_path)
+        from pandas.util import hash_pandas_object
+
+        frame = self.raw()
+        return digest_value([list(map(str, frame.columns)), hash_pandas_object(frame).sum()])
+
+    def code_digest(self, ref: str | None, key: str) -> str:
+        if ref is None:
+            return ""
+        files = module_files(ref, self.project.root, key)
+        if not files:
+            from shipyard.training.entrypoints import load_entrypoint, source_files
+
+            files = source_files(load_entrypoint(ref, self.project.root, key=key), self.project.root)
+        return code_digest(files, self.project.root, self.hasher)
+
+    def raw(self) -> pd.DataFrame:
+        """The raw data of this run, read once."""
+        if "raw" not in self._frames:
+            if self.data_path is not None:
+                from shipyard.data.loading import load_frame
+
+                self._frames["raw"] = load_frame(self.data_path)
+            else:
+                from shipyard.training.entrypoints import load_entrypoint
+                from shipyard.training.fitting import call_user
+
+                loader = load_entrypoint(self.policy.data.loader, self.project.root, key="data.loader")
+                frame = call_user(loader, stage="load")
+                if not isinstance(frame, pd.DataFrame):
+                    raise ConfigError(
+                        f"shipyard.yaml: data.loader returned {type(frame).__name__}, "
+                        "not a pandas DataFrame."
+                    )
+                self._frames["raw"] = frame
+        return self._frames["raw"]
+
+    @cached_property
+    def registry(self) -> ModelRegistry:
+        from shipyard.registry.store import ModelRegistry
+
+        if self.registry_dir is None:
+            return ModelRegistry(
+                self.project.tracking_uri,
+                self.policy.model_name,
+                artifact_root=self.project.state_dir / "artifacts",
+                audit_url=self.project.audit_url,
+            )
+        return ModelRegistry(
+            f"sqlite:///{self.registry_dir / 'mlflow.db'}",
+            f"{self.policy.model_name}-smoke",
+            artifact_root=self.registry_dir / "artifacts",
+            audit_url=f"sqlite:///{self.registry_dir / 'shipyard.db'}",
+        )

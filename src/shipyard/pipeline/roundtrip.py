@@ -1,0 +1,59 @@
+"""Load a registered model back the way the server does and check it against training."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from shipyard.core.results import Report
+from shipyard.pipeline.context import RunContext
+from shipyard.pipeline.runner import StageEvent, StageStatus
+
+TOLERANCE = 1e-6
+
+
+def check_round_trip(
+    ctx: RunContext, outcome, *, on_event: Callable[[StageEvent], None] | None = None  # noqa: ANN001
+) -> tuple[float, Report]:
+    """Download the registered version (integrity verified), load it with MLflow's pyfunc,
+    predict on the sample and compare with the in-memory model; check the output contract."""
+    from shipyard.gates.base import GateContext
+    from shipyard.gates.contract import OutputContractGate
+    from shipyard.training.packaging import load_pyfunc, load_servable, outputs_from_frame
+
+    start = time.perf_counter()
+    target = ctx.policy.data.target
+    raw = ctx.raw()
+    model_dir = ctx.registry.download(outcome.version, ctx.project.state_dir / "smoke" / "loaded")
+    served = load_pyfunc(model_dir).predict(raw.drop(columns=[target]))
+    in_memory = load_servable(outcome.pipeline.outputs["train"] / "model").predict_frame(raw)
+    numeric = [c for c in in_memory.columns if c.startswith("proba_")] or ["prediction"]
+    difference = float(
+        np.max(np.abs(served[numeric].to_numpy(float) - in_memory[numeric].to_numpy(float)))
+    )
+    outputs = outputs_from_frame(served, ctx.policy.task)
+    gate_ctx = GateContext(
+        task=ctx.policy.task, y_true=raw[target].to_numpy(), candidate=outputs, metrics={}
+    )
+    results = [OutputContractGate().evaluate(gate_ctx)]
+    if difference > TOLERANCE:
+        from shipyard.core.results import CheckResult, Reason, Status
+
+        results.append(
+            CheckResult(
+                check="serialization_round_trip",
+                status=Status.FAILED,
+                reason=Reason.ROUND_TRIP_MISMATCH,
+                observed=difference,
+                expected=f"<= {TOLERANCE}",
+                message=(
+                    f"The registered model loaded through MLflow differs from the trained model by "
+                    f"{difference:.3g} (tolerance {TOLERANCE}); serving would not reproduce training."
+                ),
+            )
+        )
+    if on_event is not None:
+        on_event(StageEvent("load-back", StageStatus.RAN, time.perf_counter() - start))
+    return difference, Report.of("smoke checks", results)

@@ -1,0 +1,128 @@
+"""Public entry points of the pipeline: `run_pipeline` and `run_smoke`."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shipyard.config.project import Project
+from shipyard.core.results import Report
+from shipyard.pipeline.cache import StageCache
+from shipyard.pipeline.context import RunContext
+from shipyard.pipeline.lint import lint
+from shipyard.pipeline.release import gate_stage, register_stage
+from shipyard.pipeline.runner import PipelineResult, Stage, StageEvent, compute_keys, run_stages
+from shipyard.pipeline.stages import (
+    evaluate_stage,
+    features_stage,
+    read_json,
+    report_of,
+    split_stage,
+    train_stage,
+    validate_stage,
+)
+
+
+@dataclass
+class RunOutcome:
+    """What a run produced: per-stage events, the reports, and the registered version."""
+
+    pipeline: PipelineResult
+    data_report: Report
+    gate_report: Report
+    version: str
+    verdict: str
+    evaluation: dict = field(default_factory=dict)
+
+    @property
+    def approved(self) -> bool:
+        return self.verdict == "approved"
+
+
+def build_stages(ctx: RunContext) -> list[Stage]:
+    stages = [
+        validate_stage(ctx),
+        features_stage(ctx),
+        split_stage(ctx),
+        train_stage(ctx),
+        evaluate_stage(ctx),
+        gate_stage(ctx),
+    ]
+    return [*stages, register_stage(ctx, compute_keys(stages))]
+
+
+def _execute(
+    ctx: RunContext, cache: StageCache, on_event: Callable[[StageEvent], None] | None
+) -> RunOutcome:
+    lint(ctx.project)
+    stages = build_stages(ctx)
+    scratch = Path(tempfile.mkdtemp(prefix="shipyard-run-"))
+    try:
+        result = run_stages(stages, cache, scratch, on_event=on_event)
+    finally:
+        ctx.hasher.save()
+    try:
+        register_dir = result.outputs["register"]
+        version = read_json(register_dir / "version.json")
+        evaluate_dir = result.outputs["evaluate"]
+        evaluation = (
+            read_json(evaluate_dir / "evaluation.json")
+            if (evaluate_dir / "evaluation.json").exists()
+            else {}
+        )
+        return RunOutcome(
+            pipeline=result,
+            data_report=_data_report(result),
+            gate_report=report_of(register_dir / "gate_report.json"),
+            version=version["version"],
+            verdict=version["verdict"],
+            evaluation=evaluation,
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _data_report(result: PipelineResult) -> Report:
+    path = result.outputs["validate"] / "data_report.json"
+    return report_of(path) if path.exists() else Report.of("data", [])
+
+
+def run_pipeline(
+    project: Project,
+    *,
+    data: Path | None = None,
+    on_event: Callable[[StageEvent], None] | None = None,
+) -> RunOutcome:
+    """validate -> features -> split -> train -> evaluate -> gate -> register, cached by content.
+
+    `data` replaces `data.source` for this run (e.g. a new batch to check).
+    """
+    ctx = RunContext(project, data_override=data)
+    return _execute(ctx, StageCache(project.state_dir / "cache"), on_event)
+
+
+@dataclass
+class SmokeOutcome:
+    run: RunOutcome
+    seconds: float
+    max_abs_difference: float
+    contract: Report
+
+
+def run_smoke(
+    project: Project, *, on_event: Callable[[StageEvent], None] | None = None
+) -> SmokeOutcome:
+    """The whole pipeline on the committed sample, uncached, into a separate smoke registry;
+    then the registered model is loaded back the way the server loads it and checked."""
+    from shipyard.pipeline.roundtrip import check_round_trip
+
+    start = time.perf_counter()
+    ctx = RunContext(project, smoke=True, registry_dir=project.state_dir / "smoke")
+    with tempfile.TemporaryDirectory(prefix="shipyard-smoke-") as tmp:
+        outcome = _execute(ctx, StageCache(Path(tmp)), on_event)
+        difference, contract = check_round_trip(ctx, outcome, on_event=on_event)
+    return SmokeOutcome(outcome, time.perf_counter() - start, difference, contract)

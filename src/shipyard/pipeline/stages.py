@@ -1,0 +1,267 @@
+"""The stages of `shipyard run`: validate -> features -> split -> train -> evaluate -> gate -> register.
+
+Each stage reads its upstream outputs (folders) and writes its own; nothing is
+passed in memory except the raw data, read at most once per run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shipyard.core.results import Report
+from shipyard.errors import ConfigError, StageError
+from shipyard.pipeline.context import RunContext
+from shipyard.pipeline.runner import Stage
+
+STAGES = ("validate", "features", "split", "train", "evaluate", "gate", "register")
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def _target(ctx: RunContext, frame: pd.DataFrame) -> pd.Series:
+    return frame[ctx.policy.data.target]
+
+
+def validate_stage(ctx: RunContext) -> Stage:
+    data = ctx.policy.data
+
+    def run(inputs: Mapping[str, Path], out: Path) -> None:
+        from shipyard.data.schema import read_schema
+        from shipyard.data.validation import validate
+
+        schema = read_schema(ctx.project.schema_path)
+        report = validate(
+            ctx.raw(),
+            schema,
+            target=data.target,
+            task=ctx.policy.task,
+            min_rows=1 if ctx.smoke else data.min_rows,
+            max_rows=None if ctx.smoke else data.max_rows,
+            max_duplicate_fraction=data.max_duplicate_fraction,
+            min_class_fraction=data.min_class_fraction,
+        )
+        (out / "data_report.json").write_text(report.to_json())
+        report.raise_for_status()
+
+    schema_path = ctx.project.schema_path
+    if not schema_path.is_file():
+        raise ConfigError(
+            f"shipyard.yaml: data.schema: no schema at {schema_path}. "
+            "Run 'shipyard schema infer' and commit the file."
+        )
+    parts = {
+        "data": ctx.data_digest,
+        "schema": ctx.hasher.digest(schema_path),
+        "config": data.model_dump(),
+        "smoke": ctx.smoke,
+        "task": ctx.policy.task,
+    }
+    return Stage("validate", run, key_parts=parts)
+
+
+def features_stage(ctx: RunContext) -> Stage:
+    ref = ctx.policy.entrypoints.features
+
+    def run(inputs: Mapping[str, Path], out: Path) -> None:
+        raw = ctx.raw()
+        X = _features(ctx, raw)
+        X.to_parquet(out / "X.parquet")
+        _target(ctx, raw).to_frame().to_parquet(out / "y.parquet")
+
+    parts = {"data": ctx.data_digest, "code": ctx.code_digest(ref, "entrypoints.features"), "ref": ref}
+    return Stage("features", run, deps=("validate",), key_parts=parts)
+
+
+def _features(ctx: RunContext, raw: pd.DataFrame) -> pd.DataFrame:
+    from shipyard.training.entrypoints import load_entrypoint
+    from shipyard.training.fitting import call_user
+
+    inputs = raw.drop(columns=[ctx.policy.data.target])
+    ref = ctx.policy.entrypoints.features
+    if ref is None:
+        return inputs
+    fn = load_entrypoint(ref, ctx.project.root, key="entrypoints.features")
+    X = call_user(fn, inputs, stage="features")
+    if not isinstance(X, pd.DataFrame) or len(X) != len(inputs):
+        got = f"{len(X)} rows" if isinstance(X, pd.DataFrame) else type(X).__name__
+        raise StageError(
+            f"Stage 'features' failed in your code: {ref} must return a DataFrame with one row "
+            f"per input row ({len(inputs)}), got {got}.",
+            stage="features",
+            user_code=True,
+        )
+    return X
+
+
+def split_stage(ctx: RunContext) -> Stage:
+    split = ctx.policy.split
+
+    def run(inputs: Mapping[str, Path], out: Path) -> None:
+        train_idx, test_idx = split_indices(ctx, ctx.raw())
+        np.savez(out / "split.npz", train=train_idx, test=test_idx)
+
+    parts = {"data": ctx.data_digest, "split": split.model_dump(), "task": ctx.policy.task}
+    return Stage("split", run, deps=("validate",), key_parts=parts)
+
+
+def split_indices(ctx: RunContext, raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Positional train/test indices: random, stratified on the target, or by time."""
+    split = ctx.policy.split
+    n = len(raw)
+    n_test = max(1, int(round(n * split.test_size)))
+    if split.method == "time":
+        if split.column not in raw.columns:
+            raise ConfigError(f"shipyard.yaml: split.column: column '{split.column}' is not in the data.")
+        order = np.argsort(raw[split.column].to_numpy(), kind="stable")
+        return np.sort(order[: n - n_test]), np.sort(order[n - n_test :])
+    from sklearn.model_selection import train_test_split
+
+    stratify = None
+    if split.method == "stratified" and ctx.policy.task == "classification":
+        stratify = _target(ctx, raw).to_numpy()
+    train_idx, test_idx = train_test_split(
+        np.arange(n), test_size=n_test, random_state=split.seed, stratify=stratify
+    )
+    return np.sort(train_idx), np.sort(test_idx)
+
+
+def train_stage(ctx: RunContext) -> Stage:
+    ref = ctx.policy.entrypoints.train
+
+    def run(inputs: Mapping[str, Path], out: Path) -> None:
+        from shipyard.core.environment import capture_fingerprint, model_packages
+        from shipyard.training.entrypoints import load_entrypoint, source_files
+        from shipyard.training.fitting import fit
+        from shipyard.training.packaging import Servable, package_model
+
+        X = pd.read_parquet(inputs["features"] / "X.parquet")
+        y = pd.read_parquet(inputs["features"] / "y.parquet").iloc[:, 0]
+        train_idx = np.load(inputs["split"] / "split.npz")["train"]
+        train_fn = load_entrypoint(ref, ctx.project.root, key="entrypoints.train")
+        estimator = fit(
+            train_fn,
+            X.iloc[train_idx],
+            y.iloc[train_idx],
+            dict(ctx.params),
+            seed=ctx.seed,
+            task=ctx.policy.task,
+        )
+        features_ref = ctx.policy.entrypoints.features
+        features_fn = (
+            load_entrypoint(features_ref, ctx.project.root, key="entrypoints.features")
+            if features_ref
+            else None
+        )
+        code_files = source_files(train_fn, ctx.project.root)
+        if features_fn is not None:
+            code_files = sorted({*code_files, *source_files(features_fn, ctx.project.root)})
+        servable = Servable(
+            estimator=estimator,
+            features=features_fn,
+            task=ctx.policy.task,
+            target=ctx.policy.data.target,
+            classes=tuple(getattr(estimator, "classes_", ())),
+        )
+        raw = ctx.raw()
+        package_model(
+            servable,
+            out_dir=out / "model",
+            project_root=ctx.project.root,
+            features_ref=features_ref,
+            code_files=code_files,
+            input_example=raw.iloc[train_idx[:5]].drop(columns=[ctx.policy.data.target]),
+            fingerprint=capture_fingerprint(model_packages(estimator)),
+        )
+        _write_json(out / "train.json", {"params": ctx.params, "seed": ctx.seed, "rows": len(train_idx)})
+
+    from shipyard.core.environment import runtime_key
+
+    parts = {
+        "code": ctx.code_digest(ref, "entrypoints.train"),
+        "ref": ref,
+        "params": ctx.params,
+        "seed": ctx.seed,
+        "runtime": runtime_key(),
+    }
+    return Stage("train", run, deps=("features", "split"), key_parts=parts)
+
+
+def test_rows(ctx: RunContext, split_dir: Path) -> pd.DataFrame:
+    test_idx = np.load(split_dir / "split.npz")["test"]
+    return ctx.raw().iloc[test_idx]
+
+
+def evaluate_stage(ctx: RunContext) -> Stage:
+    policy = ctx.policy
+
+    def run(inputs: Mapping[str, Path], out: Path) -> None:
+        from shipyard.evaluation.metrics import compute_metrics
+        from shipyard.evaluation.performance import measure_performance
+        from shipyard.evaluation.slices import slice_metrics
+        from shipyard.training.packaging import load_servable
+
+        model_dir = inputs["train"] / "model"
+        servable = load_servable(model_dir)
+        rows = test_rows(ctx, inputs["split"])
+        y_true = _target(ctx, rows).to_numpy()
+        outputs = servable.outputs(rows)
+        names = policy.metrics or None
+        metrics = compute_metrics(policy.task, y_true, outputs, names)
+        slices = (
+            slice_metrics(policy.task, y_true, outputs, rows, policy.slices, list(metrics))
+            if policy.slices
+            else {}
+        )
+        inputs_only = rows.drop(columns=[policy.data.target])
+        performance = measure_performance(
+            servable.predict_frame,
+            inputs_only,
+            samples=min(policy.evaluation.latency_samples, 50) if ctx.smoke else policy.evaluation.latency_samples,
+            warmup=policy.evaluation.warmup,
+            batch=policy.evaluation.throughput_batch,
+            model_path=model_dir,
+        )
+        save_outputs(out / "outputs.npz", y_true, outputs)
+        _write_json(
+            out / "evaluation.json",
+            {"metrics": metrics, "slices": slices, "performance": performance, "test_rows": len(rows)},
+        )
+
+    parts = {
+        "metrics": policy.metrics,
+        "slices": policy.slices,
+        "evaluation": policy.evaluation.model_dump(),
+        "smoke": ctx.smoke,
+    }
+    return Stage("evaluate", run, deps=("train", "split"), key_parts=parts)
+
+
+def save_outputs(path: Path, y_true: np.ndarray, outputs: Any) -> None:
+    arrays = {"y_true": y_true, "y_pred": outputs.y_pred, "classes": np.asarray(outputs.classes)}
+    if outputs.y_score is not None:
+        arrays["y_score"] = outputs.y_score
+    np.savez(path, **arrays)
+
+
+def load_outputs(path: Path) -> tuple[np.ndarray, Any]:
+    from shipyard.evaluation.outputs import ModelOutputs
+
+    data = np.load(path, allow_pickle=False)
+    score = data["y_score"] if "y_score" in data.files else None
+    return data["y_true"], ModelOutputs(data["y_pred"], score, tuple(data["classes"].tolist()))
+
+
+def report_of(path: Path) -> Report:
+    return Report.from_dict(read_json(path))

@@ -1,0 +1,67 @@
+"""Render reports, stage progress and registry listings in the terminal with rich."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from shipyard.core.results import CheckResult, Report, Status
+
+_STATUS_STYLE = {Status.PASSED: "green", Status.FAILED: "red", Status.SKIPPED: "yellow"}
+
+
+def _format(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _status_cell(result: CheckResult) -> str:
+    label = result.status.value.upper()
+    if result.status is Status.FAILED and not result.blocking:
+        return "[yellow]WARN[/]"
+    return f"[{_STATUS_STYLE[result.status]}]{label}[/]"
+
+
+def render_report(console: Console, report: Report, *, title: str | None = None) -> None:
+    """Headline, then one row per result: status, check, subject, observed, expected, message."""
+    table = Table(title=title or report.kind.capitalize(), title_justify="left", expand=False)
+    for column in ("status", "check", "subject", "observed", "expected", "message"):
+        table.add_column(column, overflow="fold", max_width=70 if column == "message" else 28)
+    for result in report.results:
+        table.add_row(
+            _status_cell(result),
+            result.check,
+            result.subject,
+            _format(result.observed),
+            _format(result.expected),
+            result.message,
+        )
+    console.print(table)
+    style = "green" if report.passed else "red"
+    console.print(f"[bold {style}]{report.headline()}[/]")
+
+
+def render_metrics(console: Console, metrics: Mapping[str, Any], *, title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    table.add_column("name")
+    table.add_column("value", justify="right")
+    for name, value in metrics.items():
+        table.add_row(name, _format(value))
+    console.print(table)
+
+
+def render_rows(
+    console: Console, rows: Iterable[Mapping[str, Any]], columns: list[str], *, title: str
+) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_format(row.get(c)) for c in columns))
+    console.print(table)
