@@ -6,6 +6,7 @@ Heavy libraries (pandas, scikit-learn, MLflow) are imported inside commands so t
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -178,25 +179,21 @@ def env_check(
 
 def main() -> None:
     """Run the CLI, mapping every outcome to a stable exit code."""
+    # MLflow logs its housekeeping at INFO; the CLI shows its own progress instead.
+    # Only this process is affected, and an explicit user setting wins.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     sys.exit(run_cli(sys.argv[1:]))
 
 
 def run_cli(argv: list[str]) -> int:
-    import click
-
     from shipyard import errors as e
 
     try:
-        app(args=argv, prog_name="shipyard", standalone_mode=False)
+        # Click handles usage errors itself (exit 2) and exits through SystemExit.
+        app(args=argv, prog_name="shipyard", standalone_mode=True)
         return ExitCode.OK
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.UsageError as exc:
-        exc.show()
-        return ExitCode.USAGE_ERROR
-    except click.exceptions.Abort:
-        errors.print("Aborted.")
-        return ExitCode.USAGE_ERROR
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else ExitCode.USAGE_ERROR
     except (e.DataValidationError, e.GateFailedError) as exc:
         errors.print(f"[bold red]Check failed[/] ({_stage_of(exc)}): {exc}")
         return ExitCode.CHECK_FAILED

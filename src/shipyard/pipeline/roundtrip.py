@@ -21,19 +21,20 @@ def check_round_trip(
     predict on the sample and compare with the in-memory model; check the output contract."""
     from shipyard.gates.base import GateContext
     from shipyard.gates.contract import OutputContractGate
-    from shipyard.training.packaging import load_pyfunc, load_servable, outputs_from_frame
+    from shipyard.training.packaging import load_pyfunc, load_servable
 
     start = time.perf_counter()
     target = ctx.policy.data.target
     raw = ctx.raw()
     model_dir = ctx.registry.download(outcome.version, ctx.project.state_dir / "smoke" / "loaded")
     served = load_pyfunc(model_dir).predict(raw.drop(columns=[target]))
-    in_memory = load_servable(outcome.pipeline.outputs["train"] / "model").predict_frame(raw)
+    servable = load_servable(outcome.pipeline.outputs["train"] / "model")
+    in_memory = servable.predict_frame(raw)
     numeric = [c for c in in_memory.columns if c.startswith("proba_")] or ["prediction"]
     difference = float(
         np.max(np.abs(served[numeric].to_numpy(float) - in_memory[numeric].to_numpy(float)))
     )
-    outputs = outputs_from_frame(served, ctx.policy.task)
+    outputs = servable.outputs_from_frame(served)
     gate_ctx = GateContext(
         task=ctx.policy.task, y_true=raw[target].to_numpy(), candidate=outputs, metrics={}
     )

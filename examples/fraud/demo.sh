@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The end-to-end demo behind `make demo`: generate data, infer the schema, run the
+# pipeline twice (the second run is fully cached), promote, smoke, then show a
+# corrupted batch being rejected with a clear error and nothing registered.
+set -uo pipefail
+cd "$(dirname "$0")"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+expect_exit() {  # expect_exit CODE command...
+  local want=$1; shift
+  "$@"; local got=$?
+  if [ "$got" -ne "$want" ]; then echo "demo: expected exit $want from '$*', got $got" >&2; exit 1; fi
+}
+
+step "Generate 50,000 synthetic transactions"
+expect_exit 0 python generate.py --rows 50000 --seed 0 --out data/transactions.parquet
+
+if [ ! -f schema.yaml ]; then
+  step "Infer the schema (review and commit schema.yaml)"
+  expect_exit 0 shipyard schema infer
+fi
+
+step "Run the pipeline: validate -> features -> split -> train -> evaluate -> gate -> register"
+expect_exit 0 shipyard run
+
+step "Run it again: nothing changed, every stage is cached"
+expect_exit 0 shipyard run
+
+step "Smoke: the whole pipeline on the committed 1,000-row sample"
+expect_exit 0 shipyard smoke
+
+step "Promote the candidate to production"
+version=$(python -c "import json,glob,os; f=max(glob.glob('.shipyard/cache/register/*/version.json'), key=os.path.getmtime); print(json.load(open(f))['version'])")
+expect_exit 0 shipyard promote "$version" --to production
+expect_exit 0 shipyard models
+expect_exit 0 shipyard history
+
+step "A corrupted batch (renamed column, wrong dtype, unseen category, nulls) is rejected"
+expect_exit 0 python corrupt.py --rows 5000 --out data/corrupted.parquet
+expect_exit 1 shipyard run --data data/corrupted.parquet
+echo "Rejected with exit code 1 as expected; nothing was registered:"
+expect_exit 0 shipyard models

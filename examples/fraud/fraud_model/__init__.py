@@ -1,0 +1,1 @@
+"""The fraud example's user code: row-wise features and a scikit-learn training function."""

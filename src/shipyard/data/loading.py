@@ -1,0 +1,58 @@
+"""Read a data set from disk: a CSV file, a Parquet file, or a folder of Parquet files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from shipyard.errors import ConfigError
+
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst", ".csv.xz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+_SUPPORTED = (
+    "a CSV file (.csv, optionally compressed), a Parquet file (.parquet, .pq) "
+    "or a folder of Parquet files"
+)
+
+
+def _has_suffix(path: Path, suffixes: tuple[str, ...]) -> bool:
+    return path.name.lower().endswith(suffixes)
+
+
+def load_frame(path: str | Path) -> pd.DataFrame:
+    """Load a data set into a DataFrame.
+
+    A 0-byte CSV gives an empty frame, so validation reports it rather than the
+    reader crashing. Hidden and `_`-prefixed files in a Parquet folder
+    (`_SUCCESS`, `.crc`) are skipped, as Spark and pyarrow write them.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(
+            f"No data at {path}. Check 'data.source' in shipyard.yaml; expected {_SUPPORTED}."
+        )
+    if path.is_dir():
+        parts = [p for p in path.rglob("*") if p.is_file() and _has_suffix(p, PARQUET_SUFFIXES)]
+        if not any(not p.name.startswith((".", "_")) for p in parts):
+            raise ConfigError(f"The folder {path} holds no Parquet files. Expected {_SUPPORTED}.")
+        return _read(path, pd.read_parquet)
+    if _has_suffix(path, CSV_SUFFIXES):
+        return _read(path, pd.read_csv)
+    if _has_suffix(path, PARQUET_SUFFIXES):
+        return _read(path, pd.read_parquet)
+    raise ConfigError(f"Cannot read {path}: unsupported file type. Expected {_SUPPORTED}.")
+
+
+def _read(path: Path, reader: Callable[[Path], pd.DataFrame]) -> pd.DataFrame:
+    """Run a pandas reader, turning a malformed file into a `ConfigError` that names it."""
+    try:
+        return reader(path)
+    except pd.errors.EmptyDataError:  # a 0-byte or blank CSV
+        return pd.DataFrame()
+    except (pd.errors.ParserError, pa.ArrowException, UnicodeDecodeError, OSError) as exc:
+        raise ConfigError(
+            f"Cannot read {path}: {exc}. Check that it is {_SUPPORTED}, and not damaged."
+        ) from None

@@ -1,0 +1,112 @@
+"""The built-in gate types, building gates from `shipyard.yaml`, and running them all."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import inspect
+import traceback
+from collections.abc import Mapping, Sequence
+
+from shipyard.config.policy import GateConfig
+from shipyard.core.results import CheckResult, Reason, Report, Severity, Status
+from shipyard.errors import ConfigError
+from shipyard.evaluation.metrics import check_metric_names
+from shipyard.gates.base import Gate, GateContext
+from shipyard.gates.contract import OutputContractGate
+from shipyard.gates.performance import PerformanceGate
+from shipyard.gates.regression import NoRegressionGate
+from shipyard.gates.thresholds import MetricThresholdGate
+
+GATE_TYPES: dict[str, type[Gate]] = {
+    cls.type_name: cls
+    for cls in (MetricThresholdGate, OutputContractGate, PerformanceGate, NoRegressionGate)
+}
+
+
+def _missing_options(cls: type[Gate], params: Mapping[str, object]) -> list[str]:
+    """Keyword-only options without a default that the config does not give."""
+    signature = inspect.signature(cls.__init__)
+    return [
+        p.name
+        for p in signature.parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+        and p.default is p.empty
+        and p.name not in params
+    ]
+
+
+def build_gates(
+    configs: Sequence[GateConfig],
+    *,
+    task: str,
+    gate_types: Mapping[str, type[Gate]] = GATE_TYPES,
+) -> list[tuple[GateConfig, Gate]]:
+    """Build every configured gate, or raise `ConfigError` naming `gates[i]` and the fix.
+
+    `gate_types` maps type names to gate classes: the built-ins, plus any plugins.
+    """
+    built = []
+    for i, config in enumerate(configs):
+        cls = gate_types.get(config.type)
+        if cls is None:
+            valid = sorted(gate_types)
+            close = difflib.get_close_matches(config.type, valid, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(
+                f"shipyard.yaml: gates[{i}].type: unknown gate type {config.type!r}.{hint} "
+                f"Valid types: {', '.join(valid)}."
+            )
+        missing = _missing_options(cls, config.params)
+        if missing:
+            raise ConfigError(
+                f"shipyard.yaml: gates[{i}]: gate '{config.label}' needs the option "
+                f"{missing[0]!r}. Add it under the gate."
+            )
+        try:
+            gate = cls.from_params(config.params, label=config.label)
+        except ConfigError as exc:
+            raise ConfigError(f"shipyard.yaml: gates[{i}]: {exc}") from None
+        metric = gate.get_params().get("metric")
+        if isinstance(metric, str):
+            check_metric_names(task, [metric], where=f"shipyard.yaml: gates[{i}].metric")
+        built.append((config, gate))
+    return built
+
+
+def _crashed(config: GateConfig, exc: Exception) -> CheckResult:
+    return CheckResult(
+        check=config.type,
+        status=Status.FAILED,
+        message=f"gate '{config.label}' could not be evaluated: {type(exc).__name__}: {exc}",
+        reason=Reason.GATE_ERROR,
+        hint="This is a bug in the gate or its configuration, not a verdict on the model; "
+        "see evidence.traceback.",
+        evidence={
+            "error": type(exc).__name__,
+            "traceback": "".join(traceback.format_exception(exc)),
+        },
+    )
+
+
+def run_gates(gates: Sequence[tuple[GateConfig, Gate]], ctx: GateContext) -> Report:
+    """Evaluate every gate (none stops the others) and collect their results.
+
+    A gate that raises becomes a failed result with reason `gate_error`; a gate
+    configured with `required: false` only warns.
+    """
+    results = []
+    for config, gate in gates:
+        try:
+            result = gate.evaluate(ctx)
+            if not isinstance(result, CheckResult):
+                raise TypeError(
+                    f"{type(gate).__name__}.evaluate returned {type(result).__name__}, "
+                    "expected a CheckResult"
+                )
+        # any error inside one gate, ours or a plugin's, must not hide the other verdicts
+        except Exception as exc:
+            result = _crashed(config, exc)
+        severity = result.severity if config.required else Severity.WARN
+        results.append(dataclasses.replace(result, subject=config.label, severity=severity))
+    return Report.of("gates", results)

@@ -1,0 +1,354 @@
+"""The MLflow adapter: register immutable model versions, move aliases, download verified copies.
+
+Every call goes through an explicit `MlflowClient` (never MLflow's global tracking
+state), and MLflow is imported only when a registry is first used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from shipyard.errors import AliasConflict, ConfigError, IntegrityError, RegistryError
+from shipyard.registry import _info as names
+from shipyard.registry import _mlflow
+from shipyard.registry._info import ModelVersionInfo
+from shipyard.registry._lookup import Lookup
+from shipyard.registry._mlflow import default_artifact_root, redact
+from shipyard.registry._undo import Undo
+from shipyard.registry.history import AliasEvent, AliasHistory
+from shipyard.registry.integrity import build_manifest, verify_manifest
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+
+class ModelRegistry:
+    """The versions of one model in an MLflow registry, with Shipyard's alias history beside it.
+
+    Versions are immutable; aliases (`candidate`, `production`, `previous`) move and
+    every move is recorded in the `AliasHistory` at `audit_url`.
+    """
+
+    def __init__(
+        self,
+        tracking_uri: str,
+        model_name: str,
+        *,
+        artifact_root: Path | None = None,
+        audit_url: str,
+    ) -> None:
+        names.check_model_name(model_name)
+        self.tracking_uri = tracking_uri
+        self.model_name = model_name
+        self.artifact_root = (
+            Path(artifact_root).resolve() if artifact_root else default_artifact_root(tracking_uri)
+        )
+        self._history = AliasHistory(audit_url)
+
+    @cached_property
+    def _client(self) -> MlflowClient:
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    @cached_property
+    def _lookup(self) -> Lookup:
+        return Lookup(self._client, self.model_name, redact(self.tracking_uri))
+
+    @contextmanager
+    def _errors(self, action: str, hint: str = "") -> Iterator[None]:
+        """Turn MLflow and database failures into `RegistryError` naming the action and store."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            yield
+        except (MlflowException, sa.exc.SQLAlchemyError, OSError) as exc:
+            detail = str(exc).strip().rstrip(".")
+            raise RegistryError(
+                f"Could not {action} model '{self.model_name}' in {redact(self.tracking_uri)}: "
+                f"{detail}.{hint}"
+            ) from exc
+
+    # -- registration -------------------------------------------------------------------------
+
+    def register(
+        self,
+        model_dir: Path,
+        *,
+        params: dict[str, Any],
+        metrics: dict[str, float],
+        tags: dict[str, str],
+        approved: bool,
+        reports: dict[str, str],
+        content_key: str,
+        actor: str,
+    ) -> ModelVersionInfo:
+        """Log one run and create a model version from it; all of it or, on failure, nothing.
+
+        An approved version gets the `candidate` alias; a rejected one never gets an alias.
+        """
+        manifest = build_manifest(Path(model_dir))
+        if "MLmodel" not in manifest:
+            raise ConfigError(
+                f"The model directory {model_dir} has no MLmodel file. Pass a folder written by "
+                "mlflow.pyfunc.save_model (Shipyard's packaging step writes one)."
+            )
+        names.check_content_key(content_key)
+        verdict = names.APPROVED if approved else names.REJECTED
+        version_tags = {
+            **names.check_user_tags(tags),
+            names.TAG_VERDICT: verdict,
+            names.TAG_CONTENT_KEY: content_key,
+        }
+        clean_metrics = names.finite_metrics(metrics)
+        report_files = names.report_paths(reports)
+        hint = (
+            " Nothing was registered: the partial run and model version were removed."
+            " Fix the cause and register again."
+        )
+        with self._errors("register a new version of", hint), Undo() as undo:
+            version = self._register(
+                Path(model_dir),
+                manifest,
+                params,
+                clean_metrics,
+                version_tags,
+                report_files,
+                actor,
+                undo,
+            )
+            if approved:
+                self._move_aliases(
+                    [(names.CANDIDATE, version)],
+                    actor=actor,
+                    reason="passed all required gates",
+                    report=None,
+                    undo=undo,
+                )
+        return self.get(version)
+
+    def _register(
+        self,
+        model_dir: Path,
+        manifest: dict[str, str],
+        params: dict[str, Any],
+        metrics: dict[str, float],
+        version_tags: dict[str, str],
+        report_files: dict[str, str],
+        actor: str,
+        undo: Undo,
+    ) -> str:
+        """Create the run, its artifacts and the model version; push an undo step for each."""
+        client = self._client
+        experiment = _mlflow.experiment_id(client, self.model_name, self.artifact_root)
+        run = client.create_run(experiment, tags={**version_tags, "mlflow.user": actor})
+        run_id = run.info.run_id
+        undo.push(_mlflow.discard_run, client, run_id)
+        _mlflow.log_values(client, run_id, params, metrics)
+        for path, text in report_files.items():
+            client.log_text(run_id, text, path)
+        client.log_artifacts(run_id, str(model_dir), names.MODEL_ARTIFACT)
+        manifest_tag = _mlflow.manifest_tag(client, run_id, manifest)
+        client.set_terminated(run_id, "FINISHED")
+        if self._lookup.aliases() is None:
+            client.create_registered_model(self.model_name)
+            undo.push(client.delete_registered_model, self.model_name)
+        model_version = client.create_model_version(
+            self.model_name,
+            source=f"{run.info.artifact_uri}/{names.MODEL_ARTIFACT}",
+            run_id=run_id,
+            tags={**version_tags, names.TAG_MANIFEST: manifest_tag},
+        )
+        undo.push(client.delete_model_version, self.model_name, model_version.version)
+        return str(model_version.version)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def find_by_content_key(self, content_key: str) -> ModelVersionInfo | None:
+        """The newest version built from exactly this content, if any: a rerun registers nothing."""
+        names.check_content_key(content_key)
+        with self._errors("search"):
+            return self._lookup.by_content_key(content_key)
+
+    def versions(self) -> list[ModelVersionInfo]:
+        """Every version, newest first; empty when the model is not registered yet."""
+        with self._errors("list the versions of"):
+            return self._lookup.all()
+
+    def get(self, ref: str) -> ModelVersionInfo:
+        """The version named by `ref`: "3", "production", "@production" or "latest".
+
+        Raises `ModelVersionNotFound` listing the existing versions and aliases.
+        """
+        with self._errors("read"):
+            return self._lookup.get(ref)
+
+    def download(self, ref: str, dst: Path | None = None) -> Path:
+        """A local copy of the version's model files, verified against its manifest.
+
+        Copies are cached as `<cache>/<version>`, where the cache is `dst` when given and
+        `<artifact_root>/../models-cache/<model>` otherwise; a cached copy is verified again
+        on every call. Raises `IntegrityError` when a file differs from the registration.
+        """
+        info = self.get(ref)
+        if not info.manifest:
+            raise IntegrityError(
+                f"Version {info.version} of model '{self.model_name}' has no "
+                f"'{names.TAG_MANIFEST}' tag, so its files cannot be verified; refusing to load "
+                "it. Register the model with Shipyard."
+            )
+        cache = Path(dst) if dst is not None else self._default_cache()
+        target = cache / info.version
+        if not target.exists():
+            with self._errors(f"download version {info.version} of"):
+                _mlflow.fetch(self._client, self.tracking_uri, info, target)
+            return target
+        try:
+            verify_manifest(target, info.manifest)
+        except IntegrityError as exc:
+            raise IntegrityError(
+                f"{exc}\nCached copy: {target}. Delete it to download the model again."
+            ) from None
+        return target
+
+    def _default_cache(self) -> Path:
+        if self.artifact_root is None:
+            raise ConfigError(
+                f"The tracking URI {redact(self.tracking_uri)} has no local artifact root, so "
+                "there is no default download cache. Pass dst to download()."
+            )
+        return self.artifact_root.parent / "models-cache" / self.model_name
+
+    # -- aliases ------------------------------------------------------------------------------
+
+    def promote(
+        self,
+        ref: str,
+        to: str,
+        *,
+        actor: str,
+        force: bool = False,
+        reason: str | None = None,
+        report: str | None = None,
+    ) -> list[AliasEvent]:
+        """Point alias `to` at version `ref` and return the recorded moves ([] if already there).
+
+        Moving `production` away from a version points `previous` at it, for `rollback`.
+        A rejected version is refused (`AliasConflict`) unless `force=True` with a `reason`.
+        """
+        names.check_alias(to)
+        if to == names.PREVIOUS:
+            raise ConfigError(
+                f"The alias '{names.PREVIOUS}' is moved by Shipyard when 'production' moves. "
+                f"Promote to '{names.PRODUCTION}' instead, or use rollback()."
+            )
+        if force and not (reason and reason.strip()):
+            raise ConfigError(
+                "promote(force=True) needs a non-empty 'reason'; it is recorded in the alias "
+                "history. Say why the gates are overridden."
+            )
+        info = self.get(ref)
+        if to in info.aliases:
+            return []
+        if not info.approved and not force:
+            raise AliasConflict(
+                f"Version {info.version} of model '{self.model_name}' was rejected by its gates "
+                f"(verdict {info.verdict or 'unknown'!r}); refusing to move alias '{to}' to it. "
+                "Register a version that passes, or pass force=True with a reason."
+            )
+        with self._errors("read the aliases of"):
+            old = (self._lookup.aliases() or {}).get(to)
+        moves: list[tuple[str, str | None]] = [(to, info.version)]
+        if to == names.PRODUCTION and old is not None:
+            moves.append((names.PREVIOUS, old))
+        if force and not info.approved:
+            why = f"forced despite failed gates: {reason}"
+        else:
+            why = reason or f"promoted version {info.version} to '{to}'"
+        return self._apply(moves, actor=actor, reason=why, report=report)
+
+    def rollback(
+        self, alias: str = names.PRODUCTION, *, actor: str, reason: str
+    ) -> list[AliasEvent]:
+        """Point `production` back at the `previous` version and remove `previous`."""
+        if alias != names.PRODUCTION:
+            raise ConfigError(
+                f"Only '{names.PRODUCTION}' keeps a '{names.PREVIOUS}' version to roll back to. "
+                f"Got alias {alias!r}; use promote() to move it to a chosen version."
+            )
+        if not reason.strip():
+            raise ConfigError(
+                "rollback() needs a non-empty 'reason'; it is recorded in the history."
+            )
+        with self._errors("read the aliases of"):
+            target = (self._lookup.aliases() or {}).get(names.PREVIOUS)
+        if target is None:
+            raise AliasConflict(
+                f"Model '{self.model_name}' has no '{names.PREVIOUS}' version to roll "
+                f"'{alias}' back to. Promote a chosen version with promote(ref, '{alias}')."
+            )
+        return self._apply(
+            [(alias, target), (names.PREVIOUS, None)], actor=actor, reason=reason, report=None
+        )
+
+    def _apply(
+        self,
+        moves: list[tuple[str, str | None]],
+        *,
+        actor: str,
+        reason: str,
+        report: str | None,
+    ) -> list[AliasEvent]:
+        with self._errors("move the aliases of"), Undo() as undo:
+            return self._move_aliases(moves, actor=actor, reason=reason, report=report, undo=undo)
+
+    def _move_aliases(
+        self,
+        moves: list[tuple[str, str | None]],
+        *,
+        actor: str,
+        reason: str,
+        report: str | None,
+        undo: Undo,
+    ) -> list[AliasEvent]:
+        """Move each alias (None removes it), then record every move in one transaction."""
+        current = self._lookup.aliases() or {}
+        at = datetime.now(UTC)
+        events = []
+        for alias, version in moves:
+            old = current.get(alias)
+            self._set_alias(alias, version)
+            undo.push(self._set_alias, alias, old)
+            current[alias] = version
+            events.append(
+                AliasEvent(self.model_name, alias, old, version, actor, reason, report, at)
+            )
+        self._history.record_all(events)
+        return events
+
+    def _set_alias(self, alias: str, version: str | None) -> None:
+        if version is not None:
+            self._client.set_registered_model_alias(self.model_name, alias, version)
+        elif alias in (self._lookup.aliases() or {}):
+            self._client.delete_registered_model_alias(self.model_name, alias)
+
+    def history(self, *, alias: str | None = None) -> list[AliasEvent]:
+        """Every alias move of this model (of one alias when given), oldest first."""
+        with self._errors("read the alias history of"):
+            return self._history.events(self.model_name, alias=alias)
+
+    def version_at(self, alias: str, when: datetime) -> str | None:
+        """The version `alias` pointed to at `when` (timezone-aware), or None."""
+        with self._errors("read the alias history of"):
+            return self._history.version_at(self.model_name, alias, when)
+
+    def close(self) -> None:
+        """Release the alias-history database connections."""
+        self._history.close()
