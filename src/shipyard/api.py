@@ -128,7 +128,9 @@ def version_at(project: Project, alias: str, when: str) -> str:
     try:
         moment = datetime.fromisoformat(when)
     except ValueError:
-        raise ConfigError(f"--at: '{when}' is not an ISO date or date-time (e.g. 2026-11-20T14:00).") from None
+        raise ConfigError(
+            f"--at: '{when}' is not an ISO date or date-time (e.g. 2026-11-20T14:00)."
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     version = open_registry(project).version_at(alias, moment)

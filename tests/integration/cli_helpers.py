@@ -42,7 +42,9 @@ class Cli:
 def copy_example(dst: Path, rows: int) -> Path:
     """The fraud example with `rows` freshly generated transactions."""
     shutil.copytree(
-        EXAMPLE, dst, ignore=shutil.ignore_patterns(".shipyard", "transactions*.parquet", "corrupted*")
+        EXAMPLE,
+        dst,
+        ignore=shutil.ignore_patterns(".shipyard", "transactions*.parquet", "corrupted*"),
     )
     sys.path.insert(0, str(EXAMPLE))
     try:

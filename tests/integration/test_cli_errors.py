@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import Cli, write_tiny_project
 
 
@@ -67,7 +66,9 @@ def test_entry_point_that_does_not_import(tmp_path: Path):
 
 
 def test_train_returning_non_estimator_is_usage_error(tmp_path: Path):
-    model = "def features(df):\n    return df\n\ndef train(X, y, params):\n    return 'not a model'\n"
+    model = (
+        "def features(df):\n    return df\n\ndef train(X, y, params):\n    return 'not a model'\n"
+    )
     cli = Cli(write_tiny_project(tmp_path / "p", model_py=model))
     cli("schema", "infer", check=0)
     proc = cli("run", check=2)
@@ -99,8 +100,15 @@ def test_train_that_raises_names_stage_and_shows_traceback(tmp_path: Path):
         (lambda df: df.assign(label=1), "label"),
         (lambda df: df.iloc[:0], "row"),
     ],
-    ids=["missing-column", "extra-column", "unseen-category", "wrong-dtype", "out-of-range",
-         "single-class", "empty"],
+    ids=[
+        "missing-column",
+        "extra-column",
+        "unseen-category",
+        "wrong-dtype",
+        "out-of-range",
+        "single-class",
+        "empty",
+    ],
 )
 def test_bad_data_is_rejected_before_training(tiny: Cli, mutate, needle):
     import pandas as pd

@@ -7,6 +7,10 @@ from enum import IntEnum
 
 class ExitCode(IntEnum):
     OK = 0
-    CHECK_FAILED = 1  # data validation failed, a gate rejected the model, an integrity check refused
+    CHECK_FAILED = (
+        1  # data validation failed, a gate rejected the model, an integrity check refused
+    )
     USAGE_ERROR = 2  # bad arguments, malformed or unknown config, missing file, bad entry point
-    STAGE_CRASHED = 3  # the user's code raised, or a fault of Shipyard's own (told apart in the message)
+    STAGE_CRASHED = (
+        3  # the user's code raised, or a fault of Shipyard's own (told apart in the message)
+    )

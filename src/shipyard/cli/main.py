@@ -53,7 +53,9 @@ def schema_infer(
 
     proj = _project(project)
     schema, path = infer_project_schema(proj, data=data, margin=margin)
-    console.print(f"Wrote [bold]{path}[/] ({len(schema.columns)} columns). Review it and commit it.")
+    console.print(
+        f"Wrote [bold]{path}[/] ({len(schema.columns)} columns). Review it and commit it."
+    )
 
 
 @app.command()
@@ -98,7 +100,9 @@ def smoke(project: ProjectOption = Path(".")) -> None:
     from shipyard.reports.console import render_report
 
     outcome = run_smoke(_project(project), on_event=stage_printer(console))
-    render_report(console, outcome.run.gate_report, title="Gates (smoke: only the output contract blocks)")
+    render_report(
+        console, outcome.run.gate_report, title="Gates (smoke: only the output contract blocks)"
+    )
     render_report(console, outcome.contract, title="Loaded back through MLflow")
     console.print(
         f"Smoke {'passed' if outcome.contract.passed and outcome.run.gate_report.passed else 'FAILED'}"
@@ -122,13 +126,15 @@ def models(project: ProjectOption = Path(".")) -> None:
 def promote(
     version: Annotated[str, typer.Argument(help="Version number or alias.")],
     to: Annotated[str, typer.Option("--to", help="Alias to move: staging, canary, production…")],
-    force: Annotated[bool, typer.Option(help="Promote even if the version failed its gates.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Promote even if the version failed its gates.")
+    ] = False,
     reason: Annotated[str | None, typer.Option(help="Why; required with --force.")] = None,
     project: ProjectOption = Path("."),
 ) -> None:
     """Move an alias to a version; production keeps the old one as `previous`."""
-    from shipyard.config.settings import actor
     from shipyard.api import open_registry
+    from shipyard.config.settings import actor
 
     events = open_registry(_project(project)).promote(
         version, to, actor=actor(), force=force, reason=reason
@@ -142,7 +148,9 @@ def promote(
 @app.command()
 def history(
     alias: Annotated[str | None, typer.Option(help="Only this alias.")] = None,
-    at: Annotated[str | None, typer.Option(help="Which version held ALIAS at this ISO date/time.")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="Which version held ALIAS at this ISO date/time.")
+    ] = None,
     project: ProjectOption = Path("."),
 ) -> None:
     """Every alias move: who, when, from, to, why."""

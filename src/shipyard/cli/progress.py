@@ -8,8 +8,11 @@ from rich.console import Console
 
 from shipyard.pipeline.runner import StageEvent, StageStatus
 
-_MARK = {StageStatus.RAN: "[green]ran[/]", StageStatus.CACHED: "[cyan]cached[/]",
-         StageStatus.FAILED: "[red]FAILED[/]"}
+_MARK = {
+    StageStatus.RAN: "[green]ran[/]",
+    StageStatus.CACHED: "[cyan]cached[/]",
+    StageStatus.FAILED: "[red]FAILED[/]",
+}
 
 
 def stage_printer(console: Console) -> Callable[[StageEvent], None]:

@@ -44,7 +44,9 @@ def _describe(error: dict[str, Any], file: str) -> str:
         key = str(loc[-1])
         valid = _fields_at(Policy, loc[:-1])
         close = difflib.get_close_matches(key, valid, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else f" Valid keys: {', '.join(sorted(valid))}."
+        hint = (
+            f" Did you mean '{close[0]}'?" if close else f" Valid keys: {', '.join(sorted(valid))}."
+        )
         return f"{file}: {path}: unknown key '{key}'.{hint}"
     if kind == "missing":
         return f"{file}: {path}: required key is missing."
@@ -56,7 +58,9 @@ def _describe(error: dict[str, Any], file: str) -> str:
 def parse_policy(data: Any, file: str = POLICY_FILE) -> Policy:
     """Validate a mapping (parsed YAML) as a `Policy`, reporting every problem at once."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{file}: the top level must be a mapping of keys, got {type(data).__name__}.")
+        raise ConfigError(
+            f"{file}: the top level must be a mapping of keys, got {type(data).__name__}."
+        )
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:

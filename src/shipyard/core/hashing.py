@@ -64,7 +64,9 @@ class FileHasher:
         if root.is_file():
             return self.digest(root)
         parts = [
-            (str(p.relative_to(root)), self.digest(p)) for p in sorted(root.rglob("*")) if p.is_file()
+            (str(p.relative_to(root)), self.digest(p))
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
         ]
         return digest_value(parts)
 

@@ -34,13 +34,11 @@ class Interval:
             return False
         if not isinstance(value, numbers.Real):
             return False
-        if self.low is not None:
-            if value < self.low or (value == self.low and self.closed in ("right", "neither")):
-                return False
-        if self.high is not None:
-            if value > self.high or (value == self.high and self.closed in ("left", "neither")):
-                return False
-        return True
+        open_low = self.closed in ("right", "neither")
+        open_high = self.closed in ("left", "neither")
+        too_low = self.low is not None and (value < self.low or (value == self.low and open_low))
+        too_high = self.high is not None and (value > self.high or (value == self.high and open_high))
+        return not (too_low or too_high)
 
     def __str__(self) -> str:
         noun = "an int" if self.kind is int else "a float"
@@ -99,4 +97,6 @@ def validate_params(
         accepted = constraints[key]
         if not any(c.accepts(value) for c in accepted):
             expected = " or ".join(str(c) for c in accepted)
-            raise ConfigError(f"The '{key}' option of {owner} must be {expected}. Got {value!r} instead.")
+            raise ConfigError(
+                f"The '{key}' option of {owner} must be {expected}. Got {value!r} instead."
+            )

@@ -13,26 +13,26 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 from shipyard.errors import DataValidationError, GateFailedError
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     SKIPPED = "skipped"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """A `fail` result blocks; a `warn` result is shown but does not block."""
 
     WARN = "warn"
     FAIL = "fail"
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     """Stable reason codes. Never rename a released member: users filter on these strings."""
 
     # data
@@ -203,4 +203,6 @@ class Report:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
-        return cls(kind=data["kind"], results=tuple(CheckResult.from_dict(r) for r in data["results"]))
+        return cls(
+            kind=data["kind"], results=tuple(CheckResult.from_dict(r) for r in data["results"])
+        )

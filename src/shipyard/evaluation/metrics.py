@@ -15,17 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (
-    accuracy_score,
-    average_precision_score,
-    brier_score_loss,
-    log_loss,
-    mean_absolute_error,
-    precision_recall_fscore_support,
-    r2_score,
-    roc_auc_score,
-    root_mean_squared_error,
-)
 
 from shipyard.errors import ConfigError
 from shipyard.evaluation.outputs import ModelOutputs
@@ -33,6 +22,13 @@ from shipyard.evaluation.outputs import ModelOutputs
 TASKS = ("classification", "regression")
 
 MetricFunction = Callable[[np.ndarray, ModelOutputs], float]
+
+
+def skm():  # noqa: ANN201 - the sklearn.metrics module
+    """scikit-learn's metrics, imported on first use: checking metric names must stay cheap."""
+    import sklearn.metrics
+
+    return sklearn.metrics
 
 
 @dataclass(frozen=True)
@@ -71,7 +67,7 @@ def _sorted_columns(labels: Sequence[object]) -> np.ndarray:
 
 
 def _accuracy(y_true: np.ndarray, outputs: ModelOutputs) -> float:
-    return accuracy_score(y_true, outputs.y_pred)
+    return skm().accuracy_score(y_true, outputs.y_pred)
 
 
 def _set_wise(index: int) -> MetricFunction:
@@ -80,7 +76,7 @@ def _set_wise(index: int) -> MetricFunction:
     def fn(y_true: np.ndarray, outputs: ModelOutputs) -> float:
         labels = class_labels(y_true, outputs)
         chosen = [labels[-1]] if len(labels) <= 2 else None
-        scores = precision_recall_fscore_support(
+        scores = skm().precision_recall_fscore_support(
             y_true, outputs.y_pred, labels=chosen, average="macro", zero_division=0
         )
         return scores[index]
@@ -91,11 +87,11 @@ def _set_wise(index: int) -> MetricFunction:
 def _binary_roc_auc(positive: np.ndarray, score: np.ndarray) -> float:
     if positive.all() or not positive.any():
         return math.nan
-    return roc_auc_score(positive, score)
+    return skm().roc_auc_score(positive, score)
 
 
 def _binary_average_precision(positive: np.ndarray, score: np.ndarray) -> float:
-    return average_precision_score(positive, score) if positive.any() else math.nan
+    return skm().average_precision_score(positive, score) if positive.any() else math.nan
 
 
 def _one_vs_rest(binary: Callable[[np.ndarray, np.ndarray], float]) -> MetricFunction:
@@ -116,28 +112,30 @@ def _one_vs_rest(binary: Callable[[np.ndarray, np.ndarray], float]) -> MetricFun
 def _log_loss(y_true: np.ndarray, outputs: ModelOutputs) -> float:
     labels = class_labels(y_true, outputs)
     order = _sorted_columns(labels)
-    return log_loss(y_true, np.asarray(outputs.y_score)[:, order], labels=np.asarray(labels)[order])
+    return skm().log_loss(
+        y_true, np.asarray(outputs.y_score)[:, order], labels=np.asarray(labels)[order]
+    )
 
 
 def _brier(y_true: np.ndarray, outputs: ModelOutputs) -> float:
     labels = class_labels(y_true, outputs)
     scores = np.asarray(outputs.y_score)
     if len(labels) <= 2:
-        return brier_score_loss(y_true == labels[-1], scores[:, -1])
+        return skm().brier_score_loss(y_true == labels[-1], scores[:, -1])
     order = _sorted_columns(labels)
-    return brier_score_loss(y_true, scores[:, order], labels=np.asarray(labels)[order])
+    return skm().brier_score_loss(y_true, scores[:, order], labels=np.asarray(labels)[order])
 
 
 def _rmse(y_true: np.ndarray, outputs: ModelOutputs) -> float:
-    return root_mean_squared_error(y_true, outputs.y_pred)
+    return skm().root_mean_squared_error(y_true, outputs.y_pred)
 
 
 def _mae(y_true: np.ndarray, outputs: ModelOutputs) -> float:
-    return mean_absolute_error(y_true, outputs.y_pred)
+    return skm().mean_absolute_error(y_true, outputs.y_pred)
 
 
 def _r2(y_true: np.ndarray, outputs: ModelOutputs) -> float:
-    return r2_score(y_true, outputs.y_pred) if len(y_true) >= 2 else math.nan
+    return skm().r2_score(y_true, outputs.y_pred) if len(y_true) >= 2 else math.nan
 
 
 METRICS: dict[str, Metric] = {

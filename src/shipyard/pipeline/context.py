@@ -46,7 +46,11 @@ class RunContext:
 
     @property
     def data_key(self) -> str:
-        return "data.sample" if self.smoke else ("data.source" if self.policy.data.source else "data.loader")
+        return (
+            "data.sample"
+            if self.smoke
+            else ("data.source" if self.policy.data.source else "data.loader")
+        )
 
     @cached_property
     def data_path(self) -> Path | None:
@@ -84,7 +88,9 @@ class RunContext:
         if not files:
             from shipyard.training.entrypoints import load_entrypoint, source_files
 
-            files = source_files(load_entrypoint(ref, self.project.root, key=key), self.project.root)
+            files = source_files(
+                load_entrypoint(ref, self.project.root, key=key), self.project.root
+            )
         return code_digest(files, self.project.root, self.hasher)
 
     def raw(self) -> pd.DataFrame:
@@ -98,7 +104,9 @@ class RunContext:
                 from shipyard.training.entrypoints import load_entrypoint
                 from shipyard.training.fitting import call_user
 
-                loader = load_entrypoint(self.policy.data.loader, self.project.root, key="data.loader")
+                loader = load_entrypoint(
+                    self.policy.data.loader, self.project.root, key="data.loader"
+                )
                 frame = call_user(loader, stage="load")
                 if not isinstance(frame, pd.DataFrame):
                     raise ConfigError(

@@ -15,7 +15,10 @@ TOLERANCE = 1e-6
 
 
 def check_round_trip(
-    ctx: RunContext, outcome, *, on_event: Callable[[StageEvent], None] | None = None  # noqa: ANN001
+    ctx: RunContext,
+    outcome,
+    *,
+    on_event: Callable[[StageEvent], None] | None = None,  # noqa: ANN001
 ) -> tuple[float, Report]:
     """Download the registered version (integrity verified), load it with MLflow's pyfunc,
     predict on the sample and compare with the in-memory model; check the output contract."""

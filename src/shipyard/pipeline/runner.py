@@ -11,7 +11,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from shipyard.errors import ShipyardError, StageError
 from shipyard.pipeline.cache import StageCache
 
 
-class StageStatus(str, Enum):
+class StageStatus(StrEnum):
     RAN = "ran"
     CACHED = "cached"
     FAILED = "failed"

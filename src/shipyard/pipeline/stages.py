@@ -80,7 +80,11 @@ def features_stage(ctx: RunContext) -> Stage:
         X.to_parquet(out / "X.parquet")
         _target(ctx, raw).to_frame().to_parquet(out / "y.parquet")
 
-    parts = {"data": ctx.data_digest, "code": ctx.code_digest(ref, "entrypoints.features"), "ref": ref}
+    parts = {
+        "data": ctx.data_digest,
+        "code": ctx.code_digest(ref, "entrypoints.features"),
+        "ref": ref,
+    }
     return Stage("features", run, deps=("validate",), key_parts=parts)
 
 
@@ -123,7 +127,9 @@ def split_indices(ctx: RunContext, raw: pd.DataFrame) -> tuple[np.ndarray, np.nd
     n_test = max(1, int(round(n * split.test_size)))
     if split.method == "time":
         if split.column not in raw.columns:
-            raise ConfigError(f"shipyard.yaml: split.column: column '{split.column}' is not in the data.")
+            raise ConfigError(
+                f"shipyard.yaml: split.column: column '{split.column}' is not in the data."
+            )
         order = np.argsort(raw[split.column].to_numpy(), kind="stable")
         return np.sort(order[: n - n_test]), np.sort(order[n - n_test :])
     from sklearn.model_selection import train_test_split
@@ -184,7 +190,9 @@ def train_stage(ctx: RunContext) -> Stage:
             input_example=raw.iloc[train_idx[:5]].drop(columns=[ctx.policy.data.target]),
             fingerprint=capture_fingerprint(model_packages(estimator)),
         )
-        _write_json(out / "train.json", {"params": ctx.params, "seed": ctx.seed, "rows": len(train_idx)})
+        _write_json(
+            out / "train.json", {"params": ctx.params, "seed": ctx.seed, "rows": len(train_idx)}
+        )
 
     from shipyard.core.environment import runtime_key
 
@@ -228,7 +236,9 @@ def evaluate_stage(ctx: RunContext) -> Stage:
         performance = measure_performance(
             servable.predict_frame,
             inputs_only,
-            samples=min(policy.evaluation.latency_samples, 50) if ctx.smoke else policy.evaluation.latency_samples,
+            samples=min(policy.evaluation.latency_samples, 50)
+            if ctx.smoke
+            else policy.evaluation.latency_samples,
             warmup=policy.evaluation.warmup,
             batch=policy.evaluation.throughput_batch,
             model_path=model_dir,
@@ -236,7 +246,12 @@ def evaluate_stage(ctx: RunContext) -> Stage:
         save_outputs(out / "outputs.npz", y_true, outputs)
         _write_json(
             out / "evaluation.json",
-            {"metrics": metrics, "slices": slices, "performance": performance, "test_rows": len(rows)},
+            {
+                "metrics": metrics,
+                "slices": slices,
+                "performance": performance,
+                "test_rows": len(rows),
+            },
         )
 
     parts = {

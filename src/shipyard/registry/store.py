@@ -261,7 +261,8 @@ class ModelRegistry:
             raise AliasConflict(
                 f"Version {info.version} of model '{self.model_name}' was rejected by its gates "
                 f"(verdict {info.verdict or 'unknown'!r}); refusing to move alias '{to}' to it. "
-                "Register a version that passes, or pass force=True with a reason."
+                "Register a version that passes, or override with a recorded reason: "
+                "`shipyard promote VERSION --to ALIAS --force --reason TEXT`."
             )
         with self._errors("read the aliases of"):
             old = (self._lookup.aliases() or {}).get(to)

@@ -29,7 +29,10 @@ def test_smoke_params_override_params():
 @pytest.mark.parametrize(
     ("patch", "expected"),
     [
-        ({"data": {"source": "d.csv", "taget": "y"}}, "data.taget: unknown key 'taget'. Did you mean 'target'?"),
+        (
+            {"data": {"source": "d.csv", "taget": "y"}},
+            "data.taget: unknown key 'taget'. Did you mean 'target'?",
+        ),
         ({"splitt": {}}, "unknown key 'splitt'. Did you mean 'split'?"),
         ({"split": {"method": "time"}}, "split method 'time' needs 'column'"),
         ({"split": {"test_size": 2}}, "split.test_size"),
@@ -46,7 +49,9 @@ def test_config_errors_name_the_key(patch, expected):
 
 
 def test_gate_entries_keep_their_params():
-    policy = parse_policy({**MINIMAL, "gates": [{"type": "metric_threshold", "metric": "f1", "min": 0.5}]})
+    policy = parse_policy(
+        {**MINIMAL, "gates": [{"type": "metric_threshold", "metric": "f1", "min": 0.5}]}
+    )
     gate = policy.gates[0]
     assert gate.params == {"metric": "f1", "min": 0.5}
     assert gate.label == "metric_threshold" and gate.required

@@ -49,7 +49,10 @@ CONSTRAINTS = {
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"tolerance": 5}, "The 'tolerance' option of gate 'g' must be a float in [0, 1]. Got 5 instead."),
+        (
+            {"tolerance": 5},
+            "The 'tolerance' option of gate 'g' must be a float in [0, 1]. Got 5 instead.",
+        ),
         ({"tolerance": True}, "Got True instead."),
         ({"metric": 3}, "The 'metric' option of gate 'g' must be a string. Got 3 instead."),
         ({"mode": "better"}, "must be one of 'non_inferiority', 'superiority'. Got 'better'"),
@@ -64,4 +67,6 @@ def test_constraint_messages(params, message):
 
 
 def test_valid_params_pass():
-    validate_params("gate 'g'", CONSTRAINTS, {"tolerance": 0.0, "limit": None, "mode": "superiority"})
+    validate_params(
+        "gate 'g'", CONSTRAINTS, {"tolerance": 0.0, "limit": None, "mode": "superiority"}
+    )
