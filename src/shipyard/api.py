@@ -139,13 +139,6 @@ def version_at(project: Project, alias: str, when: str) -> str:
 
 def check_environment(project: Project, ref: str) -> list[Any]:
     """Differences between this environment and the fingerprint recorded with a version."""
-    import json
+    from shipyard.registry.verified import fetch_verified
 
-    from shipyard.core.environment import capture_fingerprint, compare_fingerprints
-
-    registry = open_registry(project)
-    info = registry.get(ref)
-    model_dir = registry.download(info.version, project.state_dir / "models" / info.version)
-    recorded = json.loads((model_dir / "shipyard.json").read_text())["fingerprint"]
-    current = capture_fingerprint(list(recorded.get("packages", {})))
-    return compare_fingerprints(recorded, current)
+    return list(fetch_verified(open_registry(project), ref).mismatches)

@@ -69,13 +69,16 @@ def _advisory_in_smoke(report: Report) -> Report:
 def _production_outputs(ctx: RunContext, split_dir: Path):  # noqa: ANN202
     """Outputs of the current production model on the same test rows, or Nones."""
     from shipyard.evaluation.metrics import compute_metrics
+    from shipyard.registry.verified import fetch_verified
     from shipyard.training.packaging import load_servable
 
     try:
-        info = ctx.registry.get("production")
+        production = fetch_verified(
+            ctx.registry, "production", on_mismatch=ctx.policy.environment.on_mismatch
+        )
     except ModelVersionNotFound:
         return None, None, {}
-    model_dir = ctx.registry.download(info.version, ctx.project.state_dir / "models" / info.version)
+    info, model_dir = production.info, production.path
     rows = test_rows(ctx, split_dir)
     outputs = load_servable(model_dir).outputs(rows)
     y_true = rows[ctx.policy.data.target].to_numpy()

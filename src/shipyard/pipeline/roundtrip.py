@@ -24,12 +24,15 @@ def check_round_trip(
     predict on the sample and compare with the in-memory model; check the output contract."""
     from shipyard.gates.base import GateContext
     from shipyard.gates.contract import OutputContractGate
+    from shipyard.registry.verified import fetch_verified
     from shipyard.training.packaging import load_pyfunc, load_servable
 
     start = time.perf_counter()
     target = ctx.policy.data.target
     raw = ctx.raw()
-    model_dir = ctx.registry.download(outcome.version, ctx.project.state_dir / "smoke" / "loaded")
+    model_dir = fetch_verified(
+        ctx.registry, outcome.version, on_mismatch=ctx.policy.environment.on_mismatch
+    ).path
     served = load_pyfunc(model_dir).predict(raw.drop(columns=[target]))
     servable = load_servable(outcome.pipeline.outputs["train"] / "model")
     in_memory = servable.predict_frame(raw)
