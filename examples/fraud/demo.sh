@@ -28,14 +28,13 @@ expect_exit 0 shipyard run
 step "Smoke: the whole pipeline on the committed 1,000-row sample"
 expect_exit 0 shipyard smoke
 
-step "Promote the candidate to production"
-version=$(python -c "import json,glob,os; f=max(glob.glob('.shipyard/cache/register/*/version.json'), key=os.path.getmtime); print(json.load(open(f))['version'])")
-expect_exit 0 shipyard promote "$version" --to production
+step "Promote the candidate to production (a version number works too: shipyard promote 1 --to production)"
+expect_exit 0 shipyard promote candidate --to production
 expect_exit 0 shipyard models
 expect_exit 0 shipyard history
 
 step "A corrupted batch (renamed column, wrong dtype, unseen category, nulls) is rejected"
-expect_exit 0 python corrupt.py --rows 5000 --out data/corrupted.parquet
+expect_exit 0 python corrupt.py --in data/transactions.parquet --out data/corrupted.parquet
 expect_exit 1 shipyard run --data data/corrupted.parquet
 echo "Rejected with exit code 1 as expected; nothing was registered:"
 expect_exit 0 shipyard models
