@@ -93,19 +93,18 @@ def open_registry(project: Project) -> ModelRegistry:
 def version_rows(project: Project) -> tuple[list[dict[str, Any]], list[str]]:
     """One row per version: aliases, verdict, the policy's metrics, creation time."""
     versions = open_registry(project).versions()
-    metric_names = project.policy.metrics[:4] or ["roc_auc", "rmse"]
+    metric_names = project.policy.metrics[:3] or ["roc_auc", "rmse"]
     rows = []
     for info in versions:
         row = {
             "version": info.version,
             "aliases": ", ".join(info.aliases),
             "verdict": info.verdict,
-            "created": info.created_at.strftime("%Y-%m-%d %H:%M"),
-            "gates": info.tags.get("shipyard.gates", ""),
+            "created": info.created_at.strftime("%m-%d %H:%M"),
         }
         row.update({name: info.metrics.get(name) for name in metric_names})
         rows.append(row)
-    columns = ["version", "aliases", "verdict", *metric_names, "gates", "created"]
+    columns = ["version", "aliases", "verdict", *metric_names, "created"]
     return rows, columns
 
 

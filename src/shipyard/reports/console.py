@@ -29,19 +29,17 @@ def _status_cell(result: CheckResult) -> str:
 
 
 def render_report(console: Console, report: Report, *, title: str | None = None) -> None:
-    """Headline, then one row per result: status, check, subject, observed, expected, message."""
+    """Headline, then one row per result: status, check, subject and the message with its numbers.
+
+    Observed and expected values are in each message; the JSON report keeps them as fields.
+    """
     table = Table(title=title or report.kind.capitalize(), title_justify="left", expand=False)
-    for column in ("status", "check", "subject", "observed", "expected", "message"):
-        table.add_column(column, overflow="fold", max_width=70 if column == "message" else 28)
+    table.add_column("status", no_wrap=True)
+    table.add_column("check", overflow="fold", max_width=24)
+    table.add_column("subject", overflow="fold", max_width=24)
+    table.add_column("message", overflow="fold", ratio=1)
     for result in report.results:
-        table.add_row(
-            _status_cell(result),
-            result.check,
-            result.subject,
-            _format(result.observed),
-            _format(result.expected),
-            result.message,
-        )
+        table.add_row(_status_cell(result), result.check, result.subject, result.message)
     console.print(table)
     style = "green" if report.passed else "red"
     console.print(f"[bold {style}]{report.headline()}[/]")
@@ -61,7 +59,7 @@ def render_rows(
 ) -> None:
     table = Table(title=title, title_justify="left")
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, min_width=min(len(column), 9), overflow="fold")
     for row in rows:
         table.add_row(*(_format(row.get(c)) for c in columns))
     console.print(table)
