@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from shipyard.config.project import Project
-from shipyard.core.hashing import FileHasher, digest_value
+from shipyard.core.hashing import FileHasher, digest_bytes, digest_value
 from shipyard.errors import ConfigError
 from shipyard.pipeline.code import code_digest, module_files
 
@@ -79,7 +79,8 @@ class RunContext:
         from pandas.util import hash_pandas_object
 
         frame = self.raw()
-        return digest_value([list(map(str, frame.columns)), hash_pandas_object(frame).sum()])
+        rows = digest_bytes(hash_pandas_object(frame, index=True).to_numpy().tobytes())
+        return digest_value([[str(c) for c in frame.columns], [str(t) for t in frame.dtypes], rows])
 
     def code_digest(self, ref: str | None, key: str) -> str:
         if ref is None:
