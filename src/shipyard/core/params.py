@@ -32,7 +32,7 @@ class Interval:
             return False
         if self.kind is int and not isinstance(value, numbers.Integral):
             return False
-        if not isinstance(value, numbers.Real):
+        if not isinstance(value, numbers.Real) or value != value:  # NaN passes no comparison
             return False
         open_low = self.closed in ("right", "neither")
         open_high = self.closed in ("left", "neither")
