@@ -39,13 +39,13 @@ class Cli:
         return proc
 
 
-def copy_example(dst: Path, rows: int) -> Path:
-    """The fraud example with `rows` freshly generated transactions."""
+def copy_example(dst: Path, rows: int | None) -> Path:
+    """The fraud example as a fresh clone has it, plus `rows` generated transactions if given."""
     shutil.copytree(
-        EXAMPLE,
-        dst,
-        ignore=shutil.ignore_patterns(".shipyard", "transactions*.parquet", "corrupted*"),
+        EXAMPLE, dst, ignore=shutil.ignore_patterns(".shipyard", "transactions*.parquet", "corrupted*")
     )
+    if rows is None:
+        return dst
     sys.path.insert(0, str(EXAMPLE))
     try:
         from generate import generate

@@ -72,8 +72,8 @@ def test_run_cache_promote_and_reject_corrupted_data(tmp_path: Path):
     assert [v.version for v in _registry(cli.project).versions()] == ["2", "1"]
 
 
-def test_smoke_loads_the_model_back(tmp_path: Path):
-    cli = Cli(copy_example(tmp_path / "fraud", rows=2_000))
+def test_smoke_works_on_a_fresh_clone_and_loads_the_model_back(tmp_path: Path):
+    cli = Cli(copy_example(tmp_path / "fraud", rows=None))
     proc = cli("smoke", check=0)
     stages = _stages(proc.stdout)
     assert stages["load-back"] == "ran" and stages["register"] == "ran"

@@ -7,14 +7,17 @@ from shipyard.errors import ConfigError
 from shipyard.pipeline.code import module_files, split_ref
 
 
-def lint(project: Project) -> None:
-    """Raise `ConfigError` for anything in `shipyard.yaml` that cannot work."""
+def lint(project: Project, *, smoke: bool = False) -> None:
+    """Raise `ConfigError` for anything in `shipyard.yaml` that cannot work.
+
+    Smoke reads only the committed sample, so a missing `data.source` does not stop it.
+    """
     from shipyard.evaluation.metrics import check_metric_names
     from shipyard.gates.catalog import build_gates
 
     policy = project.policy
     data = policy.data
-    if data.source is not None and not project.resolve(data.source).exists():
+    if not smoke and data.source is not None and not project.resolve(data.source).exists():
         raise ConfigError(
             f"shipyard.yaml: data.source: no such file or folder: {project.resolve(data.source)}"
         )

@@ -58,7 +58,7 @@ def build_stages(ctx: RunContext) -> list[Stage]:
 def _execute(
     ctx: RunContext, cache: StageCache, on_event: Callable[[StageEvent], None] | None
 ) -> RunOutcome:
-    lint(ctx.project)
+    lint(ctx.project, smoke=ctx.smoke)
     stages = build_stages(ctx)
     scratch = Path(tempfile.mkdtemp(prefix="shipyard-run-"))
     try:
