@@ -113,7 +113,8 @@ def pip_requirements(fingerprint: dict[str, Any]) -> list[str]:
     """`name==version` for every recorded package, and Shipyard itself (the pyfunc imports it)."""
     pins = {name: v for name, v in fingerprint.get("packages", {}).items() if v}
     pins.setdefault("shipyard", package_version("shipyard"))
-    return [f"{name}=={version}" for name, version in sorted(pins.items()) if version]
+    # A local version label (torch's `+cpu`) names a build no public index serves.
+    return [f"{name}=={version.split('+')[0]}" for name, version in sorted(pins.items()) if version]
 
 
 def _plain(value: Any) -> Any:

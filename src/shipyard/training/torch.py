@@ -28,11 +28,11 @@ __all__ = ["TorchClassifier", "TorchRegressor"]
 
 _CONSTRAINTS = {
     "module": [OfType(Callable, "a callable (n_features, n_outputs) -> torch.nn.Module")],
-    "epochs": [Interval(int, 1, None)],
+    "epochs": [Interval(int, 1, None, closed="left")],
     "lr": [Interval(float, 0, None, closed="neither")],
-    "batch_size": [Interval(int, 1, None)],
-    "weight_decay": [Interval(float, 0, None)],
-    "seed": [Interval(int, 0, None)],
+    "batch_size": [Interval(int, 1, None, closed="left")],
+    "weight_decay": [Interval(float, 0, None, closed="left")],
+    "seed": [Interval(int, 0, None, closed="left")],
     "device": [STRING],
 }
 _PREDICT_ROWS = 65_536
@@ -69,7 +69,7 @@ class _TorchEstimator(BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> _TorchEstimator:
         """Build the module for X's width and train it for `epochs` passes of shuffled batches."""
-        validate_params(type(self).__name__, _CONSTRAINTS, self.get_params())
+        validate_params(type(self).__name__, _CONSTRAINTS, self.get_params(deep=False))
         self._check_factory()
         inputs = self._matrix(X, fitting=True)
         targets, n_outputs = self._targets(y)
@@ -126,7 +126,9 @@ class _TorchEstimator(BaseEstimator):
         import torch
 
         device = self._torch_device()
-        cuda = [device.index or 0] if device.type == "cuda" else []
+        cuda = []
+        if device.type == "cuda":
+            cuda = [torch.cuda.current_device() if device.index is None else device.index]
         with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(self.seed)
             module = self._build(inputs.shape[1]).to(device)
@@ -194,11 +196,12 @@ class _TorchEstimator(BaseEstimator):
             )
         if fitting:
             self.n_features_in_ = data.shape[1]
+            self.__dict__.pop("feature_names_in_", None)
             if names is not None and all(isinstance(c, str) for c in names):
                 self.feature_names_in_ = np.asarray(names, dtype=object)
         else:
             self._check_columns(data.shape[1], names)
-        return np.ascontiguousarray(data)
+        return _writable(data)
 
     def _check_columns(self, width: int, names: list | None) -> None:
         owner = type(self).__name__
@@ -232,6 +235,11 @@ class _TorchEstimator(BaseEstimator):
                 module = self._build(self.n_features_in_)
             module.load_state_dict(weights)
             self.module_ = module.eval()
+
+
+def _writable(data: np.ndarray) -> np.ndarray:
+    """A C-contiguous array torch can wrap without copying (pandas hands out read-only views)."""
+    return np.require(data, requirements=["C", "W"])
 
 
 def _numeric(column: pd.Series) -> bool:
@@ -315,7 +323,7 @@ class TorchRegressor(RegressorMixin, _TorchEstimator):
             )
         self._y_1d = values.ndim == 1
         matrix = values.reshape(len(values), -1)
-        return np.ascontiguousarray(matrix), matrix.shape[1]
+        return _writable(matrix), matrix.shape[1]
 
     def _loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         import torch

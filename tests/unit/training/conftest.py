@@ -37,6 +37,10 @@ def _restore_imports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
     base = tmp_path_factory.getbasetemp().resolve()
     for name in set(sys.modules) - modules:
         module = sys.modules[name]
-        places = [getattr(module, "__file__", None), *getattr(module, "__path__", [])]
+        try:
+            paths = [*getattr(module, "__path__", [])]
+        except TypeError:  # torch.classes answers every attribute, __path__ included
+            paths = []
+        places = [getattr(module, "__file__", None), *paths]
         if any(place and Path(place).resolve().is_relative_to(base) for place in places):
             del sys.modules[name]
