@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from shipyard.core.results import Report
-from shipyard.errors import ConfigError, StageError
+from shipyard.errors import ConfigError
 from shipyard.pipeline.context import RunContext
 from shipyard.pipeline.runner import Stage
 
@@ -90,23 +90,14 @@ def features_stage(ctx: RunContext) -> Stage:
 
 def _features(ctx: RunContext, raw: pd.DataFrame) -> pd.DataFrame:
     from shipyard.training.entrypoints import load_entrypoint
-    from shipyard.training.fitting import call_user
+    from shipyard.training.fitting import apply_features
 
     inputs = raw.drop(columns=[ctx.policy.data.target])
     ref = ctx.policy.entrypoints.features
     if ref is None:
         return inputs
     fn = load_entrypoint(ref, ctx.project.root, key="entrypoints.features")
-    X = call_user(fn, inputs, stage="features")
-    if not isinstance(X, pd.DataFrame) or len(X) != len(inputs):
-        got = f"{len(X)} rows" if isinstance(X, pd.DataFrame) else type(X).__name__
-        raise StageError(
-            f"Stage 'features' failed in your code: {ref} must return a DataFrame with one row "
-            f"per input row ({len(inputs)}), got {got}.",
-            stage="features",
-            user_code=True,
-        )
-    return X
+    return apply_features(fn, inputs, name=ref)
 
 
 def split_stage(ctx: RunContext) -> Stage:

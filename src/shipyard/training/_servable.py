@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shipyard.errors import ConfigError, StageError
+from shipyard.errors import ConfigError
 from shipyard.evaluation.outputs import ModelOutputs
-from shipyard.training.fitting import TASKS, call_user
+from shipyard.training.fitting import TASKS, apply_features, call_user
 
 
 @dataclass(frozen=True)
@@ -54,18 +54,7 @@ class Servable:
     def transform(self, raw: pd.DataFrame) -> pd.DataFrame:
         """Model inputs for `raw` rows: the target column dropped, then the features function."""
         inputs = raw.drop(columns=[self.target]) if self.target in raw.columns else raw
-        if self.features is None:
-            return inputs
-        out = call_user(self.features, inputs, stage="features")
-        if not isinstance(out, pd.DataFrame) or len(out) != len(inputs):
-            got = f"{len(out)} rows" if isinstance(out, pd.DataFrame) else type(out).__name__
-            raise StageError(
-                f"Stage 'features' failed in your code: the features function must return a "
-                f"DataFrame with one row per input row ({len(inputs)}), got {got}.",
-                stage="features",
-                user_code=True,
-            )
-        return out
+        return inputs if self.features is None else apply_features(self.features, inputs)
 
     def _predict(self, raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         """Labels or values, and class probabilities; one estimator call per batch."""

@@ -70,9 +70,7 @@ def _display_path(filename: str) -> str:
     return str(min(relative, key=lambda r: len(r.parts))) if relative else str(path)
 
 
-def fit(
-    train_fn: Callable, X: pd.DataFrame, y: pd.Series, params: dict, *, seed: int, task: str
-) -> object:
+def fit(train_fn: Callable, X: pd.DataFrame, y: pd.Series, params: dict, *, seed: int, task: str) -> object:
     """Seed the global generators, call `train_fn(X, y, params)` and check it returned an estimator.
 
     Raises `StageError` when the user's code raises, `ConfigError` when it returns
@@ -111,3 +109,19 @@ def _seed_everything(seed: int) -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.manual_seed(seed)
+
+
+def apply_features(
+    fn: Callable, inputs: pd.DataFrame, *, name: str = "the features function"
+) -> pd.DataFrame:
+    """Run the user's features on raw rows; it must return one row per input row."""
+    out = call_user(fn, inputs, stage="features")
+    if not isinstance(out, pd.DataFrame) or len(out) != len(inputs):
+        got = f"{len(out)} rows" if isinstance(out, pd.DataFrame) else type(out).__name__
+        raise StageError(
+            f"Stage 'features' failed in your code: {name} must return a DataFrame with one row "
+            f"per input row ({len(inputs)}), got {got}.",
+            stage="features",
+            user_code=True,
+        )
+    return out
