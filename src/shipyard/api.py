@@ -117,6 +117,7 @@ def history_rows(project: Project, *, alias: str | None = None) -> list[dict[str
             "to_version": event.to_version or "-",
             "actor": event.actor,
             "reason": event.reason,
+            "report": event.report or "",
         }
         for event in open_registry(project).history(alias=alias)
     ]

@@ -162,7 +162,7 @@ def history(
         console.print(version_at(proj, alias or "production", at))
         return
     rows = history_rows(proj, alias=alias)
-    columns = ["at", "alias", "from_version", "to_version", "actor", "reason"]
+    columns = ["at", "alias", "from_version", "to_version", "actor", "reason", "report"]
     render_rows(console, rows, columns, title="Alias history")
 
 

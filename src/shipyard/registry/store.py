@@ -129,7 +129,7 @@ class ModelRegistry:
                     [(names.CANDIDATE, version)],
                     actor=actor,
                     reason="passed all required gates",
-                    report=None,
+                    report=_reports_of(self.get(version)),
                     undo=undo,
                 )
         return self.get(version)
@@ -273,7 +273,7 @@ class ModelRegistry:
             why = f"forced despite failed gates: {reason}"
         else:
             why = reason or f"promoted version {info.version} to '{to}'"
-        return self._apply(moves, actor=actor, reason=why, report=report)
+        return self._apply(moves, actor=actor, reason=why, report=report or _reports_of(info))
 
     def rollback(
         self, alias: str = names.PRODUCTION, *, actor: str, reason: str
@@ -353,3 +353,8 @@ class ModelRegistry:
     def close(self) -> None:
         """Release the alias-history database connections."""
         self._history.close()
+
+
+def _reports_of(info: ModelVersionInfo) -> str:
+    """Where the reports that justified a version live: its run's reports folder."""
+    return f"runs:/{info.run_id}/{names.REPORTS_ARTIFACT}"
