@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +37,10 @@ def test_run_cache_promote_and_reject_corrupted_data(tmp_path: Path):
 
     policy = cli.project / "shipyard.yaml"
     policy.write_text(policy.read_text().replace("learning_rate: 0.1\n", "learning_rate: 0.12\n"))
-    third = cli("run", check=0)
+    third = cli("run", "--json", str(tmp_path / "run.json"), check=0)
+    summary = json.loads((tmp_path / "run.json").read_text())
+    assert summary["version"] == "2" and summary["verdict"] == "approved"
+    assert summary["gate_report"]["passed"] and summary["evaluation"]["metrics"]["roc_auc"] > 0.8
     stages = _stages(third.stdout)
     assert stages["validate"] == stages["features"] == stages["split"] == "cached"
     assert stages["train"] == stages["evaluate"] == stages["register"] == "ran"
@@ -64,7 +68,11 @@ def test_run_cache_promote_and_reject_corrupted_data(tmp_path: Path):
     finally:
         sys.path.remove(str(EXAMPLE))
     corrupt(generate(3000, seed=5)).to_parquet(tmp_path / "corrupted.parquet")
-    rejected = cli("run", "--data", str(tmp_path / "corrupted.parquet"), check=1)
+    rejected = cli(
+        "run", "--data", str(tmp_path / "corrupted.parquet"), "--json", str(tmp_path / "bad.json"), check=1
+    )
+    bad = json.loads((tmp_path / "bad.json").read_text())
+    assert bad["verdict"] == "invalid_data" and not bad["data_report"]["passed"]
     text = rejected.stdout + rejected.stderr
     for needle in ("amount", "amt", "account_age_days", "crypto", "country"):
         assert needle in text, needle

@@ -76,14 +76,29 @@ def validate(
 def run(
     project: ProjectOption = Path("."),
     data: Annotated[Path | None, typer.Option(help="Use this data instead of data.source.")] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the run's reports as JSON here.")
+    ] = None,
 ) -> None:
     """validate -> features -> split -> train -> evaluate -> gate -> register (cached by content)."""
+    import json
+
     from shipyard.cli.progress import stage_printer
+    from shipyard.errors import DataValidationError
     from shipyard.pipeline.run import run_pipeline
     from shipyard.reports.console import render_metrics, render_report
 
     proj = _project(project)
-    outcome = run_pipeline(proj, data=data, on_event=stage_printer(console))
+    try:
+        outcome = run_pipeline(proj, data=data, on_event=stage_printer(console))
+    except DataValidationError as exc:
+        render_report(console, exc.report, title="Data validation")
+        if json_path is not None:
+            summary = {"version": None, "verdict": "invalid_data", "data_report": exc.report.to_dict()}
+            json_path.write_text(json.dumps(summary, indent=2, sort_keys=True))
+        raise
+    if json_path is not None:
+        json_path.write_text(json.dumps(outcome.to_dict(), indent=2, sort_keys=True, default=str))
     if outcome.evaluation:
         render_metrics(console, outcome.evaluation.get("metrics", {}), title="Test metrics")
     render_report(console, outcome.gate_report, title="Gates")

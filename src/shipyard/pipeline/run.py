@@ -42,6 +42,20 @@ class RunOutcome:
     def approved(self) -> bool:
         return self.verdict == "approved"
 
+    def to_dict(self) -> dict:
+        """Stable JSON summary for CI: stages, verdict, both reports and the evaluation."""
+        return {
+            "version": self.version,
+            "verdict": self.verdict,
+            "stages": [
+                {"stage": e.stage, "status": e.status.value, "seconds": round(e.seconds, 3)}
+                for e in self.pipeline.events
+            ],
+            "data_report": self.data_report.to_dict(),
+            "gate_report": self.gate_report.to_dict(),
+            "evaluation": self.evaluation,
+        }
+
 
 def build_stages(ctx: RunContext) -> list[Stage]:
     stages = [
