@@ -15,6 +15,8 @@ from shipyard.errors import ConfigError
 from shipyard.pipeline.run import RunOutcome, SmokeOutcome, run_pipeline, run_smoke
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from shipyard.data.schema import Schema
     from shipyard.registry.store import ModelRegistry
 
@@ -33,27 +35,25 @@ __all__ = [
 ]
 
 
-def _reference_path(project: Project, data: Path | None) -> Path:
+def _reference_frame(project: Project, data: Path | None) -> pd.DataFrame:
+    """`data` if given, else the project's data source or loader."""
+    from shipyard.data.loading import load_frame
+    from shipyard.pipeline.context import RunContext
+
     if data is not None:
         if not data.exists():
             raise ConfigError(f"--data: no such file or folder: {data}")
-        return data
-    if project.policy.data.source is None:
-        raise ConfigError("shipyard.yaml: data.source is not set; pass --data FILE.")
-    path = project.resolve(project.policy.data.source)
-    if not path.exists():
-        raise ConfigError(f"shipyard.yaml: data.source: no such file or folder: {path}")
-    return path
+        return load_frame(data)
+    return RunContext(project).raw()
 
 
 def infer_project_schema(
     project: Project, *, data: Path | None = None, margin: float = 0.1
 ) -> tuple[Schema, Path]:
     """Infer the schema from reference data and write it where `data.schema` says."""
-    from shipyard.data.loading import load_frame
     from shipyard.data.schema import infer_schema, write_schema
 
-    frame = load_frame(_reference_path(project, data))
+    frame = _reference_frame(project, data)
     schema = infer_schema(frame, target=project.policy.data.target, margin=margin)
     write_schema(schema, project.schema_path)
     return schema, project.schema_path
@@ -61,12 +61,11 @@ def infer_project_schema(
 
 def validate_project_data(project: Project, *, data: Path | None = None) -> Report:
     """Validate a data file against the project's schema and data checks."""
-    from shipyard.data.loading import load_frame
     from shipyard.data.schema import read_schema
     from shipyard.data.validation import validate
 
     policy = project.policy
-    frame = load_frame(_reference_path(project, data))
+    frame = _reference_frame(project, data)
     return validate(
         frame,
         read_schema(project.schema_path),

@@ -7,6 +7,7 @@ Heavy libraries (pandas, scikit-learn, MLflow) are imported inside commands so t
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -102,8 +103,15 @@ def run(
     if outcome.evaluation:
         render_metrics(console, outcome.evaluation.get("metrics", {}), title="Test metrics")
     render_report(console, outcome.gate_report, title="Gates")
-    state = "[green]approved[/] (alias candidate)" if outcome.approved else "[red]rejected[/]"
-    console.print(f"Model [bold]{proj.policy.model_name}[/] version {outcome.version}: {state}")
+    registered_now = "register" in outcome.pipeline.ran
+    if outcome.approved:
+        state = "[green]approved[/]" + (" (alias candidate)" if registered_now else "")
+    else:
+        state = "[red]rejected[/]"
+    already = "" if registered_now else " (registered earlier; nothing changed)"
+    console.print(
+        f"Model [bold]{proj.policy.model_name}[/] version {outcome.version}: {state}{already}"
+    )
     outcome.gate_report.raise_for_status()
 
 
@@ -205,7 +213,13 @@ def main() -> None:
     # MLflow logs its housekeeping at INFO; the CLI shows its own progress instead.
     # Only this process is affected, and an explicit user setting wins.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    # SIGTERM (CI cancel, kill) unwinds like Ctrl-C, so cleanups run and nothing is half-written.
+    signal.signal(signal.SIGTERM, _interrupt)
     sys.exit(run_cli(sys.argv[1:]))
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def run_cli(argv: list[str]) -> int:
@@ -217,6 +231,13 @@ def run_cli(argv: list[str]) -> int:
         return ExitCode.OK
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else ExitCode.USAGE_ERROR
+    except KeyboardInterrupt as exc:
+        why = f" by {exc}" if str(exc) else ""
+        errors.print(
+            f"[bold red]Interrupted{why}.[/] Unfinished stages and registrations were rolled back; "
+            "the cache keeps only completed stages, so rerunning is safe."
+        )
+        return ExitCode.INTERRUPTED
     except (e.DataValidationError, e.GateFailedError) as exc:
         errors.print(f"[bold red]Check failed[/] ({_stage_of(exc)}): {exc}")
         return ExitCode.CHECK_FAILED

@@ -20,15 +20,18 @@ MLFLOW_TRACKING_URI = EnvVar(
     "MLFLOW_TRACKING_URI", "MLflow tracking/registry URI; overrides the embedded SQLite default."
 )
 SHIPYARD_ACTOR = EnvVar(
-    "SHIPYARD_ACTOR", "Who is recorded in the alias history; defaults to $GITHUB_ACTOR, then $USER."
+    "SHIPYARD_ACTOR", "Who is recorded in the alias history; defaults to $GITHUB_ACTOR, then the login name."
 )
 
 
 def actor() -> str:
     """The person or bot recorded as making a change."""
-    return (
-        SHIPYARD_ACTOR.get()
-        or os.environ.get("GITHUB_ACTOR")
-        or os.environ.get("USER")
-        or "unknown"
-    )
+    import getpass
+
+    explicit = SHIPYARD_ACTOR.get() or os.environ.get("GITHUB_ACTOR")
+    if explicit:
+        return explicit
+    try:
+        return getpass.getuser()  # $LOGNAME, $USER, ..., then the password database
+    except (OSError, KeyError):
+        return "unknown"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +33,7 @@ class StageCache:
         """Yield an empty folder; on success it becomes the cached output of (stage, key)."""
         final = self.path(stage, key)
         final.parent.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned(final)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
         try:
             yield tmp
@@ -42,3 +44,11 @@ class StageCache:
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_abandoned(final: Path, older_than_s: float = 3600.0) -> None:
+    """Temporary folders of runs that were killed outright (SIGKILL) and never cleaned up."""
+    now = time.time()
+    for leftover in final.parent.glob(f".{final.name}-*"):
+        if now - leftover.stat().st_mtime > older_than_s:
+            shutil.rmtree(leftover, ignore_errors=True)

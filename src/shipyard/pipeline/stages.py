@@ -118,10 +118,15 @@ def split_indices(ctx: RunContext, raw: pd.DataFrame) -> tuple[np.ndarray, np.nd
     n_test = max(1, int(round(n * split.test_size)))
     if split.method == "time":
         if split.column not in raw.columns:
+            raise ConfigError(f"shipyard.yaml: split.column: column '{split.column}' is not in the data.")
+        column = raw[split.column]
+        if not (pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_numeric_dtype(column)):
             raise ConfigError(
-                f"shipyard.yaml: split.column: column '{split.column}' is not in the data."
+                f"shipyard.yaml: split.column: the time split orders rows by '{split.column}', which "
+                f"has dtype {column.dtype}, not a date/time or number. Parse it as datetime in your "
+                "loader (or store it as such in Parquet), or use split method 'random'/'stratified'."
             )
-        order = np.argsort(raw[split.column].to_numpy(), kind="stable")
+        order = np.argsort(column.to_numpy(), kind="stable")
         return np.sort(order[: n - n_test]), np.sort(order[n - n_test :])
     from sklearn.model_selection import train_test_split
 
@@ -181,9 +186,7 @@ def train_stage(ctx: RunContext) -> Stage:
             input_example=raw.iloc[train_idx[:5]].drop(columns=[ctx.policy.data.target]),
             fingerprint=capture_fingerprint(model_packages(estimator)),
         )
-        _write_json(
-            out / "train.json", {"params": ctx.params, "seed": ctx.seed, "rows": len(train_idx)}
-        )
+        _write_json(out / "train.json", {"params": ctx.params, "seed": ctx.seed, "rows": len(train_idx)})
 
     from shipyard.core.environment import runtime_key
 
@@ -254,8 +257,22 @@ def evaluate_stage(ctx: RunContext) -> Stage:
     return Stage("evaluate", run, deps=("train", "split"), key_parts=parts)
 
 
+def _storable(values: Any) -> np.ndarray:
+    """An array NumPy stores without pickle: object arrays (string labels, pandas nullable
+    ints) become their natural dtype, or text when the values are mixed."""
+    array = np.asarray(values)
+    if array.dtype != object:
+        return array
+    natural = np.array(array.tolist())
+    return natural.astype(str) if natural.dtype == object else natural
+
+
 def save_outputs(path: Path, y_true: np.ndarray, outputs: Any) -> None:
-    arrays = {"y_true": y_true, "y_pred": outputs.y_pred, "classes": np.asarray(outputs.classes)}
+    arrays = {
+        "y_true": _storable(y_true),
+        "y_pred": _storable(outputs.y_pred),
+        "classes": _storable(list(outputs.classes)),
+    }
     if outputs.y_score is not None:
         arrays["y_score"] = outputs.y_score
     np.savez(path, **arrays)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -67,12 +68,25 @@ def check_model_name(name: str) -> None:
         )
 
 
+LIFECYCLE_ALIASES = (CANDIDATE, "staging", "canary", PRODUCTION, PREVIOUS)
+
+
 def check_alias(alias: str) -> None:
+    """Refuse names MLflow reserves, and near misses of the lifecycle aliases (`Production`,
+    `prodution`) that would silently create a second, unused alias; other custom names pass."""
     if not _ALIAS.fullmatch(alias) or _RESERVED_ALIAS.fullmatch(alias):
         raise ConfigError(
             f"The alias must contain only letters, digits, '_' and '-', and must not be 'latest' "
             f"or 'v<number>' (MLflow reserves those). Got {alias!r} instead; "
             f"use e.g. '{PRODUCTION}' or 'staging'."
+        )
+    if alias in LIFECYCLE_ALIASES:
+        return
+    close = difflib.get_close_matches(alias.lower(), LIFECYCLE_ALIASES, n=1, cutoff=0.8)
+    if close:
+        raise ConfigError(
+            f"Unknown alias {alias!r}. Did you mean '{close[0]}'? The lifecycle aliases are "
+            f"{', '.join(LIFECYCLE_ALIASES)}; aliases are case-sensitive."
         )
 
 

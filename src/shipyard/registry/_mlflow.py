@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
 
 import sqlalchemy as sa
 
@@ -57,9 +57,29 @@ def experiment_id(client: MlflowClient, name: str, artifact_root: Path | None) -
     if experiment is None:
         location = (artifact_root / name).as_uri() if artifact_root else None
         return client.create_experiment(name, artifact_location=location)
+    if artifact_root is not None:
+        _check_location(name, experiment.artifact_location, artifact_root)
     if experiment.lifecycle_stage == "deleted":
         client.restore_experiment(experiment.experiment_id)
     return experiment.experiment_id
+
+
+def _check_location(name: str, location: str, artifact_root: Path) -> None:
+    """Refuse to write beside another folder's store: MLflow keeps absolute artifact paths,
+    so a moved or copied project would otherwise write into the original's `.shipyard/`."""
+    parsed = urlparse(location)
+    if parsed.scheme not in ("", "file"):
+        return
+    stored = Path(unquote(parsed.path)).resolve()
+    if stored.is_relative_to(artifact_root):
+        return
+    raise ConfigError(
+        f"The MLflow store keeps the artifacts of model '{name}' in {stored}, outside this "
+        f"project's artifact folder {artifact_root}: the project (with its .shipyard/ folder) "
+        "was moved or copied. MLflow records absolute artifact paths, so Shipyard will not "
+        "write there. Move the project back, delete .shipyard/ here to start a fresh registry, "
+        "or set registry.tracking_uri to a shared MLflow server."
+    )
 
 
 def log_values(
@@ -101,10 +121,17 @@ def fetch(
     from mlflow.artifacts import download_artifacts
 
     target.parent.mkdir(parents=True, exist_ok=True)
+    uri = client.get_model_version_download_uri(info.name, info.version)
+    if uri.startswith("file:") and not Path(unquote(urlparse(uri).path)).exists():
+        raise ConfigError(
+            f"The files of version {info.version} of model '{info.name}' were stored at {uri}, "
+            "which no longer exists: the project or its .shipyard/ folder was moved, copied or "
+            "cleaned. Restore that folder, or delete .shipyard/ to start a fresh registry."
+        )
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
     try:
         local = download_artifacts(
-            artifact_uri=client.get_model_version_download_uri(info.name, info.version),
+            artifact_uri=uri,
             dst_path=str(staging),
             tracking_uri=tracking_uri,
             registry_uri=tracking_uri,

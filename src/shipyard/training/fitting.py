@@ -86,6 +86,7 @@ def fit(train_fn: Callable, X: pd.DataFrame, y: pd.Series, params: dict, *, seed
             f"entrypoints.train returned {name}, not a fitted estimator: it must return an "
             f"object with predict(X) (e.g. a fitted scikit-learn estimator)."
         )
+    _check_fitted(estimator, name)
     if task == "classification":
         if not hasattr(estimator, "classes_"):
             raise ConfigError(
@@ -103,6 +104,23 @@ def fit(train_fn: Callable, X: pd.DataFrame, y: pd.Series, params: dict, *, seed
     return estimator
 
 
+def _check_fitted(estimator: object, name: str) -> None:
+    """A scikit-learn estimator (or one declaring `__sklearn_is_fitted__`) must be fitted."""
+    from sklearn.base import BaseEstimator
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    if not (isinstance(estimator, BaseEstimator) or hasattr(estimator, "__sklearn_is_fitted__")):
+        return
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        raise ConfigError(
+            f"entrypoints.train returned an unfitted {name}: call .fit(X, y) on it before "
+            "returning it."
+        ) from None
+
+
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -114,14 +132,23 @@ def _seed_everything(seed: int) -> None:
 def apply_features(
     fn: Callable, inputs: pd.DataFrame, *, name: str = "the features function"
 ) -> pd.DataFrame:
-    """Run the user's features on raw rows; it must return one row per input row."""
+    """Run the user's features on raw rows: one output row per input row, in the same order.
+
+    A broken contract is a usage error (`ConfigError`, exit 2), like `train` returning a
+    non-estimator: labels are matched to feature rows by position, so a dropped, added or
+    reordered row would silently pair features with the wrong labels.
+    """
     out = call_user(fn, inputs, stage="features")
     if not isinstance(out, pd.DataFrame) or len(out) != len(inputs):
         got = f"{len(out)} rows" if isinstance(out, pd.DataFrame) else type(out).__name__
-        raise StageError(
-            f"Stage 'features' failed in your code: {name} must return a DataFrame with one row "
-            f"per input row ({len(inputs)}), got {got}.",
-            stage="features",
-            user_code=True,
+        raise ConfigError(
+            f"Stage 'features': {name} must return a pandas DataFrame with one row per input "
+            f"row ({len(inputs)}), got {got}. Filter rows in the data loader, not in features."
+        )
+    if not out.index.equals(inputs.index) and out.index.sort_values().equals(inputs.index.sort_values()):
+        raise ConfigError(
+            f"Stage 'features': {name} returned the input rows in another order (e.g. after "
+            "sort_values or merge). Keep the input order (reindex the result like the input, "
+            "e.g. `out.loc[df.index]`): labels are matched to feature rows by position."
         )
     return out

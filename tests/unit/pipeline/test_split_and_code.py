@@ -63,6 +63,12 @@ def test_random_split_is_seeded(tmp_path, frame):
     assert not np.array_equal(first[1], other[1])
 
 
+def test_time_split_refuses_a_column_that_is_not_a_time(tmp_path, frame):
+    frame = frame.assign(sex=np.where(frame["x"] > 0, "F", "M"))
+    with pytest.raises(ConfigError, match="orders rows by 'sex', which has dtype"):
+        split_indices(_ctx(tmp_path, {"method": "time", "column": "sex"}), frame)
+
+
 def test_time_split_on_a_missing_column_names_it(tmp_path, frame):
     with pytest.raises(ConfigError, match="split.column: column 'ts'"):
         split_indices(_ctx(tmp_path, {"method": "time", "column": "ts"}), frame)

@@ -147,7 +147,7 @@ def test_fit_rejects_a_non_estimator(
 def test_fit_rejects_an_unfitted_classifier(
     load: Callable[[str], Callable], data: tuple[pd.DataFrame, pd.Series]
 ) -> None:
-    with pytest.raises(ConfigError, match="returned a LogisticRegression without 'classes_'"):
+    with pytest.raises(ConfigError, match="returned an unfitted LogisticRegression"):
         fit(load("unfitted"), *data, {}, seed=0, task="classification")
 
 

@@ -138,7 +138,20 @@ def test_features_must_return_one_row_per_input_row(bad_features: object, got: s
     servable = Servable(
         estimator=estimator, features=bad_features, task="classification", target="label"
     )
-    with pytest.raises(StageError, match=rf"one row per input row \(60\), got {got}\."):
+    with pytest.raises(ConfigError, match=rf"one row per input row \(60\), got {got}\."):
+        servable.predict_frame(raw)
+
+
+def test_features_that_reorder_rows_are_refused() -> None:
+    raw = _raw(0)
+    estimator = _classifier(raw).estimator
+    servable = Servable(
+        estimator=estimator,
+        features=lambda df: features(df).sort_values(features(df).columns[0]),
+        task="classification",
+        target="label",
+    )
+    with pytest.raises(ConfigError, match="returned the input rows in another order"):
         servable.predict_frame(raw)
 
 
