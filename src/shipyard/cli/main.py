@@ -230,13 +230,12 @@ def run_cli(argv: list[str]) -> int:
         app(args=argv, prog_name="shipyard", standalone_mode=True)
         return ExitCode.OK
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else ExitCode.USAGE_ERROR
-    except KeyboardInterrupt as exc:
-        why = f" by {exc}" if str(exc) else ""
-        errors.print(
-            f"[bold red]Interrupted{why}.[/] Unfinished stages and registrations were rolled back; "
-            "the cache keeps only completed stages, so rerunning is safe."
-        )
+        code = exc.code if isinstance(exc.code, int) else ExitCode.USAGE_ERROR
+        if code == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt into exit 130
+            _report_interrupt()
+        return code
+    except KeyboardInterrupt:
+        _report_interrupt()
         return ExitCode.INTERRUPTED
     except (e.DataValidationError, e.GateFailedError) as exc:
         errors.print(f"[bold red]Check failed[/] ({_stage_of(exc)}): {exc}")
@@ -262,6 +261,13 @@ def run_cli(argv: list[str]) -> int:
         errors.print(traceback.format_exc(), markup=False)
         errors.print("[bold red]Shipyard crashed (a bug: please report it with the traceback).[/]")
         return ExitCode.STAGE_CRASHED
+
+
+def _report_interrupt() -> None:
+    errors.print(
+        "[bold red]Interrupted.[/] Unfinished stages and registrations were rolled back; "
+        "the cache keeps only completed stages, so rerunning is safe."
+    )
 
 
 def _stage_of(exc: Exception) -> str:
