@@ -25,9 +25,7 @@ def corrupt(df: pd.DataFrame, *, seed: int = 0, fraction: float = 0.05) -> pd.Da
             f"The 'fraction' option of corrupt must be a float in (0, 1]. Got {fraction!r} instead."
         )
     missing = [
-        c
-        for c in ("amount", "account_age_days", "merchant_category", *NULL_COLUMNS)
-        if c not in df.columns
+        c for c in ("amount", "account_age_days", "merchant_category", *NULL_COLUMNS) if c not in df.columns
     ]
     if missing:
         raise ValueError(

@@ -83,8 +83,7 @@ def _check_drift(drift: Mapping[str, float]) -> dict[str, float]:
         if not low <= strength <= (np.inf if high is None else high):
             bounds = f"[{low}, {high}]" if high is not None else f">= {low}"
             raise ValueError(
-                f"The strength of drift '{name}' must be a float {bounds}. "
-                f"Got {strength!r} instead."
+                f"The strength of drift '{name}' must be a float {bounds}. Got {strength!r} instead."
             )
         checked[name] = float(strength)
     return checked
@@ -126,17 +125,12 @@ def generate(
     `label_noise` is the share of labels flipped after drawing from the fraud function.
     """
     if rows < 1:
-        raise ValueError(
-            f"The 'rows' option of generate must be an int >= 1. Got {rows!r} instead."
-        )
+        raise ValueError(f"The 'rows' option of generate must be an int >= 1. Got {rows!r} instead.")
     if days < 1:
-        raise ValueError(
-            f"The 'days' option of generate must be an int >= 1. Got {days!r} instead."
-        )
+        raise ValueError(f"The 'days' option of generate must be an int >= 1. Got {days!r} instead.")
     if not 0.0 <= label_noise <= 0.5:
         raise ValueError(
-            f"The 'label_noise' option of generate must be a float in [0, 0.5]. "
-            f"Got {label_noise!r} instead."
+            f"The 'label_noise' option of generate must be a float in [0, 0.5]. Got {label_noise!r} instead."
         )
     strengths = _check_drift(drift or {})
     rng = np.random.default_rng(seed)

@@ -108,9 +108,7 @@ def _message_pattern(option: str, bad: Any) -> str:
 
 
 def test_the_catalog_holds_the_built_in_gates():
-    assert {"metric_threshold", "no_regression", "output_contract", "performance"} <= set(
-        GATE_TYPES
-    )
+    assert {"metric_threshold", "no_regression", "output_contract", "performance"} <= set(GATE_TYPES)
     assert all(cls.type_name == name for name, cls in GATES)
 
 

@@ -96,11 +96,7 @@ def _within(name: str, prefixes: tuple[str, ...] | str) -> bool:
 
 
 def _violations(importers: str | tuple[str, ...], forbidden: Callable[[str], bool]) -> list[str]:
-    return [
-        str(imp)
-        for imp in ALL_IMPORTS
-        if _within(imp.importer, importers) and forbidden(imp.imported)
-    ]
+    return [str(imp) for imp in ALL_IMPORTS if _within(imp.importer, importers) and forbidden(imp.imported)]
 
 
 def test_the_scan_sees_the_tree():
@@ -122,8 +118,7 @@ def test_relative_imports_resolve_to_absolute_modules():
 def test_core_imports_only_errors_and_core():
     bad = _violations(
         "shipyard.core",
-        lambda name: _within(name, "shipyard")
-        and not _within(name, ("shipyard.core", "shipyard.errors")),
+        lambda name: _within(name, "shipyard") and not _within(name, ("shipyard.core", "shipyard.errors")),
     )
     assert not bad, "shipyard.core may import only shipyard.errors and itself:\n" + "\n".join(bad)
 
@@ -153,9 +148,7 @@ def test_only_the_cli_imports_the_cli():
 
 
 def test_registry_does_not_import_pipeline_or_cli():
-    bad = _violations(
-        "shipyard.registry", lambda name: _within(name, ("shipyard.pipeline", "shipyard.cli"))
-    )
+    bad = _violations("shipyard.registry", lambda name: _within(name, ("shipyard.pipeline", "shipyard.cli")))
     assert not bad, "shipyard.registry must not import the pipeline or the CLI:\n" + "\n".join(bad)
 
 
@@ -163,9 +156,7 @@ def test_modules_stay_small():
     lines = {name: len(path.read_text().splitlines()) for name, path in MODULES.items()}
     too_long = {name: n for name, n in lines.items() if n >= MAX_MODULE_LINES}
     if too_long:
-        long = sorted(
-            ((n, name) for name, n in lines.items() if n > USUAL_MODULE_LINES), reverse=True
-        )
+        long = sorted(((n, name) for name, n in lines.items() if n > USUAL_MODULE_LINES), reverse=True)
         listing = "\n".join(f"  {n:5d} {name}" for n, name in long)
         pytest.fail(
             f"{sorted(too_long)} reach {MAX_MODULE_LINES} lines; split them where two ideas "

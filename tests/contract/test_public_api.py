@@ -28,9 +28,7 @@ def _heavy(modules: list[str], banned: tuple[str, ...]) -> list[str]:
 
 
 def _run_python(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, timeout=120, check=False
-    )
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
 def _packages_with_all() -> list[str]:
@@ -41,9 +39,7 @@ def _packages_with_all() -> list[str]:
             continue
         tree = ast.parse(init.read_text())
         assigns = [node for node in tree.body if isinstance(node, ast.Assign | ast.AnnAssign)]
-        targets = [
-            t for node in assigns for t in getattr(node, "targets", [getattr(node, "target", None)])
-        ]
+        targets = [t for node in assigns for t in getattr(node, "targets", [getattr(node, "target", None)])]
         if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
             relative = init.parent.relative_to(SOURCE.parent)
             names.append(".".join(relative.parts))
@@ -86,9 +82,7 @@ def test_subpackage_all_is_sorted_and_resolves(package):
 
 
 def test_import_shipyard_stays_light():
-    proc = _run_python(
-        "-c", "import json, sys, shipyard; print(json.dumps(sorted(sys.modules)))"
-    )
+    proc = _run_python("-c", "import json, sys, shipyard; print(json.dumps(sorted(sys.modules)))")
     assert proc.returncode == 0, proc.stderr
     heavy = _heavy(json.loads(proc.stdout), ("mlflow", "sklearn", "pandas"))
     assert not heavy, f"'import shipyard' imports {heavy}; import them inside functions instead."

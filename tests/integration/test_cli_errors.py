@@ -66,9 +66,7 @@ def test_entry_point_that_does_not_import(tmp_path: Path):
 
 
 def test_train_returning_non_estimator_is_usage_error(tmp_path: Path):
-    model = (
-        "def features(df):\n    return df\n\ndef train(X, y, params):\n    return 'not a model'\n"
-    )
+    model = "def features(df):\n    return df\n\ndef train(X, y, params):\n    return 'not a model'\n"
     cli = Cli(write_tiny_project(tmp_path / "p", model_py=model))
     cli("schema", "infer", check=0)
     proc = cli("run", check=2)

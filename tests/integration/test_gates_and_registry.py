@@ -55,10 +55,7 @@ gates:
     cli = Cli(write_tiny_project(tmp_path / "p", extra_yaml=gate))
     cli("schema", "infer", check=0)
     first = cli("run", check=0)
-    assert (
-        "no production model" in first.stdout.replace("\n", " ").lower()
-        or "SKIPPED" in first.stdout
-    )
+    assert "no production model" in first.stdout.replace("\n", " ").lower() or "SKIPPED" in first.stdout
     cli("promote", "1", "--to", "production", check=0)
     model = cli.project / "model.py"
     # Drop the strongest feature: the candidate is now much worse than production.

@@ -111,9 +111,7 @@ def test_no_regression_is_monotone_in_tolerance(metric, seed, candidate, baselin
     tolerance=st.floats(0, 0.05),
     gain=st.floats(0.01, 0.99),
 )
-def test_no_regression_is_monotone_in_the_candidate(
-    metric, seed, candidate, baseline, tolerance, gain
-):
+def test_no_regression_is_monotone_in_the_candidate(metric, seed, candidate, baseline, tolerance, gain):
     ctx = _regression_context(seed, candidate, baseline)
     p = ctx.candidate.positive_score
     positive = ctx.y_true == 1

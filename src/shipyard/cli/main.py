@@ -32,9 +32,7 @@ app.add_typer(env_app, name="env")
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 
-ProjectOption = Annotated[
-    Path, typer.Option("--project", "-p", help="Project folder holding shipyard.yaml.")
-]
+ProjectOption = Annotated[Path, typer.Option("--project", "-p", help="Project folder holding shipyard.yaml.")]
 
 
 def _project(path: Path):  # noqa: ANN202
@@ -54,9 +52,7 @@ def schema_infer(
 
     proj = _project(project)
     schema, path = infer_project_schema(proj, data=data, margin=margin)
-    console.print(
-        f"Wrote [bold]{path}[/] ({len(schema.columns)} columns). Review it and commit it."
-    )
+    console.print(f"Wrote [bold]{path}[/] ({len(schema.columns)} columns). Review it and commit it.")
 
 
 @app.command()
@@ -109,9 +105,7 @@ def run(
     else:
         state = "[red]rejected[/]"
     already = "" if registered_now else " (registered earlier; nothing changed)"
-    console.print(
-        f"Model [bold]{proj.policy.model_name}[/] version {outcome.version}: {state}{already}"
-    )
+    console.print(f"Model [bold]{proj.policy.model_name}[/] version {outcome.version}: {state}{already}")
     outcome.gate_report.raise_for_status()
 
 
@@ -123,9 +117,7 @@ def smoke(project: ProjectOption = Path(".")) -> None:
     from shipyard.reports.console import render_report
 
     outcome = run_smoke(_project(project), on_event=stage_printer(console))
-    render_report(
-        console, outcome.run.gate_report, title="Gates (smoke: only the output contract blocks)"
-    )
+    render_report(console, outcome.run.gate_report, title="Gates (smoke: only the output contract blocks)")
     render_report(console, outcome.contract, title="Loaded back through MLflow")
     console.print(
         f"Smoke {'passed' if outcome.contract.passed and outcome.run.gate_report.passed else 'FAILED'}"
@@ -149,9 +141,7 @@ def models(project: ProjectOption = Path(".")) -> None:
 def promote(
     version: Annotated[str, typer.Argument(help="Version number or alias.")],
     to: Annotated[str, typer.Option("--to", help="Alias to move: staging, canary, production…")],
-    force: Annotated[
-        bool, typer.Option(help="Promote even if the version failed its gates.")
-    ] = False,
+    force: Annotated[bool, typer.Option(help="Promote even if the version failed its gates.")] = False,
     reason: Annotated[str | None, typer.Option(help="Why; required with --force.")] = None,
     project: ProjectOption = Path("."),
 ) -> None:
@@ -159,9 +149,7 @@ def promote(
     from shipyard.api import open_registry
     from shipyard.config.settings import actor
 
-    events = open_registry(_project(project)).promote(
-        version, to, actor=actor(), force=force, reason=reason
-    )
+    events = open_registry(_project(project)).promote(version, to, actor=actor(), force=force, reason=reason)
     if not events:
         console.print(f"Alias {to} already points to version {version}; nothing to do.")
     for event in events:
@@ -171,9 +159,7 @@ def promote(
 @app.command()
 def history(
     alias: Annotated[str | None, typer.Option(help="Only this alias.")] = None,
-    at: Annotated[
-        str | None, typer.Option(help="Which version held ALIAS at this ISO date/time.")
-    ] = None,
+    at: Annotated[str | None, typer.Option(help="Which version held ALIAS at this ISO date/time.")] = None,
     project: ProjectOption = Path("."),
 ) -> None:
     """Every alias move: who, when, from, to, why."""

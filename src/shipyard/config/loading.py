@@ -44,9 +44,7 @@ def _describe(error: dict[str, Any], file: str) -> str:
         key = str(loc[-1])
         valid = _fields_at(Policy, loc[:-1])
         close = difflib.get_close_matches(key, valid, n=1)
-        hint = (
-            f" Did you mean '{close[0]}'?" if close else f" Valid keys: {', '.join(sorted(valid))}."
-        )
+        hint = f" Did you mean '{close[0]}'?" if close else f" Valid keys: {', '.join(sorted(valid))}."
         return f"{file}: {path}: unknown key '{key}'.{hint}"
     if kind == "missing":
         return f"{file}: {path}: required key is missing."
@@ -58,9 +56,7 @@ def _describe(error: dict[str, Any], file: str) -> str:
 def parse_policy(data: Any, file: str = POLICY_FILE) -> Policy:
     """Validate a mapping (parsed YAML) as a `Policy`, reporting every problem at once."""
     if not isinstance(data, dict):
-        raise ConfigError(
-            f"{file}: the top level must be a mapping of keys, got {type(data).__name__}."
-        )
+        raise ConfigError(f"{file}: the top level must be a mapping of keys, got {type(data).__name__}.")
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
@@ -72,9 +68,7 @@ def load_policy(path: str | Path) -> Policy:
     """Load and validate a policy file."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(
-            f"No policy file at {path}. Run inside a Shipyard project or pass --project DIR."
-        )
+        raise ConfigError(f"No policy file at {path}. Run inside a Shipyard project or pass --project DIR.")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:

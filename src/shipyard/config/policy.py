@@ -19,35 +19,27 @@ class _Section(BaseModel):
 class DataConfig(_Section):
     """Where the data comes from and what is checked on it beyond the schema."""
 
-    source: str | None = Field(
-        None, description="CSV or Parquet file or folder, relative to the project"
-    )
+    source: str | None = Field(None, description="CSV or Parquet file or folder, relative to the project")
     loader: str | None = Field(None, description="`module:function` returning a pandas DataFrame")
     sample: str | None = Field(None, description="small committed sample used by `shipyard smoke`")
     target: str = Field(description="name of the label column")
     schema_path: str = Field("schema.yaml", alias="schema", description="schema file kept in git")
     min_rows: int = Field(1, ge=0, description="fewer rows fail the volume check")
     max_rows: int | None = Field(None, ge=1, description="more rows fail the volume check")
-    max_duplicate_fraction: float = Field(
-        0.01, ge=0, le=1, description="share of duplicate rows allowed"
-    )
+    max_duplicate_fraction: float = Field(0.01, ge=0, le=1, description="share of duplicate rows allowed")
     min_class_fraction: float = Field(0.001, ge=0, le=0.5, description="rarest class share allowed")
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
         if (self.source is None) == (self.loader is None):
-            raise ValueError(
-                "give exactly one of 'source' (a file path) or 'loader' (module:function)"
-            )
+            raise ValueError("give exactly one of 'source' (a file path) or 'loader' (module:function)")
         return self
 
 
 class EntrypointsConfig(_Section):
     """The user's code, as `module:function` references importable from the project folder."""
 
-    features: str | None = Field(
-        None, description="features(df) -> DataFrame; identity when absent"
-    )
+    features: str | None = Field(None, description="features(df) -> DataFrame; identity when absent")
     train: str = Field(description="train(X, y, params) -> fitted estimator")
 
 
@@ -65,9 +57,7 @@ class SplitConfig(_Section):
 
 
 class SmokeConfig(_Section):
-    params: dict[str, Any] = Field(
-        default_factory=dict, description="overrides of `params` for smoke"
-    )
+    params: dict[str, Any] = Field(default_factory=dict, description="overrides of `params` for smoke")
 
 
 class GateConfig(BaseModel):
@@ -89,9 +79,7 @@ class GateConfig(BaseModel):
 
 
 class RegistryConfig(_Section):
-    model_name: str | None = Field(
-        None, description="registered model name; the project name if absent"
-    )
+    model_name: str | None = Field(None, description="registered model name; the project name if absent")
     tracking_uri: str | None = Field(
         None, description="MLflow tracking URI; MLFLOW_TRACKING_URI, then .shipyard/mlflow.db"
     )

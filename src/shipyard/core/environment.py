@@ -201,9 +201,7 @@ def git_state(root: Path) -> dict[str, Any]:
     unknown: dict[str, Any] = {"commit": None, "dirty": None, "branch": None}
     command = ["git", "-C", str(root), "status", "--porcelain=v2", "--branch", "-uno"]
     try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=_GIT_TIMEOUT_S, check=False
-        )
+        done = subprocess.run(command, capture_output=True, text=True, timeout=_GIT_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return unknown
     if done.returncode != 0:

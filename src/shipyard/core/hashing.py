@@ -63,11 +63,7 @@ class FileHasher:
         root = Path(path)
         if root.is_file():
             return self.digest(root)
-        parts = [
-            (str(p.relative_to(root)), self.digest(p))
-            for p in sorted(root.rglob("*"))
-            if p.is_file()
-        ]
+        parts = [(str(p.relative_to(root)), self.digest(p)) for p in sorted(root.rglob("*")) if p.is_file()]
         return digest_value(parts)
 
     def save(self) -> None:

@@ -70,9 +70,7 @@ class OfType:
     noun: str
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, self.kind) and not (
-            isinstance(value, bool) and self.kind is not bool
-        )
+        return isinstance(value, self.kind) and not (isinstance(value, bool) and self.kind is not bool)
 
     def __str__(self) -> str:
         return self.noun
@@ -83,9 +81,7 @@ STRING = OfType(str, "a string")
 BOOLEAN = OfType(bool, "a bool")
 
 
-def validate_params(
-    owner: str, constraints: Mapping[str, list[Any]], params: Mapping[str, Any]
-) -> None:
+def validate_params(owner: str, constraints: Mapping[str, list[Any]], params: Mapping[str, Any]) -> None:
     """Raise `ConfigError` naming `owner`, the option, what it accepts and what it got."""
     for key in params:
         if key not in constraints:
@@ -97,6 +93,4 @@ def validate_params(
         accepted = constraints[key]
         if not any(c.accepts(value) for c in accepted):
             expected = " or ".join(str(c) for c in accepted)
-            raise ConfigError(
-                f"The '{key}' option of {owner} must be {expected}. Got {value!r} instead."
-            )
+            raise ConfigError(f"The '{key}' option of {owner} must be {expected}. Got {value!r} instead.")

@@ -203,6 +203,4 @@ class Report:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
-        return cls(
-            kind=data["kind"], results=tuple(CheckResult.from_dict(r) for r in data["results"])
-        )
+        return cls(kind=data["kind"], results=tuple(CheckResult.from_dict(r) for r in data["results"]))

@@ -133,9 +133,7 @@ def check_columns(
         if f.subject not in wrong or f.check in ("column_dtype", "column_nulls"):
             kept.setdefault((f.check, f.subject, f.reason), f)  # both bounds may fail to compare
     order = {name: i for i, name in enumerate(schema.names)}
-    failed = sorted(
-        kept.values(), key=lambda f: (_CHECKS.index(f.check), order.get(f.subject, len(order)))
-    )
+    failed = sorted(kept.values(), key=lambda f: (_CHECKS.index(f.check), order.get(f.subject, len(order))))
     passed = [
         CheckResult(
             check=check,

@@ -36,9 +36,7 @@ def result(check: str, status: Status, message: str, hint: str = "", **fields: A
     return CheckResult(check=check, status=status, message=text, hint=hint, **fields)
 
 
-def failure(
-    check: str, column: str, reason: Reason, statement: str, hint: str, **fields: Any
-) -> CheckResult:
+def failure(check: str, column: str, reason: Reason, statement: str, hint: str, **fields: Any) -> CheckResult:
     """A failed result of a column check."""
     return result(check, Status.FAILED, statement, hint, subject=column, reason=reason, **fields)
 
@@ -115,8 +113,7 @@ def _repeats(values: pd.Series, column: str) -> CheckResult:
         Reason.DUPLICATE_VALUES,
         f"Column '{column}' has {len(values)} rows sharing a value, but the schema says its "
         f"values are unique{describe(values)}.",
-        "Remove the duplicates at the source, or set 'unique: false' for this column in "
-        "schema.yaml.",
+        "Remove the duplicates at the source, or set 'unique: false' for this column in schema.yaml.",
         observed=len(values),
         expected="unique values",
         examples=example_values(values),
@@ -159,9 +156,7 @@ def _not_comparable(series: pd.Series, column: str, rule: Rule, error: object) -
     )
 
 
-def translate(
-    error: SchemaError, df: pd.DataFrame, rules: dict[str, list[Rule]]
-) -> CheckResult | None:
+def translate(error: SchemaError, df: pd.DataFrame, rules: dict[str, list[Rule]]) -> CheckResult | None:
     """One pandera error as one failed result, or None when it is no failure of ours."""
     code, cases = error.reason_code, error.failure_cases
     if code is SchemaErrorReason.COLUMN_NOT_IN_DATAFRAME:

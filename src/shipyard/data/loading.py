@@ -13,8 +13,7 @@ from shipyard.errors import ConfigError
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst", ".csv.xz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _SUPPORTED = (
-    "a CSV file (.csv, optionally compressed), a Parquet file (.parquet, .pq) "
-    "or a folder of Parquet files"
+    "a CSV file (.csv, optionally compressed), a Parquet file (.parquet, .pq) or a folder of Parquet files"
 )
 
 
@@ -31,9 +30,7 @@ def load_frame(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     if not path.exists():
-        raise ConfigError(
-            f"No data at {path}. Check 'data.source' in shipyard.yaml; expected {_SUPPORTED}."
-        )
+        raise ConfigError(f"No data at {path}. Check 'data.source' in shipyard.yaml; expected {_SUPPORTED}.")
     if path.is_dir():
         parts = [p for p in path.rglob("*") if p.is_file() and _has_suffix(p, PARQUET_SUFFIXES)]
         if not any(not p.name.startswith((".", "_")) for p in parts):

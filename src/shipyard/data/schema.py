@@ -185,9 +185,7 @@ def infer_schema(
     bad = [n for n in names if not isinstance(n, str)]
     if bad or not df.columns.is_unique:
         problem = f"non-string names {bad}" if bad else "repeated names"
-        raise ConfigError(
-            f"The data has {problem} among its columns {names}. Rename them in the loader."
-        )
+        raise ConfigError(f"The data has {problem} among its columns {names}. Rename them in the loader.")
     if target not in names:
         raise ConfigError(
             f"The target column '{target}' is not in the data. Its columns are: {names}. "

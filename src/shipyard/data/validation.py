@@ -61,9 +61,7 @@ def _check_volume(rows: int, min_rows: int, max_rows: int | None) -> CheckResult
             reason=Reason.TOO_MANY_ROWS,
             **fields,
         )
-    return result(
-        "volume", Status.PASSED, f"The data has {plural(rows, 'row')} ({expected}).", **fields
-    )
+    return result("volume", Status.PASSED, f"The data has {plural(rows, 'row')} ({expected}).", **fields)
 
 
 def _duplicated(df: pd.DataFrame) -> pd.Series:
@@ -97,8 +95,7 @@ def _check_duplicates(df: pd.DataFrame, max_fraction: float) -> CheckResult:
             Status.FAILED,
             f"{count} of {len(df)} rows ({percent(share)}) repeat an earlier row, more than "
             f"the {percent(max_fraction)} allowed{describe(rows, noun='row')}.",
-            "Remove the duplicates at the source, or raise 'data.max_duplicate_fraction' in "
-            "shipyard.yaml.",
+            "Remove the duplicates at the source, or raise 'data.max_duplicate_fraction' in shipyard.yaml.",
             reason=Reason.DUPLICATE_ROWS,
             examples=example_values(rows),
             **fields,

@@ -112,9 +112,7 @@ def _one_vs_rest(binary: Callable[[np.ndarray, np.ndarray], float]) -> MetricFun
 def _log_loss(y_true: np.ndarray, outputs: ModelOutputs) -> float:
     labels = class_labels(y_true, outputs)
     order = _sorted_columns(labels)
-    return skm().log_loss(
-        y_true, np.asarray(outputs.y_score)[:, order], labels=np.asarray(labels)[order]
-    )
+    return skm().log_loss(y_true, np.asarray(outputs.y_score)[:, order], labels=np.asarray(labels)[order])
 
 
 def _brier(y_true: np.ndarray, outputs: ModelOutputs) -> float:
@@ -196,8 +194,7 @@ def check_metric_names(task: str, names: Iterable[str], where: str) -> None:
         else:
             hint = ""
         raise ConfigError(
-            f"{where}: unknown metric {name!r} for a {task} task.{hint} "
-            f"Valid metrics: {', '.join(valid)}."
+            f"{where}: unknown metric {name!r} for a {task} task.{hint} Valid metrics: {', '.join(valid)}."
         )
 
 

@@ -208,10 +208,7 @@ def _resampled_differences(
         return weighted(y, candidate, w) - weighted(y, baseline, w)
     # a metric registered by the user has no vectorised form: score each resample
     return np.array(
-        [
-            metric(y[rows], _take(candidate, rows)) - metric(y[rows], _take(baseline, rows))
-            for rows in indices
-        ]
+        [metric(y[rows], _take(candidate, rows)) - metric(y[rows], _take(baseline, rows)) for rows in indices]
     )
 
 

@@ -49,9 +49,7 @@ class Gate:
     @classmethod
     def _param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
-        return [
-            p.name for p in signature.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY
-        ]
+        return [p.name for p in signature.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any], *, label: str | None = None) -> Gate:
@@ -64,12 +62,8 @@ class Gate:
         return {name: getattr(self, name) for name in self._param_names()}
 
     def __repr__(self) -> str:
-        defaults = {
-            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
-        }
-        shown = ", ".join(
-            f"{k}={v!r}" for k, v in self.get_params().items() if defaults.get(k) != v
-        )
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if defaults.get(k) != v)
         return f"{type(self).__name__}({shown})"
 
     def evaluate(self, ctx: GateContext) -> CheckResult:

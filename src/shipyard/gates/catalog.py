@@ -19,8 +19,7 @@ from shipyard.gates.regression import NoRegressionGate
 from shipyard.gates.thresholds import MetricThresholdGate
 
 GATE_TYPES: dict[str, type[Gate]] = {
-    cls.type_name: cls
-    for cls in (MetricThresholdGate, OutputContractGate, PerformanceGate, NoRegressionGate)
+    cls.type_name: cls for cls in (MetricThresholdGate, OutputContractGate, PerformanceGate, NoRegressionGate)
 }
 
 
@@ -30,9 +29,7 @@ def _missing_options(cls: type[Gate], params: Mapping[str, object]) -> list[str]
     return [
         p.name
         for p in signature.parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
-        and p.default is p.empty
-        and p.name not in params
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is p.empty and p.name not in params
     ]
 
 
@@ -101,8 +98,7 @@ def run_gates(gates: Sequence[tuple[GateConfig, Gate]], ctx: GateContext) -> Rep
             result = gate.evaluate(ctx)
             if not isinstance(result, CheckResult):
                 raise TypeError(
-                    f"{type(gate).__name__}.evaluate returned {type(result).__name__}, "
-                    "expected a CheckResult"
+                    f"{type(gate).__name__}.evaluate returned {type(result).__name__}, expected a CheckResult"
                 )
         # any error inside one gate, ours or a plugin's, must not hide the other verdicts
         except Exception as exc:

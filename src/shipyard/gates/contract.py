@@ -91,9 +91,7 @@ class OutputContractGate(Gate):
         predicted = pd.Series(np.ravel(ctx.candidate.y_pred), dtype=object).dropna().nunique()
         if predicted >= self.min_predicted_classes:
             return predicted, []
-        text = (
-            f"{predicted} distinct class predicted, expected at least {self.min_predicted_classes}"
-        )
+        text = f"{predicted} distinct class predicted, expected at least {self.min_predicted_classes}"
         return predicted, [(Reason.SINGLE_CLASS_PREDICTED, text)]
 
     def evaluate(self, ctx: GateContext) -> CheckResult:

@@ -89,9 +89,7 @@ class PerformanceGate(Gate):
             return CheckResult(
                 check=self.type_name,
                 status=Status.FAILED,
-                message="performance limits broken: "
-                + "; ".join(m for _, m in violations)
-                + " -> FAIL",
+                message="performance limits broken: " + "; ".join(m for _, m in violations) + " -> FAIL",
                 subject="performance",
                 reason=violations[0][0],
                 observed={k: v["value"] for k, v in checked.items()},

@@ -46,11 +46,7 @@ class RunContext:
 
     @property
     def data_key(self) -> str:
-        return (
-            "data.sample"
-            if self.smoke
-            else ("data.source" if self.policy.data.source else "data.loader")
-        )
+        return "data.sample" if self.smoke else ("data.source" if self.policy.data.source else "data.loader")
 
     @cached_property
     def data_path(self) -> Path | None:
@@ -89,9 +85,7 @@ class RunContext:
         if not files:
             from shipyard.training.entrypoints import load_entrypoint, source_files
 
-            files = source_files(
-                load_entrypoint(ref, self.project.root, key=key), self.project.root
-            )
+            files = source_files(load_entrypoint(ref, self.project.root, key=key), self.project.root)
         return code_digest(files, self.project.root, self.hasher)
 
     def raw(self) -> pd.DataFrame:
@@ -105,14 +99,11 @@ class RunContext:
                 from shipyard.training.entrypoints import load_entrypoint
                 from shipyard.training.fitting import call_user
 
-                loader = load_entrypoint(
-                    self.policy.data.loader, self.project.root, key="data.loader"
-                )
+                loader = load_entrypoint(self.policy.data.loader, self.project.root, key="data.loader")
                 frame = call_user(loader, stage="load")
                 if not isinstance(frame, pd.DataFrame):
                     raise ConfigError(
-                        f"shipyard.yaml: data.loader returned {type(frame).__name__}, "
-                        "not a pandas DataFrame."
+                        f"shipyard.yaml: data.loader returned {type(frame).__name__}, not a pandas DataFrame."
                     )
                 self._frames["raw"] = frame
         return self._frames["raw"]

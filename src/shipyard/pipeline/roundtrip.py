@@ -37,13 +37,9 @@ def check_round_trip(
     servable = load_servable(outcome.pipeline.outputs["train"] / "model")
     in_memory = servable.predict_frame(raw)
     numeric = [c for c in in_memory.columns if c.startswith("proba_")] or ["prediction"]
-    difference = float(
-        np.max(np.abs(served[numeric].to_numpy(float) - in_memory[numeric].to_numpy(float)))
-    )
+    difference = float(np.max(np.abs(served[numeric].to_numpy(float) - in_memory[numeric].to_numpy(float))))
     outputs = servable.outputs_from_frame(served)
-    gate_ctx = GateContext(
-        task=ctx.policy.task, y_true=raw[target].to_numpy(), candidate=outputs, metrics={}
-    )
+    gate_ctx = GateContext(task=ctx.policy.task, y_true=raw[target].to_numpy(), candidate=outputs, metrics={})
     results = [OutputContractGate().evaluate(gate_ctx)]
     if difference > TOLERANCE:
         from shipyard.core.results import CheckResult, Reason, Status

@@ -69,9 +69,7 @@ def build_stages(ctx: RunContext) -> list[Stage]:
     return [*stages, register_stage(ctx, compute_keys(stages))]
 
 
-def _execute(
-    ctx: RunContext, cache: StageCache, on_event: Callable[[StageEvent], None] | None
-) -> RunOutcome:
+def _execute(ctx: RunContext, cache: StageCache, on_event: Callable[[StageEvent], None] | None) -> RunOutcome:
     lint(ctx.project, smoke=ctx.smoke)
     stages = build_stages(ctx)
     scratch = Path(tempfile.mkdtemp(prefix="shipyard-run-"))
@@ -84,9 +82,7 @@ def _execute(
         version = read_json(register_dir / "version.json")
         evaluate_dir = result.outputs["evaluate"]
         evaluation = (
-            read_json(evaluate_dir / "evaluation.json")
-            if (evaluate_dir / "evaluation.json").exists()
-            else {}
+            read_json(evaluate_dir / "evaluation.json") if (evaluate_dir / "evaluation.json").exists() else {}
         )
         return RunOutcome(
             pipeline=result,
@@ -127,9 +123,7 @@ class SmokeOutcome:
     contract: Report
 
 
-def run_smoke(
-    project: Project, *, on_event: Callable[[StageEvent], None] | None = None
-) -> SmokeOutcome:
+def run_smoke(project: Project, *, on_event: Callable[[StageEvent], None] | None = None) -> SmokeOutcome:
     """The whole pipeline on the committed sample, uncached, into a separate smoke registry;
     then the registered model is loaded back the way the server loads it and checked."""
     from shipyard.pipeline.roundtrip import check_round_trip

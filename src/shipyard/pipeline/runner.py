@@ -69,9 +69,7 @@ def compute_keys(stages: list[Stage]) -> dict[str, str]:
     keys: dict[str, str] = {}
     for stage in stages:
         upstream = {dep: keys[dep] for dep in stage.deps}
-        keys[stage.name] = digest_value(
-            {"stage": stage.name, "parts": stage.key_parts, "upstream": upstream}
-        )
+        keys[stage.name] = digest_value({"stage": stage.name, "parts": stage.key_parts, "upstream": upstream})
     return keys
 
 

@@ -103,8 +103,7 @@ def check_user_tags(tags: Mapping[str, str]) -> dict[str, str]:
     clash = sorted(RESERVED_TAGS & set(tags))
     if clash:
         raise ConfigError(
-            f"The tag {clash[0]!r} is set by Shipyard itself and cannot be passed in 'tags'. "
-            "Rename the tag."
+            f"The tag {clash[0]!r} is set by Shipyard itself and cannot be passed in 'tags'. Rename the tag."
         )
     return {str(key): str(value) for key, value in tags.items()}
 

@@ -107,9 +107,7 @@ class Lookup:
                 "Its files cannot be verified; refusing to load it."
             )
         with tempfile.TemporaryDirectory() as tmp:
-            text = Path(
-                self._client.download_artifacts(run_id, names.MANIFEST_ARTIFACT, tmp)
-            ).read_text()
+            text = Path(self._client.download_artifacts(run_id, names.MANIFEST_ARTIFACT, tmp)).read_text()
         if f"sha256:{digest_bytes(text.encode())}" != tag:
             raise IntegrityError(
                 f"The manifest artifact '{names.MANIFEST_ARTIFACT}' of run {run_id} does not match "

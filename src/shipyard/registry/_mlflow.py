@@ -82,9 +82,7 @@ def _check_location(name: str, location: str, artifact_root: Path) -> None:
     )
 
 
-def log_values(
-    client: MlflowClient, run_id: str, params: dict[str, Any], metrics: dict[str, float]
-) -> None:
+def log_values(client: MlflowClient, run_id: str, params: dict[str, Any], metrics: dict[str, float]) -> None:
     """Log params (as strings, truncated to MLflow's limit) and metrics in batches."""
     from mlflow.entities import Metric, Param
 
@@ -111,9 +109,7 @@ def discard_run(client: MlflowClient, run_id: str) -> None:
     client.delete_run(run_id)
 
 
-def fetch(
-    client: MlflowClient, tracking_uri: str, info: names.ModelVersionInfo, target: Path
-) -> None:
+def fetch(client: MlflowClient, tracking_uri: str, info: names.ModelVersionInfo, target: Path) -> None:
     """Download the version's files beside `target`, verify them, then rename them into place.
 
     A failed or tampered download never appears at `target`.

@@ -57,9 +57,7 @@ def verify_manifest(model_dir: Path, manifest: dict[str, str]) -> None:
     for relative, expected in manifest.items():
         got = actual.get(relative)
         if got is None:
-            problems.append(
-                f"Model file '{relative}' is missing (registered sha256 {_short(expected)})."
-            )
+            problems.append(f"Model file '{relative}' is missing (registered sha256 {_short(expected)}).")
         elif got != expected:
             problems.append(
                 f"Model file '{relative}' does not match its registered sha256 "
@@ -67,8 +65,7 @@ def verify_manifest(model_dir: Path, manifest: dict[str, str]) -> None:
             )
     for relative in sorted(set(actual) - set(manifest)):
         problems.append(
-            f"Model file '{relative}' is not in the registered manifest "
-            f"(sha256 {_short(actual[relative])})."
+            f"Model file '{relative}' is not in the registered manifest (sha256 {_short(actual[relative])})."
         )
     if len(problems) == 1:
         raise IntegrityError(f"{problems[0]} {_REFUSAL}")

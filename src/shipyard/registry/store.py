@@ -275,9 +275,7 @@ class ModelRegistry:
             why = reason or f"promoted version {info.version} to '{to}'"
         return self._apply(moves, actor=actor, reason=why, report=report or _reports_of(info))
 
-    def rollback(
-        self, alias: str = names.PRODUCTION, *, actor: str, reason: str
-    ) -> list[AliasEvent]:
+    def rollback(self, alias: str = names.PRODUCTION, *, actor: str, reason: str) -> list[AliasEvent]:
         """Point `production` back at the `previous` version and remove `previous`."""
         if alias != names.PRODUCTION:
             raise ConfigError(
@@ -285,9 +283,7 @@ class ModelRegistry:
                 f"Got alias {alias!r}; use promote() to move it to a chosen version."
             )
         if not reason.strip():
-            raise ConfigError(
-                "rollback() needs a non-empty 'reason'; it is recorded in the history."
-            )
+            raise ConfigError("rollback() needs a non-empty 'reason'; it is recorded in the history.")
         with self._errors("read the aliases of"):
             target = (self._lookup.aliases() or {}).get(names.PREVIOUS)
         if target is None:
@@ -295,9 +291,7 @@ class ModelRegistry:
                 f"Model '{self.model_name}' has no '{names.PREVIOUS}' version to roll "
                 f"'{alias}' back to. Promote a chosen version with promote(ref, '{alias}')."
             )
-        return self._apply(
-            [(alias, target), (names.PREVIOUS, None)], actor=actor, reason=reason, report=None
-        )
+        return self._apply([(alias, target), (names.PREVIOUS, None)], actor=actor, reason=reason, report=None)
 
     def _apply(
         self,
@@ -328,9 +322,7 @@ class ModelRegistry:
             self._set_alias(alias, version)
             undo.push(self._set_alias, alias, old)
             current[alias] = version
-            events.append(
-                AliasEvent(self.model_name, alias, old, version, actor, reason, report, at)
-            )
+            events.append(AliasEvent(self.model_name, alias, old, version, actor, reason, report, at))
         self._history.record_all(events)
         return events
 

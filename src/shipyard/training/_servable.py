@@ -47,9 +47,7 @@ class Servable:
 
     @cached_property
     def _has_proba(self) -> bool:
-        return self.task == "classification" and callable(
-            getattr(self.estimator, "predict_proba", None)
-        )
+        return self.task == "classification" and callable(getattr(self.estimator, "predict_proba", None))
 
     def transform(self, raw: pd.DataFrame) -> pd.DataFrame:
         """Model inputs for `raw` rows: the target column dropped, then the features function."""

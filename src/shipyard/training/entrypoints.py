@@ -23,9 +23,7 @@ from shipyard.errors import EntryPointError
 _DEFAULT_SOURCE = "shipyard.yaml"
 
 
-def load_entrypoint(
-    ref: str, project_root: Path, *, key: str, source: str = _DEFAULT_SOURCE
-) -> Callable:
+def load_entrypoint(ref: str, project_root: Path, *, key: str, source: str = _DEFAULT_SOURCE) -> Callable:
     """Import `module:function` from `project_root` and return the callable.
 
     `key` is the config key path named in messages (e.g. `entrypoints.train`) and

@@ -116,8 +116,7 @@ def _check_fitted(estimator: object, name: str) -> None:
         check_is_fitted(estimator)
     except NotFittedError:
         raise ConfigError(
-            f"entrypoints.train returned an unfitted {name}: call .fit(X, y) on it before "
-            "returning it."
+            f"entrypoints.train returned an unfitted {name}: call .fit(X, y) on it before returning it."
         ) from None
 
 

@@ -138,12 +138,8 @@ def load_servable(model_dir: Path) -> Servable:
         use_import_root(code, [p.stem for p in code.iterdir()])
     estimator = joblib.load(model_dir / "artifacts" / _ESTIMATOR_FILE)
     ref = metadata.get("features_ref")
-    features = (
-        load_entrypoint(ref, root, key="features_ref", source=str(metadata_file)) if ref else None
-    )
-    return Servable(
-        estimator=estimator, features=features, task=metadata["task"], target=metadata["target"]
-    )
+    features = load_entrypoint(ref, root, key="features_ref", source=str(metadata_file)) if ref else None
+    return Servable(estimator=estimator, features=features, task=metadata["task"], target=metadata["target"])
 
 
 def load_pyfunc(model_dir: Path) -> Any:

@@ -49,9 +49,7 @@ def test_config_errors_name_the_key(patch, expected):
 
 
 def test_gate_entries_keep_their_params():
-    policy = parse_policy(
-        {**MINIMAL, "gates": [{"type": "metric_threshold", "metric": "f1", "min": 0.5}]}
-    )
+    policy = parse_policy({**MINIMAL, "gates": [{"type": "metric_threshold", "metric": "f1", "min": 0.5}]})
     gate = policy.gates[0]
     assert gate.params == {"metric": "f1", "min": 0.5}
     assert gate.label == "metric_threshold" and gate.required

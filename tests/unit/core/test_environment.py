@@ -194,9 +194,7 @@ def test_detached_head_has_no_branch(repo: Path) -> None:
     assert state["branch"] is None and state["commit"] == _git(repo, "rev-parse", "HEAD")
 
 
-def test_folder_outside_a_repository_gives_nones(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_folder_outside_a_repository_gives_nones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     (tmp_path / "plain").mkdir()
     assert git_state(tmp_path / "plain") == {"commit": None, "dirty": None, "branch": None}

@@ -67,6 +67,4 @@ def test_constraint_messages(params, message):
 
 
 def test_valid_params_pass():
-    validate_params(
-        "gate 'g'", CONSTRAINTS, {"tolerance": 0.0, "limit": None, "mode": "superiority"}
-    )
+    validate_params("gate 'g'", CONSTRAINTS, {"tolerance": 0.0, "limit": None, "mode": "superiority"})

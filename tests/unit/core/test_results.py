@@ -31,9 +31,7 @@ def test_warnings_do_not_block():
     assert report.raise_for_status() is report
 
 
-@pytest.mark.parametrize(
-    ("kind", "error"), [("data", DataValidationError), ("gates", GateFailedError)]
-)
+@pytest.mark.parametrize(("kind", "error"), [("data", DataValidationError), ("gates", GateFailedError)])
 def test_raise_for_status_carries_the_report(kind, error):
     report = Report.of(kind, [_result(Status.FAILED)])
     with pytest.raises(error) as info:

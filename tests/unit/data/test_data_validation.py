@@ -133,9 +133,7 @@ def test_out_of_range(reference: pd.DataFrame, schema: Schema, side: str, reason
     assert list(failure.examples) == outside
 
 
-def test_out_of_range_on_both_sides_gives_two_results(
-    reference: pd.DataFrame, schema: Schema
-) -> None:
+def test_out_of_range_on_both_sides_gives_two_results(reference: pd.DataFrame, schema: Schema) -> None:
     column = schema.column("balance")
     df = reference.copy()
     df.loc[[1, 2], "balance"] = [column.minimum - 1, column.maximum + 1]
@@ -193,9 +191,7 @@ def test_zero_byte_csv_is_reported_not_crashed(schema: Schema, tmp_path: Path) -
     ("kwargs", "reason"),
     [({"min_rows": 1000}, Reason.TOO_FEW_ROWS), ({"max_rows": 100}, Reason.TOO_MANY_ROWS)],
 )
-def test_volume_limits(
-    reference: pd.DataFrame, schema: Schema, kwargs: dict, reason: Reason
-) -> None:
+def test_volume_limits(reference: pd.DataFrame, schema: Schema, kwargs: dict, reason: Reason) -> None:
     failure = _only_failure(_validate(reference, schema, **kwargs))
     assert (failure.check, failure.reason, failure.observed) == ("volume", reason, len(reference))
 
@@ -298,20 +294,12 @@ def test_message_names_column_count_and_examples() -> None:
         "(e.g. 200.0, 201.0, 202.0, 203.0, 204.0)."
     )
     assert list(failure.examples) == [200.0, 201.0, 202.0, 203.0, 204.0]
-    assert (
-        failure.hint
-        == "If the new range is expected, run 'shipyard schema infer' and review the diff."
-    )
+    assert failure.hint == "If the new range is expected, run 'shipyard schema infer' and review the diff."
 
 
 @pytest.mark.parametrize("storage", [object, "str", "category"])
-def test_string_columns_accept_any_storage(
-    reference: pd.DataFrame, schema: Schema, storage: object
-) -> None:
-    text = {
-        name: reference[name].astype(str).astype(storage)
-        for name in ("merchant_category", "channel")
-    }
+def test_string_columns_accept_any_storage(reference: pd.DataFrame, schema: Schema, storage: object) -> None:
+    text = {name: reference[name].astype(str).astype(storage) for name in ("merchant_category", "channel")}
     assert _validate(reference.assign(**text), schema).passed
 
 
@@ -333,9 +321,7 @@ def test_int_column_with_nulls_read_as_float_reports_nulls_not_dtype(
     assert failure.reason is Reason.NULL_VALUES
 
 
-def test_fractional_floats_in_int_column_are_a_dtype_failure(
-    reference: pd.DataFrame, schema: Schema
-) -> None:
+def test_fractional_floats_in_int_column_are_a_dtype_failure(reference: pd.DataFrame, schema: Schema) -> None:
     ids = reference["transaction_id"].astype(float)
     ids.iloc[0] = 1000.5
     failure = _only_failure(_validate(reference.assign(transaction_id=ids), schema))
@@ -396,9 +382,7 @@ def test_bad_arguments_raise_config_error(
     assert message in str(info.value)
 
 
-def test_parquet_copy_of_reference_validates(
-    reference: pd.DataFrame, schema: Schema, tmp_path: Path
-) -> None:
+def test_parquet_copy_of_reference_validates(reference: pd.DataFrame, schema: Schema, tmp_path: Path) -> None:
     reference.to_parquet(tmp_path / "data.parquet")
     report = _validate(load_frame(tmp_path / "data.parquet"), schema)
     assert report.passed, [f.message for f in report.failures]

@@ -32,9 +32,7 @@ def test_file_is_readable_and_stable(schema: Schema, tmp_path: Path) -> None:
     text = path.read_text()
     assert text.startswith("# Inferred by `shipyard schema infer`")
     assert "review" in text.splitlines()[1].lower() and "git" in text.splitlines()[1]
-    names = [
-        line.removeprefix("- name: ") for line in text.splitlines() if line.startswith("- name:")
-    ]
+    names = [line.removeprefix("- name: ") for line in text.splitlines() if line.startswith("- name:")]
     assert names == schema.names  # data order, one mapping per column
     bounded = [c for c in yaml.safe_load(text)["columns"] if "maximum" in c][0]
     assert list(bounded) == ["name", "dtype", "nullable", "unique", "minimum", "maximum"]
@@ -62,9 +60,7 @@ def test_timestamps_and_awkward_strings_survive(tmp_path: Path) -> None:
 
 
 def test_missing_file_says_how_to_create_it(tmp_path: Path) -> None:
-    with pytest.raises(
-        ConfigError, match=r"No schema file at .*schema\.yaml\. Run 'shipyard schema infer'"
-    ):
+    with pytest.raises(ConfigError, match=r"No schema file at .*schema\.yaml\. Run 'shipyard schema infer'"):
         read_schema(tmp_path / "schema.yaml")
 
 

@@ -29,9 +29,7 @@ def _values(kind: str, nulls: bool) -> st.SearchStrategy:
         "object": st.sampled_from(["a", "b", "yes", "null", "1", "é"]),
         "category": st.sampled_from(["x", "y", "z"]),
         "datetime": st.datetimes(dt.datetime(1900, 1, 1), dt.datetime(2200, 1, 1)),
-        "utc": st.datetimes(
-            dt.datetime(1970, 1, 1), dt.datetime(2100, 1, 1), timezones=st.just(dt.UTC)
-        ),
+        "utc": st.datetimes(dt.datetime(1970, 1, 1), dt.datetime(2100, 1, 1), timezones=st.just(dt.UTC)),
     }[kind]
     can_be_null = nulls and kind not in ("int", "bool")
     return st.one_of(st.none(), base) if can_be_null else base

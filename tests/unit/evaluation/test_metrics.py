@@ -70,9 +70,7 @@ def test_multiclass_metrics_match_sklearn_macro_and_ovr(make_classification, see
         "log_loss": log_loss(y, out.y_score, labels=list(classes)),
         "brier": brier_score_loss(y, out.y_score, labels=list(classes)),
     }
-    assert compute_metrics("classification", y, out, list(expected)) == pytest.approx(
-        expected, rel=1e-12
-    )
+    assert compute_metrics("classification", y, out, list(expected)) == pytest.approx(expected, rel=1e-12)
 
 
 def test_regression_metrics_match_sklearn(make_regression, seed):
@@ -102,13 +100,9 @@ def test_undefined_metrics_are_nan_not_errors():
     assert math.isnan(values["roc_auc"])
     assert values["accuracy"] == pytest.approx(2 / 3)
     no_scores = ModelOutputs(np.array([1, 0, 1]), classes=(0, 1))
-    assert math.isnan(
-        compute_metrics("classification", one_class, no_scores, ["log_loss"])["log_loss"]
-    )
+    assert math.isnan(compute_metrics("classification", one_class, no_scores, ["log_loss"])["log_loss"])
     empty = ModelOutputs(np.array([]), np.empty((0, 2)), (0, 1))
-    assert all(
-        math.isnan(v) for v in compute_metrics("classification", np.array([]), empty).values()
-    )
+    assert all(math.isnan(v) for v in compute_metrics("classification", np.array([]), empty).values())
     assert math.isnan(
         compute_metrics("regression", np.array([1.0]), ModelOutputs(np.array([2.0])), ["r2"])["r2"]
     )
@@ -145,9 +139,7 @@ def test_check_metric_names_suggests_the_nearest():
 
 def test_check_metric_names_explains_a_metric_of_the_other_task():
     check_metric_names("regression", ["mae", "r2"], "x")
-    with pytest.raises(
-        ConfigError, match="'rmse' is a regression metric. Valid metrics: accuracy,"
-    ):
+    with pytest.raises(ConfigError, match="'rmse' is a regression metric. Valid metrics: accuracy,"):
         check_metric_names("classification", ["rmse"], "x")
     with pytest.raises(ConfigError, match="'accuracy' is a classification metric"):
         check_metric_names("regression", ["accuracy"], "x")

@@ -64,9 +64,7 @@ def test_latency_reflects_the_time_a_call_takes(fitted):
 def test_batch_larger_than_the_data_cycles_its_rows(fitted):
     _, X = fitted
     seen: list[int] = []
-    measure_performance(
-        lambda frame: seen.append(len(frame)), X.head(7), samples=3, warmup=2, batch=50
-    )
+    measure_performance(lambda frame: seen.append(len(frame)), X.head(7), samples=3, warmup=2, batch=50)
     assert seen == [1] * 5 + [50, 50]
 
 
@@ -74,9 +72,9 @@ def test_a_model_file_is_measured_and_none_is_zero(fitted, tmp_path):
     model, X = fitted
     file = tmp_path / "model.pkl"
     file.write_bytes(b"y" * 2_000_000)
-    assert measure_performance(model.predict, X, samples=5, model_path=file)[
-        "size_mb"
-    ] == pytest.approx(2_000_000 / MIB)
+    assert measure_performance(model.predict, X, samples=5, model_path=file)["size_mb"] == pytest.approx(
+        2_000_000 / MIB
+    )
     assert measure_performance(model.predict, X, samples=5)["size_mb"] == 0.0
 
 

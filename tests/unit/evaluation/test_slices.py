@@ -23,9 +23,7 @@ def test_categorical_slices_hold_the_metrics_of_their_rows(make_classification, 
     assert list(result["country"]) == ["de", "fr", "uk"]
     for value, figures in result["country"].items():
         mask = (frame["country"] == value).to_numpy()
-        expected = compute_metrics(
-            "classification", y[mask], _subset(out, mask), ["accuracy", "roc_auc"]
-        )
+        expected = compute_metrics("classification", y[mask], _subset(out, mask), ["accuracy", "roc_auc"])
         assert figures == {**expected, "count": float(mask.sum())}
 
 

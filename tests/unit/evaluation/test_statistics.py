@@ -25,9 +25,7 @@ def _take(out: ModelOutputs, rows: np.ndarray) -> ModelOutputs:
 def _reference(metric, y, candidate, baseline, seed):
     """Percentile interval from scikit-learn on each resample, one at a time."""
     rows = np.random.default_rng(seed).integers(0, len(y), size=(RESAMPLES, len(y)))
-    diffs = np.array(
-        [metric(y[r], _take(candidate, r)) - metric(y[r], _take(baseline, r)) for r in rows]
-    )
+    diffs = np.array([metric(y[r], _take(candidate, r)) - metric(y[r], _take(baseline, r)) for r in rows])
     kept = diffs[~np.isnan(diffs)]
     tail = 100 * (1 - CONFIDENCE) / 2
     return np.percentile(kept, [tail, 100 - tail]), len(diffs) - len(kept)
@@ -76,9 +74,7 @@ def test_regression_bootstrap_matches_slow_loop(make_regression, seed, name):
 def test_a_user_metric_without_vectorised_form_uses_the_loop(make_classification, seed):
     y, candidate = make_classification(seed, n=150)
     _, baseline = make_classification(seed + 1, n=150, signal=0.5)
-    errors = Metric(
-        "errors", "classification", False, False, lambda t, o: float(np.sum(t != o.y_pred))
-    )
+    errors = Metric("errors", "classification", False, False, lambda t, o: float(np.sum(t != o.y_pred)))
     result = paired_bootstrap(
         errors, y, candidate, baseline, n_resamples=RESAMPLES, confidence=CONFIDENCE, seed=seed
     )
@@ -104,9 +100,7 @@ def test_resamples_without_a_positive_are_dropped_and_counted():
     y = np.zeros(40, dtype=int)
     y[0] = 1  # about a third of the resamples miss the only positive row
     scores = [rng.uniform(size=40) for _ in range(2)]
-    a, b = (
-        ModelOutputs((p > 0.5).astype(int), np.column_stack([1 - p, p]), (0, 1)) for p in scores
-    )
+    a, b = (ModelOutputs((p > 0.5).astype(int), np.column_stack([1 - p, p]), (0, 1)) for p in scores)
     result = paired_bootstrap(METRICS["roc_auc"], y, a, b, n_resamples=300)
     assert 50 < result.n_dropped < 160
     assert math.isfinite(result.low) and result.low <= result.high

@@ -54,9 +54,7 @@ def _rate(frame: pd.DataFrame, mask: pd.Series) -> float:
 
 def test_same_seed_gives_identical_frame_and_another_seed_does_not(ex):
     first = ex.generate.generate(2000, seed=3, drift={"category": 0.1})
-    pd.testing.assert_frame_equal(
-        first, ex.generate.generate(2000, seed=3, drift={"category": 0.1})
-    )
+    pd.testing.assert_frame_equal(first, ex.generate.generate(2000, seed=3, drift={"category": 0.1}))
     assert not first.equals(ex.generate.generate(2000, seed=4, drift={"category": 0.1}))
 
 
@@ -117,9 +115,7 @@ def test_labels_follow_the_known_logistic_function(ex, seed):
 def test_amount_drift_scales_amounts_and_touches_nothing_else(ex, seed, strength):
     base = ex.generate.generate(20_000, seed=seed)
     drifted = ex.generate.generate(20_000, seed=seed, drift={"amount": strength})
-    np.testing.assert_allclose(
-        drifted["amount"], base["amount"] * (1 + strength), atol=0.02 * (1 + strength)
-    )
+    np.testing.assert_allclose(drifted["amount"], base["amount"] * (1 + strength), atol=0.02 * (1 + strength))
     same = base.columns.drop(["amount", "is_fraud"])
     pd.testing.assert_frame_equal(drifted[same], base[same])
     assert drifted["is_fraud"].mean() > base["is_fraud"].mean()
@@ -134,9 +130,7 @@ def test_category_drift_adds_the_unseen_category(ex, seed, strength):
     crypto = drifted["merchant_category"] == "crypto"
     assert not (base["merchant_category"] == "crypto").any()
     assert abs(crypto.mean() - strength) < 4 * np.sqrt(strength * (1 - strength) / rows)
-    pd.testing.assert_series_equal(
-        drifted["merchant_category"][~crypto], base["merchant_category"][~crypto]
-    )
+    pd.testing.assert_series_equal(drifted["merchant_category"][~crypto], base["merchant_category"][~crypto])
 
 
 @pytest.mark.parametrize("seed", SEEDS[:3])
@@ -183,9 +177,7 @@ def test_generate_cli_writes_parquet_with_the_requested_drift(ex, tmp_path, caps
         ]
     )
     written = pd.read_parquet(out)
-    pd.testing.assert_frame_equal(
-        written, ex.generate.generate(800, seed=2, drift={"category": 0.5})
-    )
+    pd.testing.assert_frame_equal(written, ex.generate.generate(800, seed=2, drift={"category": 0.5}))
     assert "wrote 800 rows" in capsys.readouterr().out
 
 
@@ -198,9 +190,7 @@ def test_features_are_row_wise_and_drop_ids_group_and_target(ex):
         pd.testing.assert_frame_equal(ex.features.build_features(frame.iloc[[i]]), full.iloc[[i]])
     record = frame.drop(columns="is_fraud").iloc[17].to_dict()
     served = pd.DataFrame([{**record, "timestamp": str(record["timestamp"])}])
-    pd.testing.assert_frame_equal(
-        ex.features.build_features(served), full.iloc[[17]].reset_index(drop=True)
-    )
+    pd.testing.assert_frame_equal(ex.features.build_features(served), full.iloc[[17]].reset_index(drop=True))
 
 
 def test_features_keep_missing_inputs_missing(ex):
@@ -223,9 +213,7 @@ def test_default_params_pass_the_auc_gate_on_a_time_holdout(ex, policy, seed):
     X, y = ex.features.build_features(frame), frame["is_fraud"]
     model = ex.train.train(X.iloc[:cut], y.iloc[:cut], policy.params_for(smoke=False))
     auc = roc_auc_score(y.iloc[cut:], model.predict_proba(X.iloc[cut:])[:, 1])
-    floor = next(
-        g for g in policy.gates if g.params.get("metric") == "roc_auc" and "min" in g.params
-    )
+    floor = next(g for g in policy.gates if g.params.get("metric") == "roc_auc" and "min" in g.params)
     assert auc > floor.params["min"] + 0.03
     assert model.predict(X.iloc[cut:]).sum() > 0
 

@@ -100,9 +100,7 @@ def test_bad_options_are_prefixed_with_the_gate_position():
 
 
 def test_a_missing_required_option_is_named():
-    with pytest.raises(
-        ConfigError, match=r"gates\[0\]: gate 'no_regression' needs the option 'metric'"
-    ):
+    with pytest.raises(ConfigError, match=r"gates\[0\]: gate 'no_regression' needs the option 'metric'"):
         build_gates(_configs({"type": "no_regression"}), task="classification")
 
 
@@ -127,16 +125,13 @@ def test_run_gates_collects_every_result_and_contains_a_crash(make_context):
         {"type": "crashing", "name": "mine"},
         {"type": "output_contract"},
     )
-    report = run_gates(
-        build_gates(configs, task="classification", gate_types=types), make_context()
-    )
+    report = run_gates(build_gates(configs, task="classification", gate_types=types), make_context())
     assert [r.subject for r in report.results] == ["auc_floor", "mine", "output_contract"]
     assert [r.status for r in report.results] == [Status.FAILED, Status.FAILED, Status.PASSED]
     crash = report.results[1]
     assert crash.reason is Reason.GATE_ERROR and crash.check == "crashing"
     assert (
-        crash.message
-        == "gate 'mine' could not be evaluated: ZeroDivisionError: division by zero in my gate"
+        crash.message == "gate 'mine' could not be evaluated: ZeroDivisionError: division by zero in my gate"
     )
     assert "ZeroDivisionError" in crash.evidence["traceback"]
     assert report.headline() == "2 of 3 gates failed"

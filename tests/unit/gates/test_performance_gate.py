@@ -30,9 +30,7 @@ def _ctx(make_context, **figures: float) -> GateContext:
 
 
 def test_within_every_limit_passes(make_context):
-    gate = PerformanceGate(
-        max_latency_p99_ms=20.0, max_size_mb=10.0, min_throughput_rows_per_s=1000.0
-    )
+    gate = PerformanceGate(max_latency_p99_ms=20.0, max_size_mb=10.0, min_throughput_rows_per_s=1000.0)
     result = gate.evaluate(_ctx(make_context))
     assert result.status is Status.PASSED
     assert result.observed == {

@@ -57,9 +57,7 @@ def test_an_undefined_metric_fails_as_inconclusive(make_context):
 
 
 def test_neither_bound_is_a_config_error(make_context):
-    with pytest.raises(
-        ConfigError, match="gate 'auc_floor' needs at least one of the options 'min', 'max'"
-    ):
+    with pytest.raises(ConfigError, match="gate 'auc_floor' needs at least one of the options 'min', 'max'"):
         MetricThresholdGate.from_params({"metric": "roc_auc"}, label="auc_floor")
     with pytest.raises(ConfigError, match="needs at least one of the options"):
         MetricThresholdGate(metric="roc_auc").evaluate(make_context())

@@ -25,9 +25,7 @@ def history(tmp_path: Path) -> Iterator[AliasHistory]:
     store.close()
 
 
-def move(
-    alias: str, old: str | None, new: str | None, at: datetime, model: str = "m"
-) -> AliasEvent:
+def move(alias: str, old: str | None, new: str | None, at: datetime, model: str = "m") -> AliasEvent:
     return AliasEvent(model, alias, old, new, "ci-bot", f"{old} -> {new}", None, at)
 
 

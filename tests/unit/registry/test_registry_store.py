@@ -79,9 +79,7 @@ def test_rejected_version_never_gets_an_alias(registry: ModelRegistry, model_dir
     assert registry.history() == []
 
 
-def test_find_by_content_key_finds_the_newest_match(
-    registry: ModelRegistry, model_dir: Path
-) -> None:
+def test_find_by_content_key_finds_the_newest_match(registry: ModelRegistry, model_dir: Path) -> None:
     assert registry.find_by_content_key("k1") is None
     register(registry, model_dir, key="k1")
     register(registry, model_dir, key="k2", approved=False)
@@ -120,9 +118,7 @@ def test_unknown_ref_lists_versions_and_aliases(registry: ModelRegistry, model_d
         registry.get("7")
 
 
-def test_promote_moves_production_and_keeps_previous(
-    registry: ModelRegistry, model_dir: Path
-) -> None:
+def test_promote_moves_production_and_keeps_previous(registry: ModelRegistry, model_dir: Path) -> None:
     for key in ("a", "b", "c"):
         register(registry, model_dir, key=key)
     (first,) = registry.promote("1", "production", actor="alice", report="{}")
@@ -150,24 +146,18 @@ def test_rejected_version_is_refused_unless_forced_with_reason(
         with pytest.raises(ConfigError, match="non-empty 'reason'"):
             registry.promote("1", "production", actor="alice", force=True, reason=reason)
     assert registry.history() == []
-    (event,) = registry.promote(
-        "1", "production", actor="alice", force=True, reason="hotfix INC-42"
-    )
+    (event,) = registry.promote("1", "production", actor="alice", force=True, reason="hotfix INC-42")
     assert event.reason == "forced despite failed gates: hotfix INC-42"
     assert registry.get("production").version == "1"
 
 
 @pytest.mark.parametrize("alias", ["latest", "v2", "bad alias", "previous"])
-def test_invalid_or_managed_aliases_are_refused(
-    registry: ModelRegistry, model_dir: Path, alias: str
-) -> None:
+def test_invalid_or_managed_aliases_are_refused(registry: ModelRegistry, model_dir: Path, alias: str) -> None:
     with pytest.raises(ConfigError, match=repr(alias) if alias != "previous" else "moved by"):
         registry.promote("1", alias, actor="alice")
 
 
-def test_history_and_version_at_use_real_timestamps(
-    registry: ModelRegistry, model_dir: Path
-) -> None:
+def test_history_and_version_at_use_real_timestamps(registry: ModelRegistry, model_dir: Path) -> None:
     register(registry, model_dir, key="a")
     register(registry, model_dir, key="b")
     start = datetime.now(UTC)
@@ -184,9 +174,7 @@ def test_history_and_version_at_use_real_timestamps(
     assert registry.version_at("previous", end) == "1"
 
 
-def test_rollback_restores_previous_and_removes_it(
-    registry: ModelRegistry, model_dir: Path
-) -> None:
+def test_rollback_restores_previous_and_removes_it(registry: ModelRegistry, model_dir: Path) -> None:
     register(registry, model_dir, key="a")
     register(registry, model_dir, key="b")
     with pytest.raises(AliasConflict, match="no 'previous' version"):
@@ -208,9 +196,7 @@ def test_rollback_restores_previous_and_removes_it(
         registry.rollback("candidate", actor="oncall", reason="x")
 
 
-def test_download_verifies_and_caches(
-    registry: ModelRegistry, model_dir: Path, tmp_path: Path
-) -> None:
+def test_download_verifies_and_caches(registry: ModelRegistry, model_dir: Path, tmp_path: Path) -> None:
     register(registry, model_dir)
     local = registry.download("@candidate", tmp_path / "cache")
     assert local == tmp_path / "cache" / "1"
@@ -221,9 +207,7 @@ def test_download_verifies_and_caches(
     assert default == registry.artifact_root.parent / "models-cache" / registry.model_name / "1"
 
 
-def test_tampered_cached_copy_is_refused(
-    registry: ModelRegistry, model_dir: Path, tmp_path: Path
-) -> None:
+def test_tampered_cached_copy_is_refused(registry: ModelRegistry, model_dir: Path, tmp_path: Path) -> None:
     register(registry, model_dir)
     local = registry.download("1", tmp_path)
     target = local / "python_model.pkl"
@@ -320,9 +304,7 @@ def test_failure_after_version_creation_removes_it_and_restores_the_alias(
     store_dir: Path, model_dir: Path, tmp_path: Path
 ) -> None:
     audit_url = f"sqlite:///{tmp_path / 'audit.db'}"
-    registry = ModelRegistry(
-        f"sqlite:///{store_dir / 'mlflow.db'}", "model-audit-fails", audit_url=audit_url
-    )
+    registry = ModelRegistry(f"sqlite:///{store_dir / 'mlflow.db'}", "model-audit-fails", audit_url=audit_url)
     register(registry, model_dir, key="a")
     engine = sa.create_engine(audit_url)
     with engine.begin() as conn:

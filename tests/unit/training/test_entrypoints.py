@@ -111,9 +111,7 @@ def test_errors_raised_while_importing_user_code(
     with pytest.raises(EntryPointError) as info:
         load_entrypoint("broken_mod:train", root, key="entrypoints.train")
     message = str(info.value)
-    assert message.startswith(
-        "shipyard.yaml: entrypoints.train: importing module 'broken_mod' raised"
-    )
+    assert message.startswith("shipyard.yaml: entrypoints.train: importing module 'broken_mod' raised")
     assert expected in message
 
 

@@ -84,9 +84,7 @@ def test_call_user_wraps_the_error_and_names_the_user_frame(
     with pytest.raises(StageError) as info:
         call_user(load("boom"), *data, {}, stage="train")
     error = info.value
-    assert str(error) == (
-        "Stage 'train' failed in your code: ValueError: boom (fpkg/train.py:9 in boom)"
-    )
+    assert str(error) == ("Stage 'train' failed in your code: ValueError: boom (fpkg/train.py:9 in boom)")
     assert (error.stage, error.user_code) == ("train", True)
     assert isinstance(error.__cause__, ValueError)
     assert "fpkg/train.py" in error.traceback

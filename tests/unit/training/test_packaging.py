@@ -97,9 +97,7 @@ def _raw(seed: int, n: int = 80) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def built(
-    tmp_path_factory: pytest.TempPathFactory, make_project: Callable[..., Path]
-) -> Iterator[Built]:
+def built(tmp_path_factory: pytest.TempPathFactory, make_project: Callable[..., Path]) -> Iterator[Built]:
     """A classifier with a features function and a custom transformer from the user's package."""
     path = list(sys.path)
     root = make_project(tmp_path_factory.mktemp("proj"), CLASSIFIER_PROJECT)
@@ -265,9 +263,7 @@ def test_refuses_a_non_empty_output_folder(built: Built, tmp_path: Path) -> None
         )
 
 
-def test_refuses_a_features_ref_that_does_not_match_the_servable(
-    built: Built, tmp_path: Path
-) -> None:
+def test_refuses_a_features_ref_that_does_not_match_the_servable(built: Built, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="features_ref is None but the servable has a features"):
         package_model(
             built.servable,

@@ -135,9 +135,7 @@ def test_a_failing_features_function_is_a_user_stage_error() -> None:
 def test_features_must_return_one_row_per_input_row(bad_features: object, got: str) -> None:
     raw = _raw(0)
     estimator = _classifier(raw).estimator
-    servable = Servable(
-        estimator=estimator, features=bad_features, task="classification", target="label"
-    )
+    servable = Servable(estimator=estimator, features=bad_features, task="classification", target="label")
     with pytest.raises(ConfigError, match=rf"one row per input row \(60\), got {got}\."):
         servable.predict_frame(raw)
 
