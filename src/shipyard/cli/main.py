@@ -83,7 +83,7 @@ def run(
     from shipyard.cli.progress import stage_printer
     from shipyard.errors import DataValidationError
     from shipyard.pipeline.run import run_pipeline
-    from shipyard.reports.console import render_metrics, render_report
+    from shipyard.reports.console import render_metrics, render_report, render_slices
 
     proj = _project(project)
     try:
@@ -97,7 +97,9 @@ def run(
     if json_path is not None:
         json_path.write_text(json.dumps(outcome.to_dict(), indent=2, sort_keys=True, default=str))
     if outcome.evaluation:
-        render_metrics(console, outcome.evaluation.get("metrics", {}), title="Test metrics")
+        metrics = outcome.evaluation.get("metrics", {})
+        render_metrics(console, metrics, title="Test metrics")
+        render_slices(console, outcome.evaluation.get("slices", {}), proj.policy.metrics or list(metrics))
     render_report(console, outcome.gate_report, title="Gates")
     registered_now = "register" in outcome.pipeline.ran
     if outcome.approved:

@@ -186,15 +186,16 @@ def infer_schema(
     if bad or not df.columns.is_unique:
         problem = f"non-string names {bad}" if bad else "repeated names"
         raise ConfigError(f"The data has {problem} among its columns {names}. Rename them in the loader.")
+    if len(df) == 0:
+        what = "no rows" if names else "no rows and no columns (an empty file?)"
+        raise ConfigError(
+            f"Cannot infer a schema from data with {what}. "
+            "Point 'data.source' in shipyard.yaml (or --data) at the reference data."
+        )
     if target not in names:
         raise ConfigError(
             f"The target column '{target}' is not in the data. Its columns are: {names}. "
             "Fix 'data.target' in shipyard.yaml."
-        )
-    if df.empty:
-        raise ConfigError(
-            "Cannot infer a schema from data with no rows. "
-            "Point 'data.source' in shipyard.yaml at the reference data."
         )
     columns = tuple(
         _infer_column(

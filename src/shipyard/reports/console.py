@@ -17,7 +17,7 @@ def _format(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
     return str(value)
 
 
@@ -63,3 +63,13 @@ def render_rows(
     for row in rows:
         table.add_row(*(_format(row.get(c)) for c in columns))
     console.print(table)
+
+
+def render_slices(
+    console: Console, slices: Mapping[str, Mapping[str, Mapping[str, Any]]], metrics: list[str]
+) -> None:
+    """One table per slice column: each value's row count and the first few metrics."""
+    for column, values in slices.items():
+        shown = [m for m in metrics if any(m in row for row in values.values())][:3]
+        rows = [{"value": value, **row} for value, row in values.items()]
+        render_rows(console, rows, ["value", "count", *shown], title=f"Slices by {column}")
