@@ -19,19 +19,18 @@ def split_ref(ref: str, key: str) -> tuple[str, str]:
 
 
 def module_files(ref: str, root: Path, key: str) -> list[Path]:
-    """The project files that define `ref`: its whole top-level package, or its single module.
+    """The project files that define `ref` (see `code_files`), found without importing it.
 
     Empty when the module is not a file under `root` (e.g. an installed package).
     """
+    from shipyard.training.entrypoints import code_files
+
     module, _ = split_ref(ref, key)
-    parts = module.split(".")
-    package_dir = root / parts[0]
-    if (package_dir / "__init__.py").is_file() or (
-        package_dir.is_dir() and package_dir.joinpath(*parts[1:]).with_suffix(".py").is_file()
-    ):
-        return sorted(p for p in package_dir.rglob("*.py") if "__pycache__" not in p.parts)
-    single = root.joinpath(*parts).with_suffix(".py")
-    return [single] if single.is_file() else []
+    base = root.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return code_files(candidate, root)
+    return []
 
 
 def code_digest(files: list[Path], root: Path, hasher: FileHasher) -> str:

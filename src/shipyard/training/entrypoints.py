@@ -132,30 +132,33 @@ def _callable_attribute(module: ModuleType, attr: str, *, prefix: str) -> Callab
 
 
 def source_files(fn: Callable, project_root: Path) -> list[Path]:
-    """The user's source files behind `fn`, sorted: for cache keys and to ship inside a model.
-
-    The file of `fn`'s module; when that module lives in a package under
-    `project_root`, every `.py` file of the top-level package instead (helpers
-    the function imports change its behaviour too). Empty when the module has no file.
-    """
+    """The user's source files behind `fn` (see `code_files`); empty when its module has no file."""
     target = inspect.unwrap(fn)
     while isinstance(target, functools.partial):
         target = inspect.unwrap(target.func)
     name = getattr(target, "__module__", None) or type(target).__module__
-    module = sys.modules.get(name)
-    filename = getattr(module, "__file__", None)
-    if not filename:
-        return []
-    file = Path(filename).resolve()
+    filename = getattr(sys.modules.get(name), "__file__", None)
+    return code_files(Path(filename), project_root) if filename else []
+
+
+def code_files(module_file: Path, project_root: Path) -> list[Path]:
+    """The project code a module's behaviour depends on, sorted: for cache keys and to ship
+    inside a model.
+
+    The module itself; every `.py` file of its top-level package when it lives in one
+    (helpers it imports change its behaviour too); and the project's root-level modules,
+    which it may import as helpers. A module outside the project is just its own file.
+    """
+    file = Path(module_file).resolve()
     root = Path(project_root).resolve()
     if not file.is_relative_to(root):
         return [file]
+    found = {file} | {p.resolve() for p in root.glob("*.py")}
     parts = file.relative_to(root).parts
-    if len(parts) == 1:
-        return [file]
-    package = root / parts[0]
-    found = {p.resolve() for p in package.rglob("*.py") if not _hidden(p.relative_to(root))}
-    return sorted(found | {file})
+    if len(parts) > 1:
+        package = root / parts[0]
+        found |= {p.resolve() for p in package.rglob("*.py") if not _hidden(p.relative_to(root))}
+    return sorted(found)
 
 
 def _hidden(relative: Path) -> bool:

@@ -86,7 +86,12 @@ def test_module_files_cover_the_whole_package(tmp_path):
         "pkg/sub/__init__.py",
         "pkg/sub/util.py",
         "pkg/train.py",
+        "single.py",  # root-level modules count: an entry point may import them
     ]
+    assert module_files("single:f", tmp_path, "k") == [tmp_path / "single.py"]
+    # A folder named like a single-file module does not hide that module's own file.
+    (tmp_path / "single").mkdir()
+    (tmp_path / "single" / "export.py").write_text("y = 2\n")
     assert module_files("single:f", tmp_path, "k") == [tmp_path / "single.py"]
     assert module_files("installed.module:f", tmp_path, "k") == []
 

@@ -138,7 +138,7 @@ def test_same_package_name_in_two_projects_imports_each_projects_own_code(
     assert load_entrypoint("twin.m:f", first, key="k")() == "a"
 
 
-def test_source_files_of_a_package_lists_every_py_file_of_the_top_level_package(
+def test_source_files_of_a_package_lists_its_files_and_the_root_level_modules(
     project: Path,
 ) -> None:
     train = load_entrypoint("epkg.train:train", project, key="entrypoints.train")
@@ -148,6 +148,7 @@ def test_source_files_of_a_package_lists_every_py_file_of_the_top_level_package(
         root / "epkg/helpers/__init__.py",
         root / "epkg/helpers/scale.py",
         root / "epkg/train.py",
+        root / "loose.py",
     ]
 
 
