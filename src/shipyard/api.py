@@ -81,12 +81,7 @@ def validate_project_data(project: Project, *, data: Path | None = None) -> Repo
 def open_registry(project: Project) -> ModelRegistry:
     from shipyard.registry.store import ModelRegistry
 
-    return ModelRegistry(
-        project.tracking_uri,
-        project.policy.model_name,
-        artifact_root=project.state_dir / "artifacts",
-        audit_url=project.audit_url,
-    )
+    return ModelRegistry.at(project.store())
 
 
 def version_rows(project: Project) -> tuple[list[dict[str, Any]], list[str]]:

@@ -74,3 +74,20 @@ def test_schema_infer_and_validate_read_a_loader(tmp_path: Path):
     cli("schema", "infer", check=0)
     assert (cli.project / "schema.yaml").exists()
     cli("validate", check=0)
+
+
+def test_a_registered_decision_stands_when_the_same_content_runs_again(tmp_path: Path):
+    import json
+
+    cli = Cli(write_tiny_project(tmp_path / "p", extra_yaml=REGRESSION_GATE))
+    cli("schema", "infer", check=0)
+    cli("run", "--json", str(tmp_path / "first.json"), check=0)
+    cli("promote", "1", "--to", "production", check=0)
+    shutil.rmtree(cli.project / ".shipyard" / "cache" / "register")
+    # The gate now runs against production (version 1 itself), but version 1's recorded
+    # decision and evidence are what the run reports: one decision per content.
+    again = cli("run", "--json", str(tmp_path / "again.json"), check=0)
+    assert "version 1: approved" in again.stdout and "registered earlier" in again.stdout
+    first = json.loads((tmp_path / "first.json").read_text())
+    second = json.loads((tmp_path / "again.json").read_text())
+    assert second["gate_report"] == first["gate_report"]

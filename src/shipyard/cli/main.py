@@ -101,7 +101,7 @@ def run(
         render_metrics(console, metrics, title="Test metrics")
         render_slices(console, outcome.evaluation.get("slices", {}), proj.policy.metrics or list(metrics))
     render_report(console, outcome.gate_report, title="Gates")
-    registered_now = "register" in outcome.pipeline.ran
+    registered_now = outcome.new_version
     if outcome.approved:
         state = "[green]approved[/]" + (" (alias candidate)" if registered_now else "")
     else:

@@ -13,6 +13,16 @@ STATE_DIR = ".shipyard"
 
 
 @dataclass(frozen=True)
+class StoreLocation:
+    """Where a project's models are registered: MLflow URI, model name, artifacts, history."""
+
+    tracking_uri: str
+    model_name: str
+    artifact_root: Path | None  # None: the tracking server (or MLflow's default) decides
+    audit_url: str
+
+
+@dataclass(frozen=True)
 class Project:
     root: Path
     policy: Policy
@@ -34,6 +44,24 @@ class Project:
             or MLFLOW_TRACKING_URI.get()
             or f"sqlite:///{self.state_dir / 'mlflow.db'}"
         )
+
+    def store(self, *, smoke: bool = False) -> StoreLocation:
+        """The project's registry; smoke runs use their own embedded store under `.shipyard/smoke`.
+
+        Artifacts go under `.shipyard/artifacts` only for the embedded default store; with a
+        configured tracking URI the server (or MLflow's default for that URI) decides.
+        """
+        if smoke:
+            root = self.state_dir / "smoke"
+            return StoreLocation(
+                f"sqlite:///{root / 'mlflow.db'}",
+                f"{self.policy.model_name}-smoke",
+                root / "artifacts",
+                f"sqlite:///{root / 'shipyard.db'}",
+            )
+        embedded = not (self.policy.registry.tracking_uri or MLFLOW_TRACKING_URI.get())
+        artifact_root = self.state_dir / "artifacts" if embedded else None
+        return StoreLocation(self.tracking_uri, self.policy.model_name, artifact_root, self.audit_url)
 
     @property
     def audit_url(self) -> str:

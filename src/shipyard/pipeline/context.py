@@ -24,7 +24,6 @@ class RunContext:
 
     project: Project
     smoke: bool = False
-    registry_dir: Path | None = None
     data_override: Path | None = None
     _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
@@ -112,16 +111,4 @@ class RunContext:
     def registry(self) -> ModelRegistry:
         from shipyard.registry.store import ModelRegistry
 
-        if self.registry_dir is None:
-            return ModelRegistry(
-                self.project.tracking_uri,
-                self.policy.model_name,
-                artifact_root=self.project.state_dir / "artifacts",
-                audit_url=self.project.audit_url,
-            )
-        return ModelRegistry(
-            f"sqlite:///{self.registry_dir / 'mlflow.db'}",
-            f"{self.policy.model_name}-smoke",
-            artifact_root=self.registry_dir / "artifacts",
-            audit_url=f"sqlite:///{self.registry_dir / 'shipyard.db'}",
-        )
+        return ModelRegistry.at(self.project.store(smoke=self.smoke))

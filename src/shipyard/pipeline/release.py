@@ -93,7 +93,12 @@ def register_stage(ctx: RunContext, keys_for_content: Mapping[str, str]) -> Stag
         content_key = keys_for_content["gate"]
         registry = ctx.registry
         info = registry.find_by_content_key(content_key)
-        if info is None:
+        new = info is None
+        if info is not None:
+            # Same content, registered before: its recorded decision stands, with its evidence.
+            recorded = registry.report_text(info.version, "gate_report.json")
+            gate_report = Report.from_dict(json.loads(recorded))
+        else:
             evaluation = read_json(inputs["evaluate"] / "evaluation.json")
             train = read_json(inputs["train"] / "train.json")
             git = git_state(ctx.project.root)
@@ -124,7 +129,7 @@ def register_stage(ctx: RunContext, keys_for_content: Mapping[str, str]) -> Stag
                 actor=actor(),
             )
         (out / "gate_report.json").write_text(gate_report.to_json())
-        record = {"version": info.version, "verdict": info.verdict, "model": policy.model_name}
+        record = {"version": info.version, "verdict": info.verdict, "model": policy.model_name, "new": new}
         (out / "version.json").write_text(json.dumps({**record, "store": _store_identity(ctx)}))
 
     def still_registered(out: Path) -> bool:
@@ -141,9 +146,7 @@ def register_stage(ctx: RunContext, keys_for_content: Mapping[str, str]) -> Stag
 
 
 def _tracking_uri(ctx: RunContext) -> str:
-    if ctx.registry_dir is not None:
-        return f"sqlite:///{ctx.registry_dir / 'mlflow.db'}"
-    return ctx.project.tracking_uri
+    return ctx.project.store(smoke=ctx.smoke).tracking_uri
 
 
 def _store_identity(ctx: RunContext) -> str | None:

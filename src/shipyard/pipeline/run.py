@@ -37,6 +37,7 @@ class RunOutcome:
     version: str
     verdict: str
     evaluation: dict = field(default_factory=dict)
+    new_version: bool = False
 
     @property
     def approved(self) -> bool:
@@ -47,6 +48,7 @@ class RunOutcome:
         return {
             "version": self.version,
             "verdict": self.verdict,
+            "new_version": self.new_version,
             "stages": [
                 {"stage": e.stage, "status": e.status.value, "seconds": round(e.seconds, 3)}
                 for e in self.pipeline.events
@@ -91,6 +93,7 @@ def _execute(ctx: RunContext, cache: StageCache, on_event: Callable[[StageEvent]
             version=version["version"],
             verdict=version["verdict"],
             evaluation=evaluation,
+            new_version=version.get("new", False) and "register" in result.ran,
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -129,7 +132,7 @@ def run_smoke(project: Project, *, on_event: Callable[[StageEvent], None] | None
     from shipyard.pipeline.roundtrip import check_round_trip
 
     start = time.perf_counter()
-    ctx = RunContext(project, smoke=True, registry_dir=project.state_dir / "smoke")
+    ctx = RunContext(project, smoke=True)
     with tempfile.TemporaryDirectory(prefix="shipyard-smoke-") as tmp:
         outcome = _execute(ctx, StageCache(Path(tmp)), on_event)
         difference, contract = check_round_trip(ctx, outcome, on_event=on_event)

@@ -28,6 +28,8 @@ from shipyard.registry.integrity import build_manifest, verify_manifest
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+    from shipyard.config.project import StoreLocation
+
 
 class ModelRegistry:
     """The versions of one model in an MLflow registry, with Shipyard's alias history beside it.
@@ -51,6 +53,16 @@ class ModelRegistry:
             Path(artifact_root).resolve() if artifact_root else default_artifact_root(tracking_uri)
         )
         self._history = AliasHistory(audit_url)
+
+    @classmethod
+    def at(cls, store: StoreLocation) -> ModelRegistry:
+        """The registry a project's `StoreLocation` names."""
+        return cls(
+            store.tracking_uri,
+            store.model_name,
+            artifact_root=store.artifact_root,
+            audit_url=store.audit_url,
+        )
 
     @cached_property
     def _client(self) -> MlflowClient:
@@ -170,6 +182,16 @@ class ModelRegistry:
         return str(model_version.version)
 
     # -- reading ------------------------------------------------------------------------------
+
+    def report_text(self, ref: str, name: str) -> str:
+        """A report registered with a version (e.g. 'gate_report.json'), as text."""
+        import tempfile
+
+        info = self.get(ref)
+        action = f"read report {name!r} of version {info.version} of"
+        with self._errors(action), tempfile.TemporaryDirectory() as tmp:
+            path = self._client.download_artifacts(info.run_id, f"{names.REPORTS_ARTIFACT}/{name}", tmp)
+            return Path(path).read_text()
 
     def find_by_content_key(self, content_key: str) -> ModelVersionInfo | None:
         """The newest version built from exactly this content, if any: a rerun registers nothing."""
