@@ -119,3 +119,26 @@ def test_bad_data_is_rejected_before_training(tiny: Cli, mutate, needle):
     assert needle in proc.stdout + proc.stderr
     assert "train" not in [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
     assert _registered_versions(tiny.project) == []
+
+
+@pytest.mark.parametrize(
+    ("patch", "needle"),
+    [
+        ("slices: [colour]\n", "slices[0]: column 'colour' is not in the schema. Did you mean 'color'?"),
+        ("split: {method: time, column: x_1}\n", "split.column: column 'x_1' is not in the schema"),
+    ],
+)
+def test_policy_columns_are_checked_before_anything_runs(tiny: Cli, patch, needle):
+    tiny("schema", "infer", check=0)
+    path = tiny.project / "shipyard.yaml"
+    text = path.read_text().replace("split: {method: stratified, test_size: 0.25}\n", "")
+    path.write_text(text + patch)
+    proc = tiny("run", check=2)
+    assert needle in proc.stderr
+    assert "validate" not in proc.stdout  # nothing ran
+
+
+def test_json_into_a_missing_folder_is_refused_up_front(tiny: Cli):
+    tiny("schema", "infer", check=0)
+    proc = tiny("run", "--json", "no/such/dir/run.json", check=2)
+    assert "--json" in proc.stderr and "validate" not in proc.stdout

@@ -81,11 +81,13 @@ def run(
     import json
 
     from shipyard.cli.progress import stage_printer
-    from shipyard.errors import DataValidationError
+    from shipyard.errors import ConfigError, DataValidationError
     from shipyard.pipeline.run import run_pipeline
     from shipyard.reports.console import render_metrics, render_report, render_slices
 
     proj = _project(project)
+    if json_path is not None and not json_path.parent.is_dir():
+        raise ConfigError(f"--json: the folder {json_path.parent} does not exist; create it first.")
     try:
         outcome = run_pipeline(proj, data=data, on_event=stage_printer(console))
     except DataValidationError as exc:

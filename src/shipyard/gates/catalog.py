@@ -104,5 +104,16 @@ def run_gates(gates: Sequence[tuple[GateConfig, Gate]], ctx: GateContext) -> Rep
         except Exception as exc:
             result = _crashed(config, exc)
         severity = result.severity if config.required else Severity.WARN
-        results.append(dataclasses.replace(result, subject=config.label, severity=severity))
+        # `check` is the gate as the policy names it; `subject` stays what the gate judged
+        # (a metric, the outputs); the gate type is kept in the evidence.
+        evidence = {**result.evidence, "gate_type": config.type}
+        results.append(
+            dataclasses.replace(
+                result,
+                check=config.label,
+                subject=result.subject or config.type,
+                severity=severity,
+                evidence=evidence,
+            )
+        )
     return Report.of("gates", results)

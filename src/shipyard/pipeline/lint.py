@@ -36,8 +36,28 @@ def lint(project: Project, *, smoke: bool = False) -> None:
     if policy.metrics:
         check_metric_names(policy.task, policy.metrics, "shipyard.yaml: metrics")
     build_gates(policy.gates, task=policy.task)
+    if project.schema_path.is_file():
+        _check_columns(project)
     if policy.split.method == "stratified" and policy.task == "regression":
         raise ConfigError(
             "shipyard.yaml: split.method: 'stratified' needs a classification task; "
             "use 'random' or 'time' for regression."
         )
+
+
+def _check_columns(project: Project) -> None:
+    """Columns named in the policy must exist in the schema, with a 'did you mean' if not."""
+    import difflib
+
+    from shipyard.data.schema import read_schema
+
+    policy = project.policy
+    columns = read_schema(project.schema_path).names
+    named = [(f"slices[{i}]", name) for i, name in enumerate(policy.slices)]
+    if policy.split.column:
+        named.append(("split.column", policy.split.column))
+    for key, name in named:
+        if name not in columns:
+            close = difflib.get_close_matches(name, columns, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else f" Columns: {', '.join(columns)}."
+            raise ConfigError(f"shipyard.yaml: {key}: column '{name}' is not in the schema.{hint}")

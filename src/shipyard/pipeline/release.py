@@ -60,7 +60,8 @@ def _advisory_in_smoke(report: Report) -> Report:
     from dataclasses import replace
 
     results = [
-        r if r.check in SMOKE_BLOCKING_GATES else replace(r, severity=Severity.WARN) for r in report.results
+        r if r.evidence.get("gate_type") in SMOKE_BLOCKING_GATES else replace(r, severity=Severity.WARN)
+        for r in report.results
     ]
     return Report.of(report.kind, results)
 

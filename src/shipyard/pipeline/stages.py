@@ -133,6 +133,14 @@ def split_indices(ctx: RunContext, raw: pd.DataFrame) -> tuple[np.ndarray, np.nd
     stratify = None
     if split.method == "stratified" and ctx.policy.task == "classification":
         stratify = _target(ctx, raw).to_numpy()
+        counts = _target(ctx, raw).value_counts()
+        rare = counts[counts < 2]
+        if len(rare):
+            raise ConfigError(
+                f"shipyard.yaml: split.method: a stratified split needs at least 2 rows of each "
+                f"class; class {rare.index[0]} has {int(rare.iloc[0])} row. Use method 'random', "
+                "or collect more rows of that class."
+            )
     train_idx, test_idx = train_test_split(
         np.arange(n), test_size=n_test, random_state=split.seed, stratify=stratify
     )

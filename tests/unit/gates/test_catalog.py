@@ -126,10 +126,16 @@ def test_run_gates_collects_every_result_and_contains_a_crash(make_context):
         {"type": "output_contract"},
     )
     report = run_gates(build_gates(configs, task="classification", gate_types=types), make_context())
-    assert [r.subject for r in report.results] == ["auc_floor", "mine", "output_contract"]
+    assert [r.check for r in report.results] == ["auc_floor", "mine", "output_contract"]
+    assert report.results[0].subject == "roc_auc"
+    assert [r.evidence["gate_type"] for r in report.results] == [
+        "metric_threshold",
+        "crashing",
+        "output_contract",
+    ]
     assert [r.status for r in report.results] == [Status.FAILED, Status.FAILED, Status.PASSED]
     crash = report.results[1]
-    assert crash.reason is Reason.GATE_ERROR and crash.check == "crashing"
+    assert crash.reason is Reason.GATE_ERROR and crash.check == "mine"
     assert (
         crash.message == "gate 'mine' could not be evaluated: ZeroDivisionError: division by zero in my gate"
     )

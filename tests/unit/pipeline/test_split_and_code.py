@@ -136,3 +136,10 @@ def test_loader_returning_something_else_is_named(tmp_path):
     )
     with pytest.raises(ConfigError, match="data.loader returned list"):
         RunContext(Project(tmp_path, policy)).raw()
+
+
+def test_stratified_split_needs_two_rows_per_class(tmp_path, frame):
+    frame = frame.assign(y=0)
+    frame.loc[0, "y"] = 1
+    with pytest.raises(ConfigError, match="class 1 has 1"):
+        split_indices(_ctx(tmp_path, {"method": "stratified"}), frame)
