@@ -15,9 +15,8 @@ from shipyard.errors import ConfigError
 from shipyard.pipeline.run import RunOutcome, SmokeOutcome, run_pipeline, run_smoke
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from shipyard.data.schema import Schema
+    from shipyard.pipeline.context import RunContext
     from shipyard.registry.store import ModelRegistry
 
 __all__ = [
@@ -35,16 +34,11 @@ __all__ = [
 ]
 
 
-def _reference_frame(project: Project, data: Path | None) -> pd.DataFrame:
-    """`data` if given, else the project's data source or loader."""
-    from shipyard.data.loading import load_frame
+def _context(project: Project, data: Path | None) -> RunContext:
+    """A run context reading `data` if given, else the project's data source or loader."""
     from shipyard.pipeline.context import RunContext
 
-    if data is not None:
-        if not data.exists():
-            raise ConfigError(f"--data: no such file or folder: {data}")
-        return load_frame(data)
-    return RunContext(project).raw()
+    return RunContext(project, data_override=data)
 
 
 def infer_project_schema(
@@ -53,29 +47,17 @@ def infer_project_schema(
     """Infer the schema from reference data and write it where `data.schema` says."""
     from shipyard.data.schema import infer_schema, write_schema
 
-    frame = _reference_frame(project, data)
+    frame = _context(project, data).raw()
     schema = infer_schema(frame, target=project.policy.data.target, margin=margin)
     write_schema(schema, project.schema_path)
     return schema, project.schema_path
 
 
 def validate_project_data(project: Project, *, data: Path | None = None) -> Report:
-    """Validate a data file against the project's schema and data checks."""
-    from shipyard.data.schema import read_schema
-    from shipyard.data.validation import validate
+    """Validate a data file (or the project's data) against the schema and data checks."""
+    from shipyard.pipeline.stages import validate_data
 
-    policy = project.policy
-    frame = _reference_frame(project, data)
-    return validate(
-        frame,
-        read_schema(project.schema_path),
-        target=policy.data.target,
-        task=policy.task,
-        min_rows=policy.data.min_rows,
-        max_rows=policy.data.max_rows,
-        max_duplicate_fraction=policy.data.max_duplicate_fraction,
-        min_class_fraction=policy.data.min_class_fraction,
-    )
+    return validate_data(_context(project, data))
 
 
 def open_registry(project: Project) -> ModelRegistry:
@@ -132,7 +114,11 @@ def version_at(project: Project, alias: str, when: str) -> str:
 
 
 def check_environment(project: Project, ref: str) -> list[Any]:
-    """Differences between this environment and the fingerprint recorded with a version."""
+    """Differences between this environment and the fingerprint recorded with a version.
+
+    Raises `EnvironmentMismatchError` when there are any and `environment.on_mismatch` is 'fail'.
+    """
     from shipyard.registry.verified import fetch_verified
 
-    return list(fetch_verified(open_registry(project), ref).mismatches)
+    on_mismatch = project.policy.environment.on_mismatch
+    return list(fetch_verified(open_registry(project), ref, on_mismatch=on_mismatch).mismatches)

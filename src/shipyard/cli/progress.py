@@ -12,12 +12,13 @@ _MARK = {
     StageStatus.RAN: "[green]ran[/]",
     StageStatus.CACHED: "[cyan]cached[/]",
     StageStatus.FAILED: "[red]FAILED[/]",
+    StageStatus.SKIPPED: "[dim]skipped (not needed)[/]",
 }
 
 
 def stage_printer(console: Console) -> Callable[[StageEvent], None]:
     def show(event: StageEvent) -> None:
-        took = f" {event.seconds:6.2f} s" if event.status is not StageStatus.CACHED else ""
+        took = f" {event.seconds:6.2f} s" if event.status in (StageStatus.RAN, StageStatus.FAILED) else ""
         console.print(f"  {event.stage:<10} {_MARK[event.status]}{took}")
 
     return show

@@ -82,10 +82,8 @@ def _execute(ctx: RunContext, cache: StageCache, on_event: Callable[[StageEvent]
     try:
         register_dir = result.outputs["register"]
         version = read_json(register_dir / "version.json")
-        evaluate_dir = result.outputs["evaluate"]
-        evaluation = (
-            read_json(evaluate_dir / "evaluation.json") if (evaluate_dir / "evaluation.json").exists() else {}
-        )
+        evaluate_dir = result.outputs.get("evaluate")
+        evaluation = read_json(evaluate_dir / "evaluation.json") if evaluate_dir else {}
         return RunOutcome(
             pipeline=result,
             data_report=_data_report(result),
@@ -100,8 +98,8 @@ def _execute(ctx: RunContext, cache: StageCache, on_event: Callable[[StageEvent]
 
 
 def _data_report(result: PipelineResult) -> Report:
-    path = result.outputs["validate"] / "data_report.json"
-    return report_of(path) if path.exists() else Report.of("data", [])
+    validate_dir = result.outputs.get("validate")
+    return report_of(validate_dir / "data_report.json") if validate_dir else Report.of("data", [])
 
 
 def run_pipeline(

@@ -23,6 +23,7 @@ from shipyard.pipeline.cache import StageCache
 class StageStatus(StrEnum):
     RAN = "ran"
     CACHED = "cached"
+    SKIPPED = "skipped"  # its output is not needed: what depends on it is cached
     FAILED = "failed"
 
 
@@ -103,8 +104,13 @@ def run_stages(
     notify = on_event or (lambda event: None)
     for stage in stages:
         if stage.name not in needed:
-            result.outputs[stage.name] = cached.get(stage.name, Path())
-            event = StageEvent(stage.name, StageStatus.CACHED)
+            # Cached, or not needed because everything downstream of it is cached (an
+            # uncacheable stage's result then lives in that downstream output).
+            reused = stage.name in cached or not stage.cacheable
+            status = StageStatus.CACHED if reused else StageStatus.SKIPPED
+            if stage.name in cached:
+                result.outputs[stage.name] = cached[stage.name]
+            event = StageEvent(stage.name, status)
             result.events.append(event)
             notify(event)
             continue

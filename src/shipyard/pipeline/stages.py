@@ -34,24 +34,29 @@ def _target(ctx: RunContext, frame: pd.DataFrame) -> pd.Series:
     return frame[ctx.policy.data.target]
 
 
+def validate_data(ctx: RunContext) -> Report:
+    """This run's data against the project's schema and data checks (no volume limits in smoke)."""
+    from shipyard.data.schema import read_schema
+    from shipyard.data.validation import validate
+
+    data = ctx.policy.data
+    return validate(
+        ctx.raw(),
+        read_schema(ctx.project.schema_path),
+        target=data.target,
+        task=ctx.policy.task,
+        min_rows=1 if ctx.smoke else data.min_rows,
+        max_rows=None if ctx.smoke else data.max_rows,
+        max_duplicate_fraction=data.max_duplicate_fraction,
+        min_class_fraction=data.min_class_fraction,
+    )
+
+
 def validate_stage(ctx: RunContext) -> Stage:
     data = ctx.policy.data
 
     def run(inputs: Mapping[str, Path], out: Path) -> None:
-        from shipyard.data.schema import read_schema
-        from shipyard.data.validation import validate
-
-        schema = read_schema(ctx.project.schema_path)
-        report = validate(
-            ctx.raw(),
-            schema,
-            target=data.target,
-            task=ctx.policy.task,
-            min_rows=1 if ctx.smoke else data.min_rows,
-            max_rows=None if ctx.smoke else data.max_rows,
-            max_duplicate_fraction=data.max_duplicate_fraction,
-            min_class_fraction=data.min_class_fraction,
-        )
+        report = validate_data(ctx)
         (out / "data_report.json").write_text(report.to_json())
         report.raise_for_status()
 

@@ -87,3 +87,16 @@ def test_uncacheable_stage_runs_only_when_needed(tmp_path: Path):
     calls.clear()
     run_stages(stages(), cache, tmp_path)
     assert calls == []
+
+
+def test_an_evicted_stage_that_nothing_needs_is_skipped_not_rerun(tmp_path: Path):
+    import shutil
+
+    cache, calls = StageCache(tmp_path / "cache"), []
+    first = run_stages(_pipeline(calls, {}), cache, tmp_path)
+    shutil.rmtree(first.outputs["b"])  # evicted, but d (which needs it) is still cached
+    calls.clear()
+    result = run_stages(_pipeline(calls, {}), cache, tmp_path)
+    assert calls == []
+    assert {e.stage: e.status for e in result.events}["b"] is StageStatus.SKIPPED
+    assert "b" not in result.outputs
