@@ -80,3 +80,34 @@ def test_tampered_artifact_is_refused(tmp_path: Path):
             shutil.rmtree(cached)
     proc = cli("env", "check", "1", check=1)
     assert "estimator.joblib" in proc.stderr and "sha256" in proc.stderr
+
+
+NAN_MODEL = """\
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+
+class Broken(LogisticRegression):
+    def predict_proba(self, X):
+        proba = super().predict_proba(X)
+        proba[::3] = np.nan
+        return proba
+
+
+def features(df):
+    return pd.DataFrame({"x1": df.x1, "x2": df.x2})
+
+
+def train(X, y, params):
+    return Broken().fit(X, y)
+"""
+
+
+def test_nan_predictions_fail_and_register_nothing(tmp_path: Path):
+    gates = "gates:\n  - {type: output_contract}\n"
+    cli = Cli(write_tiny_project(tmp_path / "p", model_py=NAN_MODEL, extra_yaml=gates))
+    cli("schema", "infer", check=0)
+    proc = cli("run", check=1)
+    assert "NaN" in proc.stdout + proc.stderr and "nothing was registered" in proc.stderr
+    assert not (cli.project / ".shipyard" / "mlflow.db").exists() or _registry(cli.project).versions() == []

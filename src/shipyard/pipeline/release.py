@@ -12,13 +12,21 @@ from pathlib import Path
 
 from shipyard.config.settings import actor
 from shipyard.core.environment import git_state
-from shipyard.core.results import Report, Severity
-from shipyard.errors import ModelVersionNotFound
+from shipyard.core.results import Reason, Report, Severity
+from shipyard.errors import GateFailedError, ModelVersionNotFound
 from shipyard.pipeline.context import RunContext
 from shipyard.pipeline.runner import Stage
 from shipyard.pipeline.stages import load_outputs, read_json, report_of, test_rows
 
 SMOKE_BLOCKING_GATES = frozenset({"output_contract"})
+BROKEN_OUTPUTS = frozenset(
+    {
+        Reason.NAN_PREDICTIONS,
+        Reason.WRONG_OUTPUT_SHAPE,
+        Reason.WRONG_OUTPUT_DTYPE,
+        Reason.PROBABILITY_OUT_OF_RANGE,
+    }
+)
 
 
 def gate_stage(ctx: RunContext) -> Stage:
@@ -91,6 +99,15 @@ def register_stage(ctx: RunContext, keys_for_content: Mapping[str, str]) -> Stag
 
     def run(inputs: Mapping[str, Path], out: Path) -> None:
         gate_report = report_of(inputs["gate"] / "gate_report.json")
+        broken = [r for r in gate_report.failures if r.reason in BROKEN_OUTPUTS]
+        if broken:
+            # A model whose outputs break the contract (NaN, wrong shape, probabilities
+            # outside [0, 1]) is not a candidate at all: nothing is registered.
+            raise GateFailedError(
+                f"{gate_report.headline()}; the model's outputs are broken, so nothing was "
+                f"registered:\n" + "\n".join(f"  - {r.message}" for r in broken),
+                gate_report,
+            )
         content_key = keys_for_content["gate"]
         registry = ctx.registry
         info = registry.find_by_content_key(content_key)
