@@ -45,6 +45,12 @@ def test_failed_gate_registers_rejected_and_promotion_needs_force(tmp_path: Path
     )
     assert _registry(cli.project).get("production").version == "1"
     assert "hotfix approved by risk" in cli("history", check=0).stdout
+    import json
+
+    moves = [json.loads(line) for line in cli("history", "--json", check=0).stdout.splitlines()]
+    forced = [m for m in moves if m["alias"] == "production"][0]
+    assert forced["reason"].endswith("hotfix approved by risk")
+    assert forced["report"].startswith("runs:/") and forced["report"].endswith("/reports")
 
 
 def test_no_regression_rejects_a_clearly_worse_candidate(tmp_path: Path):

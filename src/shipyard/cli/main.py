@@ -164,9 +164,12 @@ def promote(
 def history(
     alias: Annotated[str | None, typer.Option(help="Only this alias.")] = None,
     at: Annotated[str | None, typer.Option(help="Which version held ALIAS at this ISO date/time.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines, with each move's report.")] = False,
     project: ProjectOption = Path("."),
 ) -> None:
-    """Every alias move: who, when, from, to, why."""
+    """Every alias move: who, when, from, to, why, and the report that justified it."""
+    import json
+
     from shipyard.api import history_rows, version_at
     from shipyard.reports.console import render_rows
 
@@ -175,8 +178,12 @@ def history(
         console.print(version_at(proj, alias or "production", at))
         return
     rows = history_rows(proj, alias=alias)
-    columns = ["at", "alias", "from_version", "to_version", "actor", "reason", "report"]
-    render_rows(console, rows, columns, title="Alias history")
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, sort_keys=True))
+        return
+    columns = ["at", "alias", "from_version", "to_version", "actor", "reason"]
+    render_rows(console, rows, columns, title="Alias history (--json adds each move's report)")
 
 
 @env_app.command("check")
