@@ -85,6 +85,11 @@ def version_rows(project: Project) -> tuple[list[dict[str, Any]], list[str]]:
 
 
 def history_rows(project: Project, *, alias: str | None = None) -> list[dict[str, Any]]:
+    """Every alias move, oldest first; a near miss of a lifecycle alias is refused with a hint."""
+    if alias is not None:
+        from shipyard.registry import check_alias
+
+        check_alias(alias)
     return [
         {
             "at": event.at.isoformat(timespec="seconds"),

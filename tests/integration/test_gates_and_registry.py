@@ -117,3 +117,9 @@ def test_nan_predictions_fail_and_register_nothing(tmp_path: Path):
     proc = cli("run", check=1)
     assert "NaN" in proc.stdout + proc.stderr and "nothing was registered" in proc.stderr
     assert not (cli.project / ".shipyard" / "mlflow.db").exists() or _registry(cli.project).versions() == []
+
+
+def test_history_of_a_misspelt_alias_suggests_the_right_one(tmp_path: Path):
+    cli = Cli(write_tiny_project(tmp_path / "p"))
+    proc = cli("history", "--alias", "prodution", check=2)
+    assert "Did you mean 'production'?" in proc.stderr
