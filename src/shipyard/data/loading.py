@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from shipyard.errors import ConfigError
 
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst", ".csv.xz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _SUPPORTED = (
@@ -37,7 +38,7 @@ def load_frame(path: str | Path) -> pd.DataFrame:
             raise ConfigError(f"The folder {path} holds no Parquet files. Expected {_SUPPORTED}.")
         return _read(path, pd.read_parquet)
     if _has_suffix(path, CSV_SUFFIXES):
-        return _read(path, pd.read_csv)
+        return parse_iso_dates(_read(path, pd.read_csv))
     if _has_suffix(path, PARQUET_SUFFIXES):
         return _read(path, pd.read_parquet)
     raise ConfigError(f"Cannot read {path}: unsupported file type. Expected {_SUPPORTED}.")
@@ -53,3 +54,24 @@ def _read(path: Path, reader: Callable[[Path], pd.DataFrame]) -> pd.DataFrame:
         raise ConfigError(
             f"Cannot read {path}: {exc}. Check that it is {_SUPPORTED}, and not damaged."
         ) from None
+
+
+def parse_iso_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns of a CSV whose every value is an ISO-8601 date or date-time become datetimes.
+
+    CSV has no types: without this a timestamp column would be validated as free text and
+    could not drive a time split. Only unambiguous ISO values qualify (`2026-01-31`,
+    `2026-01-31T14:05:00Z`), never day/month orders that could be read two ways.
+    """
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        present = values.dropna()
+        if present.empty or not present.astype(str).str.fullmatch(_ISO_DATE).all():
+            continue
+        try:
+            frame[column] = pd.to_datetime(values, format="ISO8601")
+        except (ValueError, TypeError):  # e.g. mixed time zones: leave the text as it is
+            continue
+    return frame
