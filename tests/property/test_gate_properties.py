@@ -113,7 +113,7 @@ def test_no_regression_is_monotone_in_tolerance(metric, seed, candidate, baselin
 )
 def test_no_regression_is_monotone_in_the_candidate(metric, seed, candidate, baseline, tolerance, gain):
     ctx = _regression_context(seed, candidate, baseline)
-    p = ctx.candidate.positive_score
+    p = ctx.candidate.y_score[:, -1]
     positive = ctx.y_true == 1
     better = np.where(positive, p + gain * (1 - p), p)
     improved = replace(ctx, candidate=_binary(ctx.y_true, better))

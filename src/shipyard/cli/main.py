@@ -10,12 +10,16 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from shipyard.cli.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from shipyard.config.project import Project
+    from shipyard.errors import DataValidationError, GateFailedError
 
 app = typer.Typer(
     name="shipyard",
@@ -35,7 +39,7 @@ errors = Console(stderr=True, highlight=False)
 ProjectOption = Annotated[Path, typer.Option("--project", "-p", help="Project folder holding shipyard.yaml.")]
 
 
-def _project(path: Path):  # noqa: ANN202
+def _project(path: Path) -> Project:
     from shipyard.config.project import Project
 
     return Project.load(path)
@@ -82,7 +86,7 @@ def run(
 
     from shipyard.cli.progress import stage_printer
     from shipyard.errors import ConfigError, DataValidationError
-    from shipyard.pipeline.run import run_pipeline
+    from shipyard.pipeline.run import invalid_data_summary, run_pipeline
     from shipyard.reports.console import render_metrics, render_report, render_slices
 
     proj = _project(project)
@@ -93,8 +97,7 @@ def run(
     except DataValidationError as exc:
         render_report(console, exc.report, title="Data validation")
         if json_path is not None:
-            summary = {"version": None, "verdict": "invalid_data", "data_report": exc.report.to_dict()}
-            json_path.write_text(json.dumps(summary, indent=2, sort_keys=True))
+            json_path.write_text(json.dumps(invalid_data_summary(exc.report), indent=2, sort_keys=True))
         raise
     if json_path is not None:
         json_path.write_text(json.dumps(outcome.to_dict(), indent=2, sort_keys=True, default=str))
@@ -266,7 +269,8 @@ def _report_interrupt() -> None:
     )
 
 
-def _stage_of(exc: Exception) -> str:
-    from shipyard.errors import DataValidationError
+_WHERE = {"data": "stage validate", "gates": "stage gate", "smoke checks": "smoke load-back"}
 
-    return "stage validate" if isinstance(exc, DataValidationError) else "stage gate"
+
+def _stage_of(exc: DataValidationError | GateFailedError) -> str:
+    return _WHERE.get(exc.report.kind, exc.report.kind)

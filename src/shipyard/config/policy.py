@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shipyard.core.tasks import Task
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -99,7 +101,7 @@ class Policy(_Section):
     """The root of `shipyard.yaml`."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    task: Literal["classification", "regression"] = "classification"
+    task: Task = "classification"
     data: DataConfig
     entrypoints: EntrypointsConfig
     params: dict[str, Any] = Field(default_factory=dict)

@@ -78,7 +78,6 @@ class OfType:
 
 NONE = OfType(type(None), "None")
 STRING = OfType(str, "a string")
-BOOLEAN = OfType(bool, "a bool")
 
 
 def validate_params(owner: str, constraints: Mapping[str, list[Any]], params: Mapping[str, Any]) -> None:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from shipyard.core.params import NONE, Interval, Options, validate_params
 from shipyard.core.results import CheckResult, Reason, Report, Status
+from shipyard.core.tasks import TASKS
 from shipyard.data._columns import check_columns
 from shipyard.data._examples import describe, example_values, percent, plural
 from shipyard.data._failures import result
@@ -20,7 +21,6 @@ from shipyard.data._labels import check_classes, check_label_values
 from shipyard.data.schema import Schema
 from shipyard.errors import ConfigError
 
-TASKS = ("classification", "regression")
 _CONSTRAINTS = {
     "task": [Options(frozenset(TASKS))],
     "min_rows": [Interval(int, 0, None)],

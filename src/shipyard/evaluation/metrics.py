@@ -12,19 +12,19 @@ import difflib
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
 
+from shipyard.core.tasks import TASKS
 from shipyard.errors import ConfigError
 from shipyard.evaluation.outputs import ModelOutputs
-
-TASKS = ("classification", "regression")
 
 MetricFunction = Callable[[np.ndarray, ModelOutputs], float]
 
 
-def skm():  # noqa: ANN201 - the sklearn.metrics module
+def skm() -> ModuleType:
     """scikit-learn's metrics, imported on first use: checking metric names must stay cheap."""
     import sklearn.metrics
 

@@ -19,8 +19,3 @@ class ModelOutputs:
     y_pred: np.ndarray
     y_score: np.ndarray | None = None
     classes: tuple[object, ...] = ()
-
-    @property
-    def positive_score(self) -> np.ndarray | None:
-        """Probability of the last class (the positive one in binary tasks)."""
-        return None if self.y_score is None else self.y_score[:, -1]

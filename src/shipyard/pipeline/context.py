@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from shipyard.config.policy import Policy
 from shipyard.config.project import Project
 from shipyard.core.hashing import FileHasher, digest_bytes, digest_value
 from shipyard.errors import ConfigError
@@ -28,7 +29,7 @@ class RunContext:
     _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     @property
-    def policy(self):  # noqa: ANN201 - the Policy, typed by the project
+    def policy(self) -> Policy:
         return self.project.policy
 
     @cached_property

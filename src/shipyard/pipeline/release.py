@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shipyard.config.settings import actor
 from shipyard.core.environment import git_state
@@ -17,6 +18,9 @@ from shipyard.errors import GateFailedError, ModelVersionNotFound
 from shipyard.pipeline.context import RunContext
 from shipyard.pipeline.runner import Stage
 from shipyard.pipeline.stages import load_outputs, read_json, report_of, test_rows
+
+if TYPE_CHECKING:
+    from shipyard.evaluation.outputs import ModelOutputs
 
 SMOKE_BLOCKING_GATES = frozenset({"output_contract"})
 BROKEN_OUTPUTS = frozenset(
@@ -74,7 +78,9 @@ def _advisory_in_smoke(report: Report) -> Report:
     return Report.of(report.kind, results)
 
 
-def _production_outputs(ctx: RunContext, split_dir: Path):  # noqa: ANN202
+def _production_outputs(
+    ctx: RunContext, split_dir: Path
+) -> tuple[ModelOutputs | None, str | None, dict[str, float]]:
     """Outputs of the current production model on the same test rows, or Nones."""
     from shipyard.evaluation.metrics import compute_metrics
     from shipyard.registry.verified import fetch_verified

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from shipyard.core.results import Report
+from shipyard.core.results import CheckResult, Reason, Report, Status
 from shipyard.pipeline.context import RunContext
 from shipyard.pipeline.runner import StageEvent, StageStatus
+
+if TYPE_CHECKING:
+    from shipyard.pipeline.run import RunOutcome
 
 TOLERANCE = 1e-6
 
 
 def check_round_trip(
     ctx: RunContext,
-    outcome,
+    outcome: RunOutcome,
     *,
-    on_event: Callable[[StageEvent], None] | None = None,  # noqa: ANN001
+    on_event: Callable[[StageEvent], None] | None = None,
 ) -> tuple[float, Report]:
     """Download the registered version (integrity verified), load it with MLflow's pyfunc,
     predict on the sample and compare with the in-memory model; check the output contract."""
@@ -42,8 +46,6 @@ def check_round_trip(
     gate_ctx = GateContext(task=ctx.policy.task, y_true=raw[target].to_numpy(), candidate=outputs, metrics={})
     results = [OutputContractGate().evaluate(gate_ctx)]
     if difference > TOLERANCE:
-        from shipyard.core.results import CheckResult, Reason, Status
-
         results.append(
             CheckResult(
                 check="serialization_round_trip",

@@ -59,6 +59,11 @@ class RunOutcome:
         }
 
 
+def invalid_data_summary(report: Report) -> dict:
+    """The JSON summary of a run stopped by invalid data (same keys as `RunOutcome.to_dict`)."""
+    return {"version": None, "verdict": "invalid_data", "new_version": False, "data_report": report.to_dict()}
+
+
 def build_stages(ctx: RunContext) -> list[Stage]:
     stages = [
         validate_stage(ctx),

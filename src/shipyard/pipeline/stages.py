@@ -19,8 +19,6 @@ from shipyard.errors import ConfigError
 from shipyard.pipeline.context import RunContext
 from shipyard.pipeline.runner import Stage
 
-STAGES = ("validate", "features", "split", "train", "evaluate", "gate", "register")
-
 
 def _write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, indent=2, sort_keys=True, default=str))

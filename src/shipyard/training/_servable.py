@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shipyard.core.tasks import TASKS
 from shipyard.errors import ConfigError
 from shipyard.evaluation.outputs import ModelOutputs
-from shipyard.training.fitting import TASKS, apply_features, call_user
+from shipyard.training.fitting import apply_features, call_user
 
 
 @dataclass(frozen=True)

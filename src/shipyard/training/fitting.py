@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shipyard.core.tasks import TASKS
 from shipyard.errors import ConfigError, StageError
 
-TASKS = ("classification", "regression")
 _SHIPYARD_DIR = str(Path(__file__).resolve().parents[1])
 _log = logging.getLogger(__name__)
 
