@@ -18,6 +18,7 @@ demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/fraud/demo.sh
 
 test: $(STAMP)
+	bash .ci/system-packages
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check -q src tests benchmarks examples
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile

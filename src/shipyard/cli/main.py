@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
+from shipyard.cli._common import ProjectOption, console, errors
+from shipyard.cli._common import load_project as _project
 from shipyard.cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
-    from shipyard.config.project import Project
     from shipyard.errors import DataValidationError, GateFailedError
 
 app = typer.Typer(
@@ -32,17 +32,7 @@ schema_app = typer.Typer(help="Infer and check the data schema kept in git.", no
 env_app = typer.Typer(help="Compare the running environment with a model's.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 app.add_typer(env_app, name="env")
-
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
-
-ProjectOption = Annotated[Path, typer.Option("--project", "-p", help="Project folder holding shipyard.yaml.")]
-
-
-def _project(path: Path) -> Project:
-    from shipyard.config.project import Project
-
-    return Project.load(path)
+# Command groups defined in their own modules (each imports only typer at module level):
 
 
 @schema_app.command("infer")

@@ -68,6 +68,12 @@ class Reason(StrEnum):
     INCONCLUSIVE = "inconclusive"
     GATE_ERROR = "gate_error"
     ROUND_TRIP_MISMATCH = "round_trip_mismatch"
+    # statistics (add members for the statistical gates below this line)
+    # behaviour, robustness and skew (add below this line)
+    # fairness, calibration and leakage (add below this line)
+    # serving (add below this line)
+    # delivery and rollout analysis (add below this line)
+    # monitoring and drift (add below this line)
 
 
 def _jsonable(value: Any) -> Any:

@@ -11,13 +11,21 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from shipyard.core.params import validate_params
 from shipyard.core.results import CheckResult
 from shipyard.evaluation.outputs import ModelOutputs
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from shipyard.config.policy import SplitConfig
+    from shipyard.data.schema import Schema
+    from shipyard.training._servable import Servable
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,12 @@ class GateContext:
 
     `baseline` is the current `production` model's outputs on the same rows, or
     None when there is no production model yet.
+
+    The fields after `seed` are filled only when a configured gate declares it
+    needs them (`Gate.needs`), since loading rows or the model costs time:
+    `rows` are the raw test rows (target included) aligned with `y_true`,
+    `train_rows` the raw training rows, `model` the candidate in memory (features +
+    estimator), `model_dir` its packaged folder as the registry will store it.
     """
 
     task: str
@@ -38,6 +52,15 @@ class GateContext:
     performance: Mapping[str, float] = field(default_factory=dict)
     slices: Mapping[str, Mapping[str, Mapping[str, float]]] = field(default_factory=dict)
     seed: int = 0
+    target: str = ""
+    rows: pd.DataFrame | None = None
+    train_rows: pd.DataFrame | None = None
+    model: Servable | None = None
+    baseline_model: Servable | None = None
+    model_dir: Path | None = None
+    schema: Schema | None = None
+    split: SplitConfig | None = None
+    project_root: Path | None = None
 
 
 class Gate:
@@ -45,6 +68,9 @@ class Gate:
 
     type_name: ClassVar[str] = ""
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+    #: optional `GateContext` fields this gate reads: any of "rows", "train_rows",
+    #: "model", "baseline_model", "model_dir", "schema", "baseline"
+    needs: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def _param_names(cls) -> list[str]:
