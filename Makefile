@@ -30,6 +30,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/cli_startup.py --quick
 	$(BIN)/python benchmarks/smoke.py --quick
 	$(BIN)/python benchmarks/cache.py --quick
+	$(BIN)/python benchmarks/serve.py --quick
+	$(BIN)/python benchmarks/drift.py --quick
+	$(BIN)/python benchmarks/gates.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache examples/fraud/.shipyard

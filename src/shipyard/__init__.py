@@ -22,6 +22,7 @@ _LAZY = {
     "Report": "shipyard.core.results",
     "Severity": "shipyard.core.results",
     "Status": "shipyard.core.results",
+    "detect_drift": "shipyard.monitoring.engine",
     "infer_project_schema": "shipyard.api",
     "open_registry": "shipyard.api",
     "run_pipeline": "shipyard.api",

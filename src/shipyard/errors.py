@@ -15,7 +15,8 @@ could not evaluate, or a caller asked a failing report to raise.
     │   └── IntegrityError                   a model file does not match its sha256 manifest
     ├── EnvironmentMismatchError             the environment fingerprint differs and policy says fail
     ├── ServingError
-    └── PluginLoadError
+    ├── PluginLoadError
+    └── BusyError                            another rollout or retrain is running; names it
 """
 
 from __future__ import annotations
@@ -90,3 +91,7 @@ class ServingError(ShipyardError):
 
 class PluginLoadError(ShipyardError):
     """An entry-point plugin failed to load."""
+
+
+class BusyError(ShipyardError):
+    """A second rollout or retrain was refused because one is already running (named in the message)."""

@@ -33,6 +33,25 @@ env_app = typer.Typer(help="Compare the running environment with a model's.", no
 app.add_typer(schema_app, name="schema")
 app.add_typer(env_app, name="env")
 # Command groups defined in their own modules (each imports only typer at module level):
+from shipyard.cli.retrain import retrain, watch  # noqa: E402
+
+app.command()(retrain)
+app.command()(watch)
+from shipyard.cli.init import init  # noqa: E402
+
+app.command()(init)
+from shipyard.cli.monitor import monitor_app  # noqa: E402
+
+app.add_typer(monitor_app, name="monitor")
+from shipyard.cli.report import report  # noqa: E402
+from shipyard.cli.rollout import rollback, rollout_app, traffic_app  # noqa: E402
+from shipyard.cli.serve import serve  # noqa: E402
+
+app.command()(serve)
+app.command()(report)
+app.add_typer(rollout_app, name="rollout")
+app.add_typer(traffic_app, name="traffic")
+app.command()(rollback)
 
 
 @schema_app.command("infer")
@@ -68,13 +87,17 @@ def run(
     project: ProjectOption = Path("."),
     data: Annotated[Path | None, typer.Option(help="Use this data instead of data.source.")] = None,
     json_path: Annotated[
-        Path | None, typer.Option("--json", help="Also write the run's reports as JSON here.")
+        Path | None, typer.Option("--json", help="Also write the run report (JSON) here.")
     ] = None,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(help="Write report.json, .md and .html here; default .shipyard/reports/VERSION/."),
+    ] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Write no report files.")] = False,
 ) -> None:
     """validate -> features -> split -> train -> evaluate -> gate -> register (cached by content)."""
-    import json
-
     from shipyard.cli.progress import stage_printer
+    from shipyard.cli.report import publish_run_report
     from shipyard.errors import ConfigError, DataValidationError
     from shipyard.pipeline.run import invalid_data_summary, run_pipeline
     from shipyard.reports.console import render_metrics, render_report, render_slices
@@ -86,11 +109,11 @@ def run(
         outcome = run_pipeline(proj, data=data, on_event=stage_printer(console))
     except DataValidationError as exc:
         render_report(console, exc.report, title="Data validation")
-        if json_path is not None:
-            json_path.write_text(json.dumps(invalid_data_summary(exc.report), indent=2, sort_keys=True))
+        summary = invalid_data_summary(exc.report)
+        publish_run_report(
+            proj, summary, json_path=json_path, report_dir=report_dir, write_files=not no_report
+        )
         raise
-    if json_path is not None:
-        json_path.write_text(json.dumps(outcome.to_dict(), indent=2, sort_keys=True, default=str))
     if outcome.evaluation:
         metrics = outcome.evaluation.get("metrics", {})
         render_metrics(console, metrics, title="Test metrics")
@@ -103,6 +126,15 @@ def run(
         state = "[red]rejected[/]"
     already = "" if registered_now else " (registered earlier; nothing changed)"
     console.print(f"Model [bold]{proj.policy.model_name}[/] version {outcome.version}: {state}{already}")
+    publish_run_report(
+        proj,
+        outcome.to_dict(),
+        baseline=outcome.baseline,
+        provenance=outcome.provenance,
+        json_path=json_path,
+        report_dir=report_dir,
+        write_files=not no_report,
+    )
     outcome.gate_report.raise_for_status()
 
 
@@ -232,7 +264,7 @@ def run_cli(argv: list[str]) -> int:
     except (e.ConfigError, e.ModelVersionNotFound) as exc:
         errors.print(f"[bold red]Usage error:[/] {exc}")
         return ExitCode.USAGE_ERROR
-    except (e.AliasConflict, e.IntegrityError, e.EnvironmentMismatchError) as exc:
+    except (e.AliasConflict, e.IntegrityError, e.EnvironmentMismatchError, e.BusyError) as exc:
         errors.print(f"[bold red]Refused:[/] {exc}")
         return ExitCode.CHECK_FAILED
     except e.StageError as exc:

@@ -97,6 +97,130 @@ class EvaluationConfig(_Section):
     throughput_batch: int = Field(1000, ge=1)
 
 
+class ServingConfig(_Section):
+    """`shipyard serve`: where it listens, how it batches, how it logs predictions."""
+
+    host: str = Field("127.0.0.1", description="interface to bind; 0.0.0.0 exposes the server")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port; 0 picks a free one")
+    batching: bool = Field(True, description="coalesce concurrent requests into one predict call")
+    max_batch_rows: int = Field(2048, ge=1, description="most rows in one predict call")
+    max_wait_ms: float = Field(
+        10.0, ge=0, le=1000, description="cap of the adaptive wait for more rows under concurrency"
+    )
+    max_payload_bytes: int = Field(4_194_304, ge=1024, description="larger request bodies get 413")
+    max_request_rows: int = Field(10_000, ge=1, description="more rows in one request get 413")
+    check_ranges: bool = Field(True, description="refuse numbers outside the schema's minimum/maximum (422)")
+    log_predictions: bool = Field(True, description="append inputs and outputs to the prediction log")
+    log_queue_rows: int = Field(200_000, ge=1, description="rows waiting to be logged before dropping")
+    log_flush_rows: int = Field(50_000, ge=1, description="write a Parquet part every this many rows")
+    log_flush_interval_s: float = Field(2.0, gt=0, description="or at least this often")
+    key_field: str = Field("key", description="JSON field holding the sticky canary key")
+    poll_interval_s: float = Field(0.5, gt=0, description="how often --desired checks its file")
+
+
+class RolloutConfig(_Section):
+    """`shipyard rollout`: canary steps, live analysis rules, the deploy file, notifications."""
+
+    environment: str = Field(
+        "production", pattern=r"^[A-Za-z0-9_.-]+$", description="deploy/<environment>.yaml is the deploy file"
+    )
+    steps: list[float] = Field(
+        default_factory=lambda: [5.0, 25.0, 50.0, 100.0],
+        min_length=1,
+        description="canary traffic per step in percent, increasing, ending at 100; 0 = shadow step",
+    )
+    step_duration_s: float = Field(300.0, gt=0, description="least time each step runs before advancing")
+    analysis_interval_s: float = Field(30.0, gt=0, description="how often the live window is analysed")
+    min_requests: int = Field(50, ge=1, description="canary rows a step needs before it may advance")
+    consecutive_violations: int = Field(2, ge=1, description="a rule fires after this many failed analyses")
+    analysis: list[GateConfig] = Field(
+        default_factory=lambda: [
+            GateConfig(type="error_rate", max=0.01),
+            GateConfig(type="latency_ratio", max_ratio=1.5),
+        ],
+        description="gate configs evaluated on each live window (canary vs production)",
+    )
+    webhook_url: str | None = Field(None, description="Slack-style webhook: promotion, rollback, incident")
+    git_commit: bool = Field(False, description="commit each change of the deploy file with git")
+    database_url: str | None = Field(None, description="SQLAlchemy URL of rollout state; default audit DB")
+
+    @model_validator(mode="after")
+    def _check_steps(self) -> RolloutConfig:
+        steps = self.steps
+        increasing = all(a < b for a, b in zip(steps, steps[1:], strict=False))
+        if not increasing or any(not 0 <= s <= 100 for s in steps):
+            raise ValueError(f"steps must be increasing percentages in [0, 100]; got {steps}")
+        if steps[-1] != 100:
+            raise ValueError(f"the last step must be 100 (all traffic on the new version); got {steps[-1]:g}")
+        return self
+
+
+class RetrainConfig(_Section):
+    """`shipyard retrain --if-needed` and `shipyard watch`: when to retrain, and what to do with a winner.
+
+    Drift and degradation use the thresholds and window of the `monitoring` section.
+    """
+
+    schedule: str | None = Field(None, description="cron (UTC); fires when a tick passed since last training")
+    min_new_labels: int | None = Field(None, ge=1, description="labelled feedback rows since last training")
+    on_drift: bool = Field(False, description="fire when `shipyard monitor drift` finds dataset drift")
+    on_degradation: bool = Field(False, description="fire when `shipyard monitor performance` alerts")
+    data: str | None = Field(None, description="fresh training data; default data.source")
+    on_pass: Literal["rollout", "register"] = Field(
+        "register", description="after every gate passed: start a rollout, or only register"
+    )
+    interval_s: float = Field(300.0, gt=0, description="how often `shipyard watch` evaluates the triggers")
+
+    @model_validator(mode="after")
+    def _valid_cron(self) -> RetrainConfig:
+        if self.schedule is not None:
+            from croniter import croniter
+
+            if not croniter.is_valid(self.schedule):
+                example = "e.g. '0 3 * * 1' for Mondays at 03:00 UTC"
+                raise ValueError(f"schedule {self.schedule!r} is not a valid cron expression, {example}")
+        return self
+
+
+class DriftThresholds(_Section):
+    """Effect sizes above which a column counts as drifted; `null` turns a test's verdict off."""
+
+    psi: float | None = Field(0.2, ge=0, description="population stability index on reference deciles")
+    wasserstein: float | None = Field(0.1, ge=0, description="Wasserstein-1 / reference standard deviation")
+    ks: float | None = Field(None, ge=0, le=1, description="Kolmogorov-Smirnov statistic (largest CDF gap)")
+    js: float | None = Field(None, ge=0, le=1, description="Jensen-Shannon distance (natural log)")
+    unseen_share: float | None = Field(0.01, ge=0, le=1, description="share of values in unseen categories")
+    null_share: float | None = Field(0.1, ge=0, le=1, description="rise of the share of nulls")
+    use_p_value: bool = Field(False, description="also drifted when the FDR-adjusted p-value < fdr_alpha")
+    severity: Literal["warn", "fail"] | None = Field(None, description="a drifted column warns or fails")
+    ignore: bool = Field(False, description="do not test this column")
+
+
+class ConceptConfig(_Section):
+    """`shipyard monitor performance`: detectors on the error stream of labelled predictions."""
+
+    adwin_delta: float = Field(0.002, gt=0, lt=1, description="ADWIN confidence; smaller alarms less")
+    ph_threshold: float = Field(25.0, gt=0, description="Page-Hinkley alarm threshold (lambda)")
+    ph_delta: float = Field(0.02, ge=0, description="Page-Hinkley tolerated change (delta)")
+    ph_min_instances: int = Field(30, ge=1, description="Page-Hinkley warm-up rows")
+    window: int = Field(500, ge=10, description="rows in each rolling metric window")
+    max_metric_drop: float = Field(0.05, ge=0, description="rolling metric worse than offline by more alerts")
+
+
+class MonitoringConfig(_Section):
+    """`shipyard monitor`: drift thresholds (defaults, per feature, prediction) and concept drift."""
+
+    window: str = Field("7d", pattern=r"^\d+[smhdw]$", description="how far back the prediction log is read")
+    fdr_alpha: float = Field(0.05, gt=0, lt=1, description="Benjamini-Hochberg level for adjusted p-values")
+    drift_share: float = Field(0.5, gt=0, le=1, description="dataset drift when this share of columns drift")
+    thresholds: DriftThresholds = Field(default_factory=DriftThresholds, description="for every column")
+    features: dict[str, DriftThresholds] = Field(default_factory=dict, description="overrides per column")
+    prediction: DriftThresholds = Field(
+        default_factory=lambda: DriftThresholds(severity="fail"), description="the model's score"
+    )
+    concept: ConceptConfig = Field(default_factory=ConceptConfig)
+
+
 class Policy(_Section):
     """The root of `shipyard.yaml`."""
 
@@ -113,6 +237,10 @@ class Policy(_Section):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     environment: EnvironmentConfig = Field(default_factory=EnvironmentConfig)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    retrain: RetrainConfig = Field(default_factory=RetrainConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
     @property
     def model_name(self) -> str:

@@ -22,6 +22,14 @@ MLFLOW_TRACKING_URI = EnvVar(
 SHIPYARD_ACTOR = EnvVar(
     "SHIPYARD_ACTOR", "Who is recorded in the alias history; defaults to $GITHUB_ACTOR, then the login name."
 )
+MODEL_DIR_ENV = EnvVar(
+    "SHIPYARD_MODEL_DIR",
+    "A packaged model folder the pytest plugin's `shipyard_model` loads instead of a registered version.",
+)
+
+GITHUB_STEP_SUMMARY = EnvVar(
+    "GITHUB_STEP_SUMMARY", "Set by GitHub Actions: `shipyard run` appends its Markdown report to this file."
+)
 
 
 def actor() -> str:

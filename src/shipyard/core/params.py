@@ -58,7 +58,10 @@ class Options:
     values: frozenset[Any]
 
     def accepts(self, value: Any) -> bool:
-        return value in self.values
+        try:
+            return value in self.values
+        except TypeError:  # an unhashable value (a list, a mapping) is no option
+            return False
 
     def __str__(self) -> str:
         return "one of " + ", ".join(repr(v) for v in sorted(self.values, key=str))

@@ -68,12 +68,45 @@ class Reason(StrEnum):
     INCONCLUSIVE = "inconclusive"
     GATE_ERROR = "gate_error"
     ROUND_TRIP_MISMATCH = "round_trip_mismatch"
+    TESTS_FAILED = "tests_failed"
     # statistics (add members for the statistical gates below this line)
+    NOT_SUPERIOR = "not_superior"
+    UNDERPOWERED = "underpowered"
     # behaviour, robustness and skew (add below this line)
+    INVARIANCE_VIOLATED = "invariance_violated"
+    DIRECTIONAL_EXPECTATION_FAILED = "directional_expectation_failed"
+    MINIMUM_FUNCTIONALITY_FAILED = "minimum_functionality_failed"
+    INVALID_PERTURBATION = "invalid_perturbation"
+    EDGE_CASE_FAILED = "edge_case_failed"
+    SCORE_UNSTABLE = "score_unstable"
+    NONDETERMINISTIC = "nondeterministic"
+    TRAINING_SERVING_SKEW = "training_serving_skew"
     # fairness, calibration and leakage (add below this line)
+    DEMOGRAPHIC_PARITY_GAP = "demographic_parity_gap"
+    EQUALIZED_ODDS_GAP = "equalized_odds_gap"
+    FALSE_POSITIVE_RATE_GAP = "false_positive_rate_gap"
+    CALIBRATION_ERROR_ABOVE_LIMIT = "calibration_error_above_limit"
+    BRIER_ABOVE_LIMIT = "brier_above_limit"
+    CLASS_COLLAPSE = "class_collapse"
+    LOW_PREDICTION_ENTROPY = "low_prediction_entropy"
+    CONSTANT_PREDICTIONS = "constant_predictions"
+    SINGLE_FEATURE_LEAKAGE = "single_feature_leakage"
+    TIME_LEAKAGE = "time_leakage"
     # serving (add below this line)
     # delivery and rollout analysis (add below this line)
+    ERROR_RATE_ABOVE_LIMIT = "error_rate_above_limit"
+    LATENCY_RATIO_ABOVE_LIMIT = "latency_ratio_above_limit"
+    CONFIDENCE_BELOW_LIMIT = "confidence_below_limit"
+    PREDICTION_SHIFT = "prediction_shift"
+    SHADOW_DISAGREEMENT = "shadow_disagreement"
+    NOT_MEASURED = "not_measured"
     # monitoring and drift (add below this line)
+    FEATURE_DRIFT = "feature_drift"
+    PREDICTION_DRIFT = "prediction_drift"
+    DATASET_DRIFT = "dataset_drift"
+    NULL_SHARE_INCREASE = "null_share_increase"
+    CONCEPT_DRIFT = "concept_drift"
+    METRIC_DROP = "metric_drop"
 
 
 def _jsonable(value: Any) -> Any:

@@ -17,6 +17,8 @@ _LAZY = {
     "ModelOutputs": "outputs",
     "measure_performance": "performance",
     "slice_metrics": "slices",
+    "ComparisonResult": "comparisons",
+    "compare": "comparisons",
     "BootstrapResult": "statistics",
     "paired_bootstrap": "statistics",
 }

@@ -5,6 +5,12 @@ same rows, so the noise shared by the two models cancels. A resample is held as
 a row of weights (how many times each row was drawn): every built-in metric is
 then a weighted sum, computed for a whole block of resamples at once with NumPy.
 The values equal scikit-learn's on the resampled rows.
+
+Above `_LITTLE_ABOVE` row-resamples (1M rows x 1,000 resamples is 10^9) a vectorised
+metric switches to the Bag of Little Bootstraps (Kleiner, Talwalkar, Sarkar & Jordan
+2014): each of `_SUBSETS` random subsets of `b = n ** 0.6` distinct rows is resampled
+to full size `n` with multinomial weights, which costs `b` rather than `n` per resample,
+and each subset's differences are recentred on the full data's estimate before pooling.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from shipyard.evaluation.metrics import METRICS, Metric, class_labels
 from shipyard.evaluation.outputs import ModelOutputs
 
 _BLOCK_CELLS = 2_000_000  # rows x resamples per block: ~16 MB per weight matrix
+_LITTLE_ABOVE = 50_000_000  # rows x resamples above which the Bag of Little Bootstraps runs
+_SUBSETS = 10
+_SUBSET_EXPONENT = 0.6
 
 Weighted = Callable[[np.ndarray, ModelOutputs, np.ndarray], np.ndarray]
 
@@ -90,14 +99,14 @@ def _set_wise(kind: str) -> Weighted:
 
 
 def _accuracy(y: np.ndarray, out: ModelOutputs, w: np.ndarray) -> np.ndarray:
-    return (y == out.y_pred).astype(float) @ w / len(y)
+    return (y == out.y_pred).astype(float) @ w / w.sum(0)
 
 
 def _levels(
     positive: np.ndarray, score: np.ndarray, w: np.ndarray, descending: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weights of positives and of negatives per distinct score, in score order."""
-    order = np.argsort(-score if descending else score, kind="stable")
+    order = np.argsort(-score if descending else score)  # ties merge into one level below
     ranked = score[order]
     starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
     ordered = w[order]
@@ -141,7 +150,7 @@ def _log_loss(y: np.ndarray, out: ModelOutputs, w: np.ndarray) -> np.ndarray:
     scores = np.asarray(out.y_score, dtype=float)
     eps = np.finfo(scores.dtype).eps
     picked = np.clip(scores[np.arange(len(y)), t], eps, 1 - eps)
-    return -np.log(picked) @ w / len(y)
+    return -np.log(picked) @ w / w.sum(0)
 
 
 def _brier(y: np.ndarray, out: ModelOutputs, w: np.ndarray) -> np.ndarray:
@@ -151,7 +160,7 @@ def _brier(y: np.ndarray, out: ModelOutputs, w: np.ndarray) -> np.ndarray:
         rows = (scores[:, -1] - (t == k - 1)) ** 2
     else:
         rows = ((scores - np.eye(scores.shape[1])[t]) ** 2).sum(1)
-    return rows @ w / len(y)
+    return rows @ w / w.sum(0)
 
 
 def _errors(y: np.ndarray, out: ModelOutputs) -> np.ndarray:
@@ -159,18 +168,18 @@ def _errors(y: np.ndarray, out: ModelOutputs) -> np.ndarray:
 
 
 def _rmse(y: np.ndarray, out: ModelOutputs, w: np.ndarray) -> np.ndarray:
-    return np.sqrt(_errors(y, out) ** 2 @ w / len(y))
+    return np.sqrt(_errors(y, out) ** 2 @ w / w.sum(0))
 
 
 def _mae(y: np.ndarray, out: ModelOutputs, w: np.ndarray) -> np.ndarray:
-    return np.abs(_errors(y, out)) @ w / len(y)
+    return np.abs(_errors(y, out)) @ w / w.sum(0)
 
 
 def _r2(y: np.ndarray, out: ModelOutputs, w: np.ndarray) -> np.ndarray:
     if len(y) < 2:
         return np.full(w.shape[1], math.nan)
     centred = np.asarray(y, dtype=float) - np.mean(y)
-    total = centred**2 @ w - (centred @ w) ** 2 / len(y)
+    total = centred**2 @ w - (centred @ w) ** 2 / w.sum(0)
     residual = _errors(y, out) ** 2 @ w
     # scikit-learn's force_finite: constant targets score 1 if predicted exactly, else 0
     constant = np.where(residual == 0, 1.0, 0.0)
@@ -202,9 +211,9 @@ def _resampled_differences(
     """`metric(candidate) - metric(baseline)` on each resample (rows of `indices`)."""
     if metric.needs_score and (candidate.y_score is None or baseline.y_score is None):
         return np.full(len(indices), math.nan)
-    weighted = _WEIGHTED.get(metric.name)
-    if weighted is not None and METRICS.get(metric.name) is metric:
+    if _vectorised(metric):
         w = _weights(indices)
+        weighted = _WEIGHTED[metric.name]
         return weighted(y, candidate, w) - weighted(y, baseline, w)
     # a metric registered by the user has no vectorised form: score each resample
     return np.array(
@@ -212,11 +221,81 @@ def _resampled_differences(
     )
 
 
+def _vectorised(metric: Metric) -> bool:
+    return metric.name in _WEIGHTED and METRICS.get(metric.name) is metric
+
+
+def _little_bootstraps(
+    metric: Metric,
+    y: np.ndarray,
+    candidate: ModelOutputs,
+    baseline: ModelOutputs,
+    n_resamples: int,
+    seed: int,
+) -> np.ndarray:
+    """Differences from the Bag of Little Bootstraps, recentred on the full data's difference."""
+    n = len(y)
+    size = math.ceil(n**_SUBSET_EXPONENT)
+    rng = np.random.default_rng(seed)
+    weighted = _WEIGHTED[metric.name]
+    ones = np.ones((n, 1))
+    full = weighted(y, candidate, ones) - weighted(y, baseline, ones)
+    pooled = []
+    for share in np.array_split(np.arange(n_resamples), min(_SUBSETS, n_resamples)):
+        rows = np.sort(rng.choice(n, size=size, replace=False))
+        ys, cs, bs = y[rows], _take(candidate, rows), _take(baseline, rows)
+        local = weighted(ys, cs, np.ones((size, 1))) - weighted(ys, bs, np.ones((size, 1)))
+        w = rng.multinomial(n, np.full(size, 1 / size), size=len(share)).T.astype(float)
+        pooled.append(weighted(ys, cs, w) - weighted(ys, bs, w) - local + full)
+    return np.concatenate(pooled)
+
+
 def _take(out: ModelOutputs, rows: np.ndarray) -> ModelOutputs:
     return ModelOutputs(
         y_pred=np.asarray(out.y_pred)[rows],
         y_score=None if out.y_score is None else np.asarray(out.y_score)[rows],
         classes=out.classes,
+    )
+
+
+def _check_inputs(y: np.ndarray, candidate: ModelOutputs, baseline: ModelOutputs, n_resamples: int) -> None:
+    lengths = {len(y), len(candidate.y_pred), len(baseline.y_pred)}
+    if len(lengths) != 1 or len(y) == 0:
+        raise ConfigError(
+            f"paired_bootstrap needs y_true and both models' predictions on the same non-empty "
+            f"rows; got {len(y)} labels, {len(candidate.y_pred)} candidate and "
+            f"{len(baseline.y_pred)} baseline predictions. Predict both models on the test split."
+        )
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 1:
+        raise ConfigError(
+            f"paired_bootstrap: 'n_resamples' must be an int >= 1. Got {n_resamples!r} instead."
+        )
+
+
+def bootstrap_differences(
+    metric: Metric,
+    y_true: np.ndarray,
+    candidate: ModelOutputs,
+    baseline: ModelOutputs,
+    *,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> np.ndarray:
+    """`metric(candidate) - metric(baseline)` on each of `n_resamples` paired resamples.
+
+    A resample on which the metric is undefined for either model gives `nan`.
+    """
+    y = np.asarray(y_true)
+    _check_inputs(y, candidate, baseline, n_resamples)
+    if metric.needs_score and (candidate.y_score is None or baseline.y_score is None):
+        return np.full(n_resamples, math.nan)
+    if _vectorised(metric) and len(y) * n_resamples > _LITTLE_ABOVE:
+        return _little_bootstraps(metric, y, candidate, baseline, n_resamples, seed)
+    return np.concatenate(
+        [
+            _resampled_differences(metric, y, candidate, baseline, rows)
+            for rows in resample_blocks(len(y), n_resamples, seed)
+        ]
     )
 
 
@@ -237,27 +316,12 @@ def paired_bootstrap(
     counted in `n_dropped`; when all are dropped the bounds are `nan`.
     """
     y = np.asarray(y_true)
-    lengths = {len(y), len(candidate.y_pred), len(baseline.y_pred)}
-    if len(lengths) != 1 or len(y) == 0:
-        raise ConfigError(
-            f"paired_bootstrap needs y_true and both models' predictions on the same non-empty "
-            f"rows; got {len(y)} labels, {len(candidate.y_pred)} candidate and "
-            f"{len(baseline.y_pred)} baseline predictions. Predict both models on the test split."
-        )
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 1:
-        raise ConfigError(
-            f"paired_bootstrap: 'n_resamples' must be an int >= 1. Got {n_resamples!r} instead."
-        )
+    _check_inputs(y, candidate, baseline, n_resamples)
     if not 0 < confidence < 1:
         raise ConfigError(
             f"paired_bootstrap: 'confidence' must be a float in (0, 1). Got {confidence!r} instead."
         )
-    differences = np.concatenate(
-        [
-            _resampled_differences(metric, y, candidate, baseline, rows)
-            for rows in resample_blocks(len(y), n_resamples, seed)
-        ]
-    )
+    differences = bootstrap_differences(metric, y, candidate, baseline, n_resamples=n_resamples, seed=seed)
     kept = differences[~np.isnan(differences)]
     tail = 100 * (1 - confidence) / 2
     low, high = np.percentile(kept, [tail, 100 - tail]) if len(kept) else (math.nan, math.nan)

@@ -3,23 +3,66 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import inspect
 import traceback
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from shipyard.config.policy import GateConfig
 from shipyard.core.results import CheckResult, Reason, Report, Severity, Status
 from shipyard.errors import ConfigError
 from shipyard.evaluation.metrics import check_metric_names
 from shipyard.gates.base import Gate, GateContext
+from shipyard.gates.behaviour import DirectionalGate, InvarianceGate
+from shipyard.gates.calibration import CalibrationGate, ClassCollapseGate
 from shipyard.gates.contract import OutputContractGate
+from shipyard.gates.custom import build_user_gate, resolve_gate_type
+from shipyard.gates.fairness import FairnessGate
+from shipyard.gates.functionality import MinimumFunctionalityGate
+from shipyard.gates.leakage import LeakageGate
+from shipyard.gates.live import (
+    ErrorRateGate,
+    LatencyRatioGate,
+    MeanConfidenceGate,
+    PredictionShiftGate,
+    ShadowAgreementGate,
+)
 from shipyard.gates.performance import PerformanceGate
+from shipyard.gates.pytest_gate import PytestGate
 from shipyard.gates.regression import NoRegressionGate
+from shipyard.gates.reproducibility import (
+    DeterminismGate,
+    SerializationRoundTripGate,
+    TrainingServingSkewGate,
+)
+from shipyard.gates.robustness import RobustnessGate
 from shipyard.gates.thresholds import MetricThresholdGate
 
 GATE_TYPES: dict[str, type[Gate]] = {
-    cls.type_name: cls for cls in (MetricThresholdGate, OutputContractGate, PerformanceGate, NoRegressionGate)
+    cls.type_name: cls
+    for cls in (
+        MetricThresholdGate,
+        OutputContractGate,
+        PerformanceGate,
+        NoRegressionGate,
+        InvarianceGate,
+        DirectionalGate,
+        MinimumFunctionalityGate,
+        RobustnessGate,
+        DeterminismGate,
+        SerializationRoundTripGate,
+        TrainingServingSkewGate,
+        ErrorRateGate,
+        LatencyRatioGate,
+        MeanConfidenceGate,
+        PredictionShiftGate,
+        ShadowAgreementGate,
+        FairnessGate,
+        CalibrationGate,
+        ClassCollapseGate,
+        LeakageGate,
+        PytestGate,
+    )
 }
 
 
@@ -38,35 +81,35 @@ def build_gates(
     *,
     task: str,
     gate_types: Mapping[str, type[Gate]] = GATE_TYPES,
+    project_root: Path | None = None,
 ) -> list[tuple[GateConfig, Gate]]:
     """Build every configured gate, or raise `ConfigError` naming `gates[i]` and the fix.
 
-    `gate_types` maps type names to gate classes: the built-ins, plus any plugins.
+    `gate_types` maps type names to gate classes (the built-ins); a `type` not in it
+    is a `module:attribute` reference imported from `project_root`, or a plugin
+    registered under the entry point group `shipyard.gates` (see `gates.custom`).
     """
     built = []
     for i, config in enumerate(configs):
-        cls = gate_types.get(config.type)
-        if cls is None:
-            valid = sorted(gate_types)
-            close = difflib.get_close_matches(config.type, valid, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(
-                f"shipyard.yaml: gates[{i}].type: unknown gate type {config.type!r}.{hint} "
-                f"Valid types: {', '.join(valid)}."
-            )
-        missing = _missing_options(cls, config.params)
-        if missing:
-            raise ConfigError(
-                f"shipyard.yaml: gates[{i}]: gate '{config.label}' needs the option "
-                f"{missing[0]!r}. Add it under the gate."
-            )
+        found = resolve_gate_type(config.type, known=gate_types, project_root=project_root, index=i)
         try:
-            gate = cls.from_params(config.params, label=config.label)
+            if isinstance(found, type) and issubclass(found, Gate) and found._parameter_constraints:
+                missing = _missing_options(found, config.params)
+                if missing:
+                    raise ConfigError(
+                        f"gate '{config.label}' needs the option {missing[0]!r}. Add it under the gate."
+                    )
+                gate = found.from_params(config.params, label=config.label)
+            else:
+                gate = build_user_gate(found, config.params, label=config.label)
         except ConfigError as exc:
             raise ConfigError(f"shipyard.yaml: gates[{i}]: {exc}") from None
         metric = gate.get_params().get("metric")
         if isinstance(metric, str):
             check_metric_names(task, [metric], where=f"shipyard.yaml: gates[{i}].metric")
+        check_task = getattr(gate, "check_task", None)
+        if callable(check_task):  # task-dependent options (e.g. the fairness gate's metrics)
+            check_task(task, f"shipyard.yaml: gates[{i}]")
         built.append((config, gate))
     return built
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from shipyard.config.project import Project
 from shipyard.errors import ConfigError
 from shipyard.pipeline.code import module_files, split_ref
@@ -35,9 +37,10 @@ def lint(project: Project, *, smoke: bool = False) -> None:
             load_entrypoint(ref, project.root, key=key)
     if policy.metrics:
         check_metric_names(policy.task, policy.metrics, "shipyard.yaml: metrics")
-    build_gates(policy.gates, task=policy.task)
+    gates = build_gates(policy.gates, task=policy.task, project_root=project.root)
     if project.schema_path.is_file():
         _check_columns(project)
+        _check_gates(project, [gate for _, gate in gates])
     if policy.split.method == "stratified" and policy.task == "regression":
         raise ConfigError(
             "shipyard.yaml: split.method: 'stratified' needs a classification task; "
@@ -61,3 +64,28 @@ def _check_columns(project: Project) -> None:
             close = difflib.get_close_matches(name, columns, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else f" Columns: {', '.join(columns)}."
             raise ConfigError(f"shipyard.yaml: {key}: column '{name}' is not in the schema.{hint}")
+
+
+# Options that name a raw column, whatever the gate (e.g. fairness's `sensitive`).
+COLUMN_OPTIONS = ("column", "group", "sensitive")
+
+
+def _check_gates(project: Project, gates: list[Any]) -> None:
+    """Columns named by gate options exist in the schema; gates with a `lint` method check more
+    (perturbations that fit the column, curated cases with known columns)."""
+    from shipyard.data.schema import read_schema
+    from shipyard.gates._probe import check_column
+    from shipyard.gates.custom import FunctionGate
+
+    schema = read_schema(project.schema_path)
+    for i, gate in enumerate(gates):
+        where = f"shipyard.yaml: gates[{i}]"
+        params = dict(gate.params) if isinstance(gate, FunctionGate) else gate.get_params()
+        for option in COLUMN_OPTIONS:
+            value = params.get(option)
+            names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+            for name in names:
+                check_column(schema, name, f"{where}.{option}")
+        check = getattr(gate, "lint", None)
+        if callable(check):
+            check(schema=schema, project_root=project.root, where=where)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from shipyard.config.settings import actor
 from shipyard.core.environment import git_state
@@ -17,10 +20,11 @@ from shipyard.core.results import Reason, Report, Severity
 from shipyard.errors import GateFailedError, ModelVersionNotFound
 from shipyard.pipeline.context import RunContext
 from shipyard.pipeline.runner import Stage
-from shipyard.pipeline.stages import load_outputs, read_json, report_of, test_rows
+from shipyard.pipeline.stages import load_outputs, read_json, report_of, save_outputs, test_rows
 
 if TYPE_CHECKING:
     from shipyard.evaluation.outputs import ModelOutputs
+    from shipyard.training._servable import Servable
 
 SMOKE_BLOCKING_GATES = frozenset({"output_contract"})
 BROKEN_OUTPUTS = frozenset(
@@ -39,24 +43,32 @@ def gate_stage(ctx: RunContext) -> Stage:
     def run(inputs: Mapping[str, Path], out: Path) -> None:
         from shipyard.gates.base import GateContext
         from shipyard.gates.catalog import build_gates, run_gates
+        from shipyard.gates.custom import required_context
 
-        gates = build_gates(policy.gates, task=policy.task)
+        gates = build_gates(policy.gates, task=policy.task, project_root=ctx.project.root)
+        needs = frozenset().union(*(required_context(gate) for _, gate in gates))
         y_true, candidate = load_outputs(inputs["evaluate"] / "outputs.npz")
         evaluation = read_json(inputs["evaluate"] / "evaluation.json")
-        baseline, baseline_version, baseline_metrics = None, None, {}
-        if any(config.type == "no_regression" for config, _ in gates):
-            baseline, baseline_version, baseline_metrics = _production_outputs(ctx, inputs["split"])
+        production = _production(ctx, inputs["split"])
+        if production is not None:
+            save_outputs(out / "baseline_outputs.npz", production.y_true, production.outputs)
+            baseline = {"version": production.version, "metrics": production.metrics}
+            (out / "baseline.json").write_text(json.dumps(baseline, indent=2, sort_keys=True, default=str))
         gate_ctx = GateContext(
             task=policy.task,
             y_true=y_true,
             candidate=candidate,
             metrics=evaluation["metrics"],
-            baseline=baseline,
-            baseline_version=baseline_version,
-            baseline_metrics=baseline_metrics,
+            baseline=production.outputs if production else None,
+            baseline_version=production.version if production else None,
+            baseline_metrics=production.metrics if production else {},
             performance=evaluation["performance"],
             slices=evaluation["slices"],
             seed=ctx.seed,
+            target=policy.data.target,
+            split=policy.split,
+            project_root=ctx.project.root,
+            **_requested_fields(ctx, inputs, needs, production),
         )
         report = run_gates(gates, gate_ctx)
         if ctx.smoke:
@@ -64,7 +76,33 @@ def gate_stage(ctx: RunContext) -> Stage:
         (out / "gate_report.json").write_text(report.to_json())
 
     parts = {"gates": [g.model_dump() for g in policy.gates], "smoke": ctx.smoke}
-    return Stage("gate", run, deps=("evaluate", "split"), key_parts=parts, cacheable=False)
+    return Stage("gate", run, deps=("evaluate", "split", "train"), key_parts=parts, cacheable=False)
+
+
+def _requested_fields(
+    ctx: RunContext, inputs: Mapping[str, Path], needs: frozenset[str], production: _Production | None
+) -> dict[str, Any]:
+    """The optional `GateContext` fields some configured gate declared in `needs`: loading
+    rows and models costs time, so nothing else is loaded."""
+    from shipyard.training.packaging import load_servable
+
+    model_dir = inputs["train"] / "model"
+    fields: dict[str, Any] = {}
+    if "rows" in needs:
+        fields["rows"] = test_rows(ctx, inputs["split"])
+    if "train_rows" in needs:
+        fields["train_rows"] = ctx.raw().iloc[np.load(inputs["split"] / "split.npz")["train"]]
+    if "model" in needs:
+        fields["model"] = load_servable(model_dir)
+    if "model_dir" in needs:
+        fields["model_dir"] = model_dir
+    if "baseline_model" in needs and production is not None:
+        fields["baseline_model"] = production.model
+    if "schema" in needs and ctx.project.schema_path.is_file():
+        from shipyard.data.schema import read_schema
+
+        fields["schema"] = read_schema(ctx.project.schema_path)
+    return fields
 
 
 def _advisory_in_smoke(report: Report) -> Report:
@@ -78,10 +116,19 @@ def _advisory_in_smoke(report: Report) -> Report:
     return Report.of(report.kind, results)
 
 
-def _production_outputs(
-    ctx: RunContext, split_dir: Path
-) -> tuple[ModelOutputs | None, str | None, dict[str, float]]:
-    """Outputs of the current production model on the same test rows, or Nones."""
+@dataclass(frozen=True)
+class _Production:
+    """The current production model and its outputs and metrics on this run's test rows."""
+
+    version: str
+    model: Servable
+    y_true: np.ndarray
+    outputs: ModelOutputs
+    metrics: dict[str, float]
+
+
+def _production(ctx: RunContext, split_dir: Path) -> _Production | None:
+    """The `production` model scored on the same test rows, or None when there is none."""
     from shipyard.evaluation.metrics import compute_metrics
     from shipyard.registry.verified import fetch_verified
     from shipyard.training.packaging import load_servable
@@ -91,13 +138,13 @@ def _production_outputs(
             ctx.registry, "production", on_mismatch=ctx.policy.environment.on_mismatch
         )
     except ModelVersionNotFound:
-        return None, None, {}
-    info, model_dir = production.info, production.path
+        return None
     rows = test_rows(ctx, split_dir)
-    outputs = load_servable(model_dir).outputs(rows)
+    model = load_servable(production.path)
+    outputs = model.outputs(rows)
     y_true = rows[ctx.policy.data.target].to_numpy()
     metrics = compute_metrics(ctx.policy.task, y_true, outputs, ctx.policy.metrics or None)
-    return outputs, info.version, metrics
+    return _Production(production.info.version, model, y_true, outputs, metrics)
 
 
 def register_stage(ctx: RunContext, keys_for_content: Mapping[str, str]) -> Stage:

@@ -6,16 +6,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from shipyard.core.results import CheckResult, Reason, Report, Status
+from shipyard.gates.reproducibility import ROUND_TRIP_TOLERANCE, frame_difference, output_columns
 from shipyard.pipeline.context import RunContext
 from shipyard.pipeline.runner import StageEvent, StageStatus
 
 if TYPE_CHECKING:
     from shipyard.pipeline.run import RunOutcome
-
-TOLERANCE = 1e-6
 
 
 def check_round_trip(
@@ -40,22 +37,23 @@ def check_round_trip(
     served = load_pyfunc(model_dir).predict(raw.drop(columns=[target]))
     servable = load_servable(outcome.pipeline.outputs["train"] / "model")
     in_memory = servable.predict_frame(raw)
-    numeric = [c for c in in_memory.columns if c.startswith("proba_")] or ["prediction"]
-    difference = float(np.max(np.abs(served[numeric].to_numpy(float) - in_memory[numeric].to_numpy(float))))
+    numeric = output_columns(in_memory)
+    difference, _, _ = frame_difference(in_memory[numeric], served[numeric].set_axis(in_memory.index))
     outputs = servable.outputs_from_frame(served)
     gate_ctx = GateContext(task=ctx.policy.task, y_true=raw[target].to_numpy(), candidate=outputs, metrics={})
     results = [OutputContractGate().evaluate(gate_ctx)]
-    if difference > TOLERANCE:
+    if difference > ROUND_TRIP_TOLERANCE:
         results.append(
             CheckResult(
                 check="serialization_round_trip",
                 status=Status.FAILED,
                 reason=Reason.ROUND_TRIP_MISMATCH,
                 observed=difference,
-                expected=f"<= {TOLERANCE}",
+                expected=f"<= {ROUND_TRIP_TOLERANCE}",
                 message=(
                     f"The registered model loaded through MLflow differs from the trained model by "
-                    f"{difference:.3g} (tolerance {TOLERANCE}); serving would not reproduce training."
+                    f"{difference:.3g} (tolerance {ROUND_TRIP_TOLERANCE}); serving would not "
+                    "reproduce training."
                 ),
             )
         )

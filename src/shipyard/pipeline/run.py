@@ -19,6 +19,7 @@ from shipyard.pipeline.runner import PipelineResult, Stage, StageEvent, compute_
 from shipyard.pipeline.stages import (
     evaluate_stage,
     features_stage,
+    load_outputs,
     read_json,
     report_of,
     split_stage,
@@ -38,6 +39,10 @@ class RunOutcome:
     verdict: str
     evaluation: dict = field(default_factory=dict)
     new_version: bool = False
+    #: what the gate stage recorded of the production model: version, metrics, curves ({} if none)
+    baseline: dict = field(default_factory=dict)
+    #: this run's data digest, seed and git state (`git_commit`, `git_dirty`, `git_branch`)
+    provenance: dict = field(default_factory=dict)
 
     @property
     def approved(self) -> bool:
@@ -97,9 +102,33 @@ def _execute(ctx: RunContext, cache: StageCache, on_event: Callable[[StageEvent]
             verdict=version["verdict"],
             evaluation=evaluation,
             new_version=version.get("new", False) and "register" in result.ran,
+            baseline=_baseline(result, ctx.policy.task),
+            provenance=_provenance(ctx),
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _baseline(result: PipelineResult, task: str) -> dict:
+    """The production model's version, metrics and curves on this run's test rows, read from the
+    gate stage folder before it is removed; {} when the gate did not compare with production."""
+    gate_dir = result.outputs.get("gate")
+    if gate_dir is None or not (gate_dir / "baseline.json").is_file():
+        return {}
+    from shipyard.evaluation.curves import curve_data
+
+    baseline = read_json(gate_dir / "baseline.json")
+    if (gate_dir / "baseline_outputs.npz").is_file():
+        y_true, outputs = load_outputs(gate_dir / "baseline_outputs.npz")
+        baseline["curves"] = curve_data(task, y_true, outputs)
+    return baseline
+
+
+def _provenance(ctx: RunContext) -> dict:
+    from shipyard.core.environment import git_state
+
+    git = {f"git_{key}": value for key, value in git_state(ctx.project.root).items()}
+    return {"data_digest": ctx.data_digest, "seed": ctx.seed, **git}
 
 
 def _data_report(result: PipelineResult) -> Report:

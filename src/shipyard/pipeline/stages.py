@@ -7,7 +7,8 @@ passed in memory except the raw data, read at most once per run.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +221,7 @@ def evaluate_stage(ctx: RunContext) -> Stage:
     policy = ctx.policy
 
     def run(inputs: Mapping[str, Path], out: Path) -> None:
+        from shipyard.evaluation.curves import curve_data, histogram
         from shipyard.evaluation.metrics import compute_metrics
         from shipyard.evaluation.performance import measure_performance
         from shipyard.evaluation.slices import slice_metrics
@@ -238,16 +240,20 @@ def evaluate_stage(ctx: RunContext) -> Stage:
             else {}
         )
         inputs_only = rows.drop(columns=[policy.data.target])
+        timed = _TimedPredict(servable.predict_frame)
+        samples = policy.evaluation.latency_samples
+        samples = min(samples, 50) if ctx.smoke else samples
+        warmup = policy.evaluation.warmup
         performance = measure_performance(
-            servable.predict_frame,
+            timed,
             inputs_only,
-            samples=min(policy.evaluation.latency_samples, 50)
-            if ctx.smoke
-            else policy.evaluation.latency_samples,
-            warmup=policy.evaluation.warmup,
+            samples=samples,
+            warmup=warmup,
             batch=policy.evaluation.throughput_batch,
             model_path=model_dir,
         )
+        curves = curve_data(policy.task, y_true, outputs)
+        curves["latency"] = histogram(timed.single_row_ms[warmup : warmup + samples], log=True)
         save_outputs(out / "outputs.npz", y_true, outputs)
         _write_json(
             out / "evaluation.json",
@@ -256,6 +262,7 @@ def evaluate_stage(ctx: RunContext) -> Stage:
                 "slices": slices,
                 "performance": performance,
                 "test_rows": len(rows),
+                "curves": curves,
             },
         )
 
@@ -266,6 +273,22 @@ def evaluate_stage(ctx: RunContext) -> Stage:
         "smoke": ctx.smoke,
     }
     return Stage("evaluate", run, deps=("train", "split"), key_parts=parts)
+
+
+class _TimedPredict:
+    """Wraps a predict function and keeps the duration of each single-row call (in ms), so
+    the report can show the latency distribution behind the percentiles."""
+
+    def __init__(self, predict: Callable[[pd.DataFrame], object]) -> None:
+        self._predict = predict
+        self.single_row_ms: list[float] = []
+
+    def __call__(self, frame: pd.DataFrame) -> object:
+        start = time.perf_counter()
+        result = self._predict(frame)
+        if len(frame) == 1:
+            self.single_row_ms.append((time.perf_counter() - start) * 1000)
+        return result
 
 
 def _storable(values: Any) -> np.ndarray:

@@ -229,6 +229,10 @@ def test_policy_metrics_and_gates_are_valid(policy):
         "output_contract",
         "performance",
         "no_regression",
+        "invariance",
+        "directional",
+        "serialization_round_trip",
+        "training_serving_skew",
     ]
 
 

@@ -35,12 +35,7 @@ class CrashingGate(Gate):
 
 
 def test_gate_types_are_registered_by_name():
-    assert sorted(GATE_TYPES) == [
-        "metric_threshold",
-        "no_regression",
-        "output_contract",
-        "performance",
-    ]
+    assert {"metric_threshold", "no_regression", "output_contract", "performance"} <= set(GATE_TYPES)
     assert all(name == cls.type_name for name, cls in GATE_TYPES.items())
 
 
@@ -72,11 +67,13 @@ def test_an_unknown_type_suggests_the_nearest():
     )
     with pytest.raises(ConfigError) as info:
         build_gates(configs, task="classification")
-    assert str(info.value) == (
+    message = str(info.value)
+    assert message.startswith(
         "shipyard.yaml: gates[2].type: unknown gate type 'no_regresion'. Did you mean "
-        "'no_regression'? Valid types: metric_threshold, no_regression, output_contract, "
-        "performance."
+        "'no_regression'? Valid types: "
     )
+    assert all(name in message for name in GATE_TYPES)
+    assert "'module:Class'" in message and "'shipyard.gates'" in message
 
 
 def test_bad_options_are_prefixed_with_the_gate_position():

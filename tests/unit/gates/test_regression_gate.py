@@ -34,22 +34,24 @@ def test_a_model_five_auc_points_worse_fails(make_context, seed):
     result = NoRegressionGate(metric="roc_auc").evaluate(ctx)
     assert result.status is Status.FAILED and result.reason is Reason.REGRESSION
     assert re.fullmatch(
-        r"roc_auc = 0\.\d+, production = 0\.\d+, difference -0\.\d+, "
-        r"95% lower bound -0\.\d+ <= -0\.01 \(tolerance\) -> FAIL",
+        r"roc_auc = 0\.\d+, production = 0\.\d+, difference -0\.\d+, 90% CI \[-0\.\d+, -0\.\d+\], "
+        r"DeLong p = [\d.e-]+ vs alpha 0\.05: not shown non-inferior within 0\.01 \(tolerance\) -> FAIL",
         result.message,
     ), result.message
     evidence = result.evidence
-    assert evidence["baseline_version"] == "7"
+    assert evidence["baseline_version"] == "7" and evidence["test"] == "delong"
     assert evidence["lower_bound"] < evidence["oriented_difference"] < 0
     assert evidence["interval_low"] == evidence["lower_bound"]
-    assert evidence["n_resamples"] == 1000 and evidence["n_dropped"] == 0
+    assert evidence["p_value"] == evidence["p_adjusted"] > 0.05
+    [row] = evidence["comparisons"]
+    assert row["slice"] == "overall" and row["verdict"] == "regression"
 
 
 def test_an_equal_model_passes_a_realistic_tolerance(make_context, seed):
     ctx = make_context(seed=seed, n=2000, candidate=SAME, baseline=SAME)
     result = NoRegressionGate(metric="roc_auc", tolerance=0.05).evaluate(ctx)
     assert result.status is Status.PASSED, result.message
-    assert result.message.endswith("> -0.05 (tolerance) -> PASS")
+    assert result.message.endswith("non-inferior within 0.05 (tolerance) -> PASS")
 
 
 def _regression_context(seed: int, candidate_noise: float, baseline_noise: float) -> GateContext:
@@ -105,7 +107,7 @@ def test_the_same_context_gives_the_same_verdict(make_context):
         ({"tolerance": 5}, "a float in [0, 1]", "5"),
         ({"confidence": 1.0}, "a float in (0.5, 1)", "1.0"),
         ({"n_resamples": 50}, "an int in [100, inf)", "50"),
-        ({"metric": 3}, "a string", "3"),
+        ({"metric": 3}, "a string or None", "3"),
     ],
 )
 def test_bad_options_are_named_with_what_they_accept(params, accepts, got):
@@ -126,8 +128,17 @@ def test_params_are_stored_unchanged_and_shown_in_repr():
     gate = NoRegressionGate(metric="roc_auc", tolerance=0.005)
     assert gate.get_params() == {
         "metric": "roc_auc",
+        "metrics": None,
         "tolerance": 0.005,
         "confidence": 0.95,
         "n_resamples": 1000,
+        "mode": "non_inferiority",
+        "margin": 0.0,
+        "method": "auto",
+        "slices": False,
+        "alpha": None,
+        "correction": "holm",
+        "min_power": 0.8,
+        "on_underpowered": "fail",
     }
     assert repr(gate) == "NoRegressionGate(metric='roc_auc', tolerance=0.005)"

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Progressive delivery, run by `make demo` after the pipeline demo (see docs/delivery.md).
+# On a scratch copy of this example (5,000 rows, one gate, 4-second steps) it serves
+# version 1, replays traffic, and rolls out two candidates: a good one goes 10% -> 50% ->
+# 100% and is promoted; one three times slower is rolled back at 10% with nobody paged.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+work="$(mktemp -d)"
+server="" traffic=""
+cleanup() {
+  [ -n "$traffic" ] && kill -INT "$traffic" 2>/dev/null
+  [ -n "$server" ] && kill -TERM "$server" 2>/dev/null
+  wait 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+expect_exit() {  # expect_exit CODE command...
+  local want=$1; shift
+  "$@"; local got=$?
+  if [ "$got" -ne "$want" ]; then echo "demo: expected exit $want from '$*', got $got" >&2; exit 1; fi
+}
+
+step "Rollout demo in a scratch copy: $work"
+cp -r "$here/fraud_model" "$here/generate.py" "$here/schema.yaml" "$here/shipyard.yaml" "$work/"
+mkdir -p "$work/data" "$work/deploy"
+cd "$work"
+python generate.py --rows 5000 --seed 0 --out data/transactions.parquet >/dev/null
+cat > slow_model.py <<'EOF'
+"""The fraud model, three times slower: accurate in the notebook, a timeout cascade in production."""
+import time
+
+from fraud_model.train import train as train_fast
+
+
+class Slow:
+    def __init__(self, model):
+        self.model = model
+        self.classes_ = model.classes_
+
+    def predict(self, X):
+        time.sleep(0.03)
+        return self.model.predict(X)
+
+    def predict_proba(self, X):
+        time.sleep(0.03)
+        return self.model.predict_proba(X)
+
+
+def train(X, y, params):
+    return Slow(train_fast(X, y, params))
+EOF
+python - <<'EOF'
+import yaml
+policy = yaml.safe_load(open("shipyard.yaml"))
+policy["gates"] = [{"type": "output_contract", "min_predicted_classes": 2}]
+policy["evaluation"] = {"latency_samples": 20, "warmup": 2}
+policy["rollout"] = {
+    "environment": "demo",
+    "steps": [10, 50, 100],
+    "step_duration_s": 4,
+    "analysis_interval_s": 1,
+    "min_requests": 15,
+    "consecutive_violations": 2,
+    "analysis": [
+        {"type": "error_rate", "max": 0.01},
+        {"type": "latency_ratio", "percentile": 50, "max_ratio": 1.5},
+        {"type": "prediction_shift", "max_psi": 1.0},
+    ],
+}
+policy.pop("monitoring", None)
+yaml.safe_dump(policy, open("shipyard.yaml", "w"), sort_keys=False)
+EOF
+
+step "Version 1 (production), version 2 (new params), version 3 (the slow one)"
+expect_exit 0 shipyard run >/dev/null
+expect_exit 0 shipyard promote 1 --to production
+sed -i 's/learning_rate: 0.1$/learning_rate: 0.12/' shipyard.yaml
+expect_exit 0 shipyard run >/dev/null
+sed -i 's/train: fraud_model.train:train/train: slow_model:train/' shipyard.yaml
+expect_exit 0 shipyard run >/dev/null
+expect_exit 0 shipyard models
+
+step "The deploy file (GitOps: commit it) and a server that reconciles when it changes"
+printf 'model: fraud\nproduction: "1"\n' > deploy/demo.yaml
+port=$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+OMP_NUM_THREADS=1 shipyard serve --desired deploy/demo.yaml --port "$port" > server.log 2>&1 &
+server=$!
+python - "$port" <<'EOF' || { cat server.log; exit 1; }
+import sys, time, httpx
+for _ in range(240):
+    try:
+        if httpx.get(f"http://127.0.0.1:{sys.argv[1]}/readyz", timeout=1).status_code == 200:
+            sys.exit(0)
+    except httpx.HTTPError:
+        pass
+    time.sleep(0.5)
+sys.exit(1)
+EOF
+shipyard traffic replay data/transactions.parquet --url "http://127.0.0.1:$port" --rps 40 --duration 600 &
+traffic=$!
+
+step "Roll out version 2: every step passes, it is promoted (previous = 1)"
+expect_exit 0 shipyard rollout start 2 --reason "new learning rate"
+cat deploy/demo.yaml
+
+step "Roll out version 3, three times slower: rolled back automatically at 10% of traffic"
+expect_exit 1 shipyard rollout start 3 --reason "retrained model"
+cat deploy/demo.yaml
+expect_exit 0 shipyard rollout status
+
+step "The replayed traffic: no failed request throughout"
+kill -INT "$traffic"
+wait "$traffic"; got=$?
+traffic=""
+[ "$got" -eq 0 ] || { echo "demo: traffic replay saw failed requests" >&2; exit 1; }
+
+step "Instant rollback to the previous production version"
+expect_exit 0 shipyard rollback --reason "demo: back to version 1"
+cat deploy/demo.yaml
+expect_exit 0 shipyard history --alias production

@@ -1,0 +1,77 @@
+"""`shipyard serve`: the model server (FastAPI on uvicorn), configured by `serving:` and these flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shipyard.cli._common import ProjectOption, console, load_project
+
+
+def serve(
+    project: ProjectOption = Path("."),
+    desired: Annotated[
+        Path | None, typer.Option(help="Deploy file (deploy/<env>.yaml) to serve and watch for changes.")
+    ] = None,
+    canary: Annotated[
+        str | None, typer.Option(help="Version to serve as canary (without --desired).")
+    ] = None,
+    canary_weight: Annotated[float, typer.Option(min=0.0, max=1.0, help="Canary share of traffic.")] = 0.05,
+    shadow: Annotated[
+        str | None, typer.Option(help="Version scored in shadow (logged, never returned).")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Interface; default serving.host (127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port; default serving.port; 0 picks a free one.")] = None,
+    batching: Annotated[bool | None, typer.Option("--batching/--no-batching", help="Micro-batching.")] = None,
+    max_batch_rows: Annotated[int | None, typer.Option(min=1, help="Most rows per predict call.")] = None,
+    max_wait_ms: Annotated[
+        float | None, typer.Option(min=0.0, help="Cap of the adaptive wait for more rows.")
+    ] = None,
+    log_predictions: Annotated[
+        bool | None, typer.Option("--log/--no-log", help="Write the prediction log.")
+    ] = None,
+) -> None:
+    """Serve the production model (plus canary/shadow) over HTTP until SIGTERM or Ctrl-C."""
+    # The server's own process: one OpenMP/BLAS thread per call (2-core machines oversubscribe
+    # otherwise) and a registry that fails fast at start; explicit user settings win.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    from threadpoolctl import threadpool_limits
+
+    from shipyard.errors import ConfigError
+    from shipyard.serving.server import ServeOptions, bind, build_state, run
+
+    proj = load_project(project)
+    if desired is not None and (canary or shadow):
+        raise ConfigError(
+            "--desired serves what the deploy file says: drop --canary/--shadow, or edit the file."
+        )
+    overrides = {
+        "host": host,
+        "port": port,
+        "batching": batching,
+        "max_batch_rows": max_batch_rows,
+        "max_wait_ms": max_wait_ms,
+        "log_predictions": log_predictions,
+    }
+    config = proj.policy.serving.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    desired_path = (
+        None if desired is None else (desired if desired.exists() else proj.root / desired).resolve()
+    )
+    options = ServeOptions(desired_path, canary, canary_weight if canary else 0.0, shadow)
+    threadpool_limits(int(os.environ["OMP_NUM_THREADS"]))
+    state = build_state(proj, options, config)
+    sock = bind(config.host, config.port)
+    served = state.holder.describe()
+
+    def ready(url: str) -> None:
+        extra = "".join(
+            f", {route} {served[route]['version']}" for route in ("canary", "shadow") if served.get(route)
+        )
+        console.print(f"Serving {served['model']} version {served['production']['version']}{extra} at {url}")
+
+    run(state, sock, on_ready=ready)

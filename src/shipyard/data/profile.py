@@ -1,0 +1,236 @@
+"""Reference profile of a data set: what drift monitoring compares new data against.
+
+A profile keeps per-column aggregates only (quantiles, bin counts, a histogram,
+category frequencies, null counts) plus the distribution of the model's score, so
+the training data need not be kept around. It is small (about 100 KB for 25
+columns), versioned JSON, and built one column at a time.
+
+Numeric bins are defined by reference quantiles, so PSI and Jensen-Shannon computed
+from a profile are exact for those bins; KS and Wasserstein computed from a profile
+are approximate (see `shipyard.monitoring.numeric` for the error bounds).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shipyard.errors import ConfigError
+
+SCHEMA_VERSION = 1
+N_QUANTILES = 201
+N_BINS = 10
+N_HIST = 30
+MAX_CATEGORIES = 1000
+PREDICTION = "prediction"
+
+ColumnKind = Literal["numeric", "categorical"]
+
+
+def _round(values: np.ndarray) -> list[float]:
+    """Twelve significant digits: the profile stays small and the values round-trip through JSON."""
+    return [float(f"{v:.12g}") for v in np.asarray(values, dtype=np.float64).tolist()]
+
+
+@dataclass(frozen=True)
+class NumericProfile:
+    """A numeric column: moments, `quantiles` at evenly spaced probabilities, counts per bin.
+
+    Bin `i` of `bin_edges` holds values in (edge[i-1], edge[i]]; the first and last are open.
+    """
+
+    count: int
+    nulls: int
+    mean: float
+    std: float
+    min: float
+    max: float
+    quantiles: list[float]
+    bin_edges: list[float]
+    bin_counts: list[int]
+    hist_edges: list[float]
+    hist_counts: list[int]
+    kind: Literal["numeric"] = "numeric"
+
+
+@dataclass(frozen=True)
+class CategoricalProfile:
+    """A categorical column: counts of its most frequent categories; `other` counts the rest."""
+
+    count: int
+    nulls: int
+    counts: dict[str, int]
+    other: int = 0
+    kind: Literal["categorical"] = "categorical"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Per-column profiles of a data set, and of the model's score on it when known."""
+
+    rows: int
+    columns: dict[str, NumericProfile | CategoricalProfile]
+    prediction: NumericProfile | None = None
+    skipped: dict[str, str] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Profile:
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ConfigError(
+                f"Profile schema_version {version!r} is not supported (this Shipyard reads version "
+                f"{SCHEMA_VERSION}). Rebuild the profile with this version of Shipyard."
+            )
+        prediction = data.get("prediction")
+        return cls(
+            rows=int(data["rows"]),
+            columns={name: _column_from_dict(c) for name, c in data["columns"].items()},
+            prediction=NumericProfile(**prediction) if prediction else None,
+            skipped=dict(data.get("skipped", {})),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Profile:
+        return cls.from_dict(json.loads(text))
+
+
+def _column_from_dict(data: dict[str, Any]) -> NumericProfile | CategoricalProfile:
+    return NumericProfile(**data) if data["kind"] == "numeric" else CategoricalProfile(**data)
+
+
+def column_kind(dtype: pa.DataType) -> ColumnKind | None:
+    """Numbers are numeric; text, booleans and dictionaries categorical; dates and others skipped."""
+    if pa.types.is_dictionary(dtype):
+        return "categorical"
+    if pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype):
+        return "numeric"
+    if pa.types.is_boolean(dtype) or pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
+        return "categorical"
+    if pa.types.is_string_view(dtype):
+        return "categorical"
+    return None
+
+
+def numeric_values(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """The non-null, non-NaN values of a numeric column as float64, and how many were missing."""
+    values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+    missing = np.isnan(values)
+    nulls = int(missing.sum())
+    return (values[~missing] if nulls else values), nulls
+
+
+def category_counts(array: pa.Array | pa.ChunkedArray) -> tuple[dict[str, int], int]:
+    """Counts per category (as text) and the number of nulls."""
+    if pa.types.is_dictionary(array.type):
+        array = (
+            array.dictionary_decode()
+            if isinstance(array, pa.Array)
+            else pc.cast(array, array.type.value_type)
+        )
+    nulls = int(array.null_count)
+    counts = pc.value_counts(array.drop_null() if nulls else array)
+    keys = counts.field("values").to_pylist()
+    return dict(zip(map(str, keys), counts.field("counts").to_pylist(), strict=True)), nulls
+
+
+def numeric_profile(
+    sorted_values: np.ndarray, nulls: int, *, n_quantiles: int = N_QUANTILES, n_bins: int = N_BINS
+) -> NumericProfile:
+    """Profile of one numeric column from its sorted non-null values.
+
+    Histogram bin `i` holds values in [edge[i], edge[i+1]), the last one also its right edge.
+    """
+    n = len(sorted_values)
+    if n == 0:
+        return NumericProfile(0, nulls, 0.0, 0.0, 0.0, 0.0, [], [], [0], [], [])
+    quantiles = np.array(_round(sorted_quantiles(sorted_values, np.linspace(0, 1, n_quantiles))))
+    edges = np.unique(quantiles[np.linspace(0, n_quantiles - 1, n_bins + 1).round().astype(int)[1:-1]])
+    hist_edges = np.array(_round(np.linspace(quantiles[0], quantiles[-1], N_HIST + 1)))
+    hist_edges = np.unique(hist_edges)
+    return NumericProfile(
+        count=n,
+        nulls=nulls,
+        mean=float(np.mean(sorted_values)),
+        std=float(np.std(sorted_values)),
+        min=float(sorted_values[0]),
+        max=float(sorted_values[-1]),
+        quantiles=quantiles.tolist(),
+        bin_edges=edges.tolist(),
+        bin_counts=np.diff(np.searchsorted(sorted_values, edges, side="right"), prepend=0, append=n).tolist(),
+        hist_edges=hist_edges.tolist(),
+        hist_counts=np.diff(np.searchsorted(sorted_values, hist_edges[1:-1]), prepend=0, append=n).tolist(),
+    )
+
+
+def sorted_quantiles(sorted_values: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """`np.quantile(values, probs)` (linear method) on already sorted values, without a sort."""
+    position = probs * (len(sorted_values) - 1)
+    low = np.floor(position).astype(np.int64)
+    high = np.minimum(low + 1, len(sorted_values) - 1)
+    frac = position - low
+    return sorted_values[low] + frac * (sorted_values[high] - sorted_values[low])
+
+
+def categorical_profile(
+    counts: dict[str, int], nulls: int, *, max_categories: int = MAX_CATEGORIES
+) -> CategoricalProfile:
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = dict(ranked[:max_categories])
+    return CategoricalProfile(
+        count=sum(counts.values()), nulls=nulls, counts=kept, other=sum(c for _, c in ranked[max_categories:])
+    )
+
+
+def profile_column(array: pa.Array | pa.ChunkedArray) -> NumericProfile | CategoricalProfile | None:
+    """Profile of one column, or None for a type drift is not computed on (dates, nested)."""
+    kind = column_kind(array.type)
+    if kind == "numeric":
+        values, nulls = numeric_values(array)
+        return numeric_profile(np.sort(values), nulls)
+    if kind == "categorical":
+        return categorical_profile(*category_counts(array))
+    return None
+
+
+def build_profile(data: Any, *, scores: np.ndarray | None = None, exclude: tuple[str, ...] = ()) -> Profile:
+    """Profile of a pandas DataFrame or pyarrow Table, plus the model's `scores` on it if given."""
+    table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+    columns: dict[str, NumericProfile | CategoricalProfile] = {}
+    skipped: dict[str, str] = {}
+    for name in table.column_names:
+        if name in exclude:
+            continue
+        profiled = profile_column(table.column(name))
+        if profiled is None:
+            skipped[name] = str(table.column(name).type)
+        else:
+            columns[name] = profiled
+    prediction = None
+    if scores is not None:
+        values = np.asarray(scores, dtype=np.float64)
+        finite = values[~np.isnan(values)]
+        prediction = numeric_profile(np.sort(finite), len(values) - len(finite))
+    return Profile(rows=table.num_rows, columns=columns, prediction=prediction, skipped=skipped)
+
+
+def prediction_scores(outputs: Any) -> np.ndarray:
+    """The score the server logs: positive-class (binary) or highest (multiclass) probability,
+    or the predicted value (regression)."""
+    if outputs.y_score is None:
+        return np.asarray(outputs.y_pred, dtype=np.float64)
+    proba = np.asarray(outputs.y_score, dtype=np.float64)
+    if proba.ndim == 1:
+        return proba
+    return proba[:, 1] if proba.shape[1] == 2 else proba.max(axis=1)

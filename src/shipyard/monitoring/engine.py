@@ -1,0 +1,241 @@
+"""The drift engine: every column of a current window against a reference, in bounded memory.
+
+Two paths, chosen by what the reference is:
+
+- a `Profile` (what registration stores): the current data is read in record
+  batches and summarised on the profile's bins; memory does not grow with the
+  window. KS and Wasserstein are approximate (see `numeric`).
+- reference data (a frame, a Parquet/CSV file, a `Source`): columns are read one at
+  a time, sorted once, and every statistic is exact (equal to scipy's).
+
+Columns run in a thread pool (NumPy sorts and searches release the GIL).
+
+Examples:
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> ref = pd.DataFrame({"x": rng.normal(size=5000), "c": rng.choice(["a", "b"], 5000)})
+    >>> cur = pd.DataFrame({"x": rng.normal(1.0, 1.0, 5000), "c": rng.choice(["a", "b"], 5000)})
+    >>> report = detect_drift(ref, cur)
+    >>> [f.name for f in report.drifted]
+    ['x']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from shipyard.config.policy import MonitoringConfig
+from shipyard.data.profile import (
+    PREDICTION,
+    CategoricalProfile,
+    NumericProfile,
+    Profile,
+    categorical_profile,
+    category_counts,
+    column_kind,
+    numeric_profile,
+    numeric_values,
+)
+from shipyard.monitoring.base import DriftResult, proportions
+from shipyard.monitoring.categorical import CATEGORICAL_TESTS, CategoricalSummary, aligned_counts
+from shipyard.monitoring.numeric import NUMERIC_TESTS, NumericAccumulator, NumericReference, NumericSummary
+from shipyard.monitoring.sources import BATCH_ROWS, Source, TableSource, open_source
+from shipyard.monitoring.verdicts import DriftReport, FeatureDrift, benjamini_hochberg, thresholds_for
+
+PLOT_CATEGORIES = 15
+ColumnProfile = NumericProfile | CategoricalProfile
+
+
+def as_source(data: Any) -> Source:
+    """A `Source` from a Source, a pandas DataFrame, a pyarrow Table or a file path."""
+    if isinstance(data, str | Path):
+        return open_source(Path(data))
+    if hasattr(data, "batches") and hasattr(data, "column"):
+        return data
+    return TableSource(data)
+
+
+def detect_drift(
+    reference: Profile | Any,
+    current: Any,
+    config: MonitoringConfig | None = None,
+    *,
+    exclude: Sequence[str] = (),
+    workers: int | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> DriftReport:
+    """Compare `current` with `reference` (a `Profile`, or data: exact) column by column.
+
+    `exclude` names reference columns not to compare (e.g. the target, absent from live inputs).
+    """
+    config = config or MonitoringConfig()
+    source = as_source(current)
+    workers = workers or min(4, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        if isinstance(reference, Profile):
+            features, rows = _from_profile(reference, source, config, pool, batch_rows, exclude)
+            described, exact = "reference profile", False
+        else:
+            ref_source = as_source(reference)
+            features, rows = _from_data(ref_source, source, config, pool, exclude)
+            described, exact = ref_source.description, True
+    tested = [f for f in features if f.status == "tested" and f.p_value is not None]
+    for feature, adjusted in zip(tested, benjamini_hochberg([f.p_value for f in tested]), strict=True):
+        feature.p_adjusted = adjusted
+    for feature in features:
+        if feature.status == "tested":
+            feature.decide(thresholds_for(config, feature.name), config.fdr_alpha)
+        else:
+            feature.severity = thresholds_for(config, feature.name).severity or "warn"
+    return DriftReport(features, described, source.description, rows, exact, config.drift_share, config)
+
+
+def _plan(
+    kinds: dict[str, str], current: pa.Schema, config: MonitoringConfig
+) -> tuple[list[FeatureDrift], list[str]]:
+    """Which columns are compared; the others get their status (ignored, missing, type changed)."""
+    skipped, compared = [], []
+    for name, kind in kinds.items():
+        if thresholds_for(config, name).ignore:
+            skipped.append(FeatureDrift(name, kind, "ignored"))
+        elif name not in current.names:
+            if name != PREDICTION:  # a file without scores has no prediction to compare
+                skipped.append(FeatureDrift(name, kind, "missing"))
+        elif column_kind(current.field(name).type) != kind:
+            types = {"reference": kind, "current": str(current.field(name).type)}
+            skipped.append(FeatureDrift(name, kind, "type_changed", plot={"types": types}))
+        else:
+            compared.append(name)
+    return skipped, compared
+
+
+def _from_profile(
+    profile: Profile,
+    source: Source,
+    config: MonitoringConfig,
+    pool: ThreadPoolExecutor,
+    batch_rows: int,
+    exclude: Sequence[str],
+) -> tuple[list[FeatureDrift], int]:
+    columns = {n: p for n, p in profile.columns.items() if n not in exclude}
+    if profile.prediction is not None:
+        columns[PREDICTION] = profile.prediction
+    skipped, names = _plan({n: p.kind for n, p in columns.items()}, source.schema, config)
+    summaries: dict[str, NumericAccumulator | CategoricalSummary] = {
+        name: NumericAccumulator(NumericReference(p))
+        if isinstance(p := columns[name], NumericProfile)
+        else CategoricalSummary()
+        for name in names
+    }
+    rows = 0
+    for batch in source.batches(names, batch_rows):
+        rows += batch.num_rows
+        updates = [_updater(summaries[name], batch.column(name)) for name in names]
+        list(pool.map(lambda update: update(), updates))
+    compared = list(pool.map(lambda n: _compare(n, _reference(columns[n]), summaries[n], rows), names))
+    return _in_order(skipped + compared, list(columns)), rows
+
+
+def _in_order(features: list[FeatureDrift], names: list[str]) -> list[FeatureDrift]:
+    """Features in the reference's column order."""
+    position = {name: i for i, name in enumerate(names)}
+    return sorted(features, key=lambda f: position[f.name])
+
+
+def _reference(profile: ColumnProfile) -> NumericReference | CategoricalProfile:
+    return NumericReference(profile) if isinstance(profile, NumericProfile) else profile
+
+
+def _updater(summary: NumericAccumulator | CategoricalSummary, array: pa.Array) -> Callable[[], Any]:
+    if isinstance(summary, NumericAccumulator):
+        return lambda: summary.update(*numeric_values(array))
+    return lambda: summary.update(*category_counts(array))
+
+
+def _from_data(
+    reference: Source,
+    current: Source,
+    config: MonitoringConfig,
+    pool: ThreadPoolExecutor,
+    exclude: Sequence[str],
+) -> tuple[list[FeatureDrift], int]:
+    kinds = {
+        f.name: kind
+        for f in reference.schema
+        if (kind := column_kind(f.type)) is not None and f.name not in exclude
+    }
+    skipped, names = _plan(kinds, current.schema, config)
+
+    def one(name: str) -> tuple[FeatureDrift, int]:
+        ref_array, cur_array = reference.column(name), current.column(name)
+        rows = len(cur_array)
+        if kinds[name] == "numeric":
+            values, nulls = numeric_values(ref_array)
+            values = np.sort(values)
+            ref = NumericReference(numeric_profile(values, nulls), values)
+            acc = NumericAccumulator(ref, keep_values=True).update(*numeric_values(cur_array))
+            return _compare(name, ref, acc, rows), rows
+        ref_profile = categorical_profile(*category_counts(ref_array), max_categories=len(ref_array) + 1)
+        summary = CategoricalSummary().update(*category_counts(cur_array))
+        return _compare(name, ref_profile, summary, rows), rows
+
+    done = list(pool.map(one, names))
+    return _in_order(skipped + [f for f, _ in done], list(kinds)), max((rows for _, rows in done), default=0)
+
+
+def _compare(
+    name: str,
+    reference: NumericReference | CategoricalProfile,
+    current: NumericAccumulator | CategoricalSummary,
+    rows: int,
+) -> FeatureDrift:
+    summary: NumericSummary | CategoricalSummary = (
+        current.finish() if isinstance(current, NumericAccumulator) else current
+    )
+    ref = reference.profile if isinstance(reference, NumericReference) else reference
+    kind = ref.kind
+    if rows == 0:
+        return FeatureDrift(name, kind, "empty", reference_rows=ref.count + ref.nulls)
+    feature = FeatureDrift(name, kind, "tested", reference_rows=ref.count + ref.nulls, current_rows=rows)
+    ref_nulls = ref.nulls / (ref.count + ref.nulls) if ref.count + ref.nulls else 0.0
+    cur_nulls = summary.nulls / (summary.count + summary.nulls) if summary.count + summary.nulls else 0.0
+    feature.results["null_share"] = DriftResult(
+        "null_share", cur_nulls - ref_nulls, detail={"reference": ref_nulls, "current": cur_nulls}
+    )
+    if ref.count and summary.count:
+        tests = NUMERIC_TESTS if kind == "numeric" else CATEGORICAL_TESTS
+        feature.results.update({t.name: t.compare(reference, summary) for t in tests})
+        feature.p_value = feature.results["ks" if kind == "numeric" else "chi2"].p_value
+    feature.plot = _plot(reference, summary)
+    if isinstance(summary, NumericSummary):
+        summary.values = summary.exact_cdfs = None  # release the column before the next one
+    return feature
+
+
+def _plot(
+    reference: NumericReference | CategoricalProfile, current: NumericSummary | CategoricalSummary
+) -> dict:
+    """Aggregates for the report's reference-vs-current plot: never raw rows."""
+    if isinstance(reference, NumericReference):
+        p = reference.profile
+        return {
+            "edges": p.hist_edges,
+            "reference": proportions(np.asarray(p.hist_counts, dtype=np.float64)).tolist(),
+            "current": proportions(current.hist_counts.astype(np.float64)).tolist(),
+            "mean": [p.mean, current.mean],
+            "std": [p.std, current.std],
+        }
+    names, table = aligned_counts(reference, current)
+    top = np.argsort(-(proportions(table[0]) + proportions(table[1])), kind="stable")[:PLOT_CATEGORIES]
+    return {
+        "categories": [names[i] for i in top],
+        "reference": proportions(table[0])[top].tolist(),
+        "current": proportions(table[1])[top].tolist(),
+    }

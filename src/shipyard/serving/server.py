@@ -1,0 +1,174 @@
+"""Starting a server: load the model set (or refuse), watch the deploy file, run uvicorn.
+
+The first model set is loaded before the port is opened, so a registry that cannot be
+reached, a missing `production` alias, an unknown version or a tampered artifact stop the
+command with a clear error and a non-zero exit. Later loads (deploy-file changes) that fail
+leave the current models serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shipyard.config.policy import ServingConfig
+from shipyard.errors import ModelVersionNotFound, RegistryError, ServingError
+from shipyard.serving.desired import CanaryState, DesiredState, read_desired
+from shipyard.serving.models import ModelHolder
+from shipyard.serving.validation import RequestValidator
+
+if TYPE_CHECKING:
+    from shipyard.config.project import Project
+    from shipyard.registry.store import ModelRegistry
+    from shipyard.serving.app import ServerState
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What to serve when there is no deploy file: the `production` alias plus optional candidates."""
+
+    desired_path: Path | None = None
+    canary: str | None = None
+    canary_weight: float = 0.0
+    shadow: str | None = None
+
+
+def initial_desired(registry: ModelRegistry, options: ServeOptions) -> DesiredState:
+    """The deploy file's content, or the `production` alias with the command line's canary/shadow."""
+    if options.desired_path is not None:
+        return read_desired(options.desired_path)
+    try:
+        production = registry.get("production").version
+    except ModelVersionNotFound as exc:
+        raise ServingError(
+            f"Model '{registry.model_name}' has no 'production' alias, so there is nothing to serve. "
+            "Promote a version first (shipyard promote VERSION --to production) or pass "
+            f"--desired FILE.\n{exc}"
+        ) from None
+    canary = None
+    if options.canary is not None:
+        canary = CanaryState(version=registry.get(options.canary).version, weight=options.canary_weight)
+    shadow = None if options.shadow is None else registry.get(options.shadow).version
+    return DesiredState(model=registry.model_name, production=production, canary=canary, shadow=shadow)
+
+
+def build_state(project: Project, options: ServeOptions, config: ServingConfig | None = None) -> ServerState:
+    """Open the registry, load and verify the first model set, and assemble the server state."""
+    from shipyard.api import open_registry
+    from shipyard.data.schema import read_schema
+    from shipyard.serving.app import ServerState
+
+    config = config or project.policy.serving
+    registry = open_registry(project)
+    holder = ModelHolder(registry, on_mismatch=project.policy.environment.on_mismatch)
+    try:
+        holder.apply(initial_desired(registry, options))
+    except (ModelVersionNotFound, ServingError):
+        raise
+    except RegistryError as exc:
+        if type(exc) is not RegistryError:  # IntegrityError and friends keep their own exit code
+            raise
+        raise ServingError(
+            f"Could not load the models to serve from the registry at {project.tracking_uri}: {exc}\n"
+            "Check that the registry is reachable (registry.tracking_uri / MLFLOW_TRACKING_URI)."
+        ) from exc
+    schema = read_schema(project.schema_path) if project.schema_path.is_file() else None
+    if schema is None:
+        logger.warning("No schema at %s: requests are checked for shape only.", project.schema_path)
+    validator = RequestValidator(
+        schema, allow=frozenset({config.key_field}), check_ranges=config.check_ranges
+    )
+    return ServerState(config, holder, validator, project.root, desired_path=options.desired_path)
+
+
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+async def reconcile(state: ServerState) -> bool:
+    """Load what the deploy file says if it differs from what is served; False when it failed."""
+    assert state.desired_path is not None
+    loop = asyncio.get_running_loop()
+    holder = state.holder
+    try:
+        desired = read_desired(state.desired_path)
+        if desired == holder.desired:
+            return True
+        await loop.run_in_executor(None, holder.apply, desired)
+    except Exception as exc:  # noqa: BLE001 - keep serving the current set; report the failure
+        holder.last_error = f"{type(exc).__name__}: {exc}"
+        state.metrics.model_loads.labels("failed").inc()
+        logger.error(
+            "Deploy file %s not applied; still serving the current models: %s", state.desired_path, exc
+        )
+        return False
+    state.metrics.model_loads.labels("ok").inc()
+    state.show_served()
+    logger.warning("Now serving %s", holder.describe())
+    return True
+
+
+async def watch_desired(state: ServerState) -> None:
+    """Poll the deploy file's mtime every `serving.poll_interval_s` and reconcile on change."""
+    assert state.desired_path is not None
+    seen = _stat(state.desired_path)
+    while True:
+        await asyncio.sleep(state.config.poll_interval_s)
+        current = _stat(state.desired_path)
+        if current != seen:
+            seen = current
+            await reconcile(state)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0 picks a free one), opened before the server starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ServingError(f"Cannot listen on {host}:{port}: {exc}. Choose another --port.") from None
+    sock.listen(2048)  # connections made before uvicorn starts wait in the backlog
+    return sock
+
+
+def run(state: ServerState, sock: socket.socket, *, on_ready: Callable[[str], None] | None = None) -> None:
+    """Serve until SIGTERM/SIGINT, then finish in-flight requests and flush the logs."""
+    import uvicorn
+
+    from shipyard.serving.app import create_app
+
+    config = uvicorn.Config(
+        create_app(state),
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=30,
+        backlog=2048,
+    )
+    server = uvicorn.Server(config)
+    host, port = sock.getsockname()[:2]
+    if on_ready is not None:
+        on_ready(f"http://{host}:{port}")
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # uvicorn re-raises the signal it shut down for after the graceful stop: done.
+        pass
+    finally:
+        sock.close()

@@ -1,0 +1,151 @@
+"""`shipyard init` on a fresh folder with data: the project it writes works, and its CI files
+validate against the GitHub Actions and GitLab CI schemas shipped in check-jsonschema."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_helpers import Cli
+
+pytestmark = pytest.mark.integration
+
+CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
+WORKFLOWS = ("shipyard-pr.yml", "shipyard-train.yml", "shipyard-retrain.yml", "shipyard-deploy.yml")
+
+
+def _write_data(path: Path, rows: int = 400) -> None:
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=rows, n_features=4, n_informative=3, n_redundant=0, random_state=0)
+    frame = pd.DataFrame(X, columns=["f1", "f2", "f3", "f4"])
+    frame.insert(0, "customer_id", [f"c{i:05d}" for i in range(rows)])
+    frame["region"] = np.where(X[:, 0] > 0, "north", "south")
+    frame["signed_up"] = pd.date_range("2026-01-01", periods=rows, freq="6h").strftime("%Y-%m-%dT%H:%M:%S")
+    frame["churned"] = y
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+
+
+def _shipyard(
+    *args: str, cwd: Path, stdin: int | None = subprocess.DEVNULL
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "OMP_NUM_THREADS": "1"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    return subprocess.run(
+        [sys.executable, "-m", "shipyard.cli", *args],
+        cwd=cwd,
+        env=env,
+        stdin=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("init") / "churn"
+    _write_data(root / "data" / "customers.csv")
+    proc = _shipyard(
+        "init", "churn", "--data", "churn/data/customers.csv", "--target", "churned", cwd=root.parent
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return root
+
+
+def test_init_writes_a_commented_project_with_ci(project: Path):
+    for path in (
+        "shipyard.yaml",
+        "schema.yaml",
+        "data/sample.parquet",
+        "model/features.py",
+        "model/train.py",
+        "requirements.txt",
+        ".gitlab-ci.yml",
+        *(f".github/workflows/{w}" for w in WORKFLOWS),
+    ):
+        assert (project / path).is_file(), path
+    policy = (project / "shipyard.yaml").read_text()
+    assert "source: data/customers.csv" in policy and "target: churned" in policy
+    assert "method: time" in policy and "column: signed_up" in policy
+    assert "slices: [region]" in policy
+    assert '["customer_id"]' in (project / "model" / "features.py").read_text()
+    assert ".shipyard/" in (project / ".gitignore").read_text().splitlines()
+    assert len(pd.read_parquet(project / "data" / "sample.parquet")) == 400
+
+
+def test_ci_files_validate_against_the_vendor_schemas(project: Path):
+    for schema, files in (
+        ("vendor.github-workflows", [project / ".github" / "workflows" / w for w in WORKFLOWS]),
+        ("vendor.gitlab-ci", [project / ".gitlab-ci.yml"]),
+    ):
+        proc = subprocess.run(
+            [str(CHECK_JSONSCHEMA), "--builtin-schema", schema, *map(str, files)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_generated_project_passes_smoke_and_run(project: Path, monkeypatch: pytest.MonkeyPatch):
+    # One OpenMP thread: the starter model is gradient boosting, which crawls on busy shared cores.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    cli = Cli(project)
+    cli("smoke", check=0)
+    run = cli("run", "--no-report", check=0)
+    assert "version 1: approved" in run.stdout
+
+
+def test_existing_files_are_named_and_kept_without_force(project: Path):
+    train = project / "model" / "train.py"
+    mine = train.read_text() + "\n# my change\n"
+    train.write_text(mine)
+    args = ("init", "--project", str(project), "--data", "data/customers.csv", "--target", "churned")
+    refused = _shipyard(*args, cwd=project)
+    assert refused.returncode == 2
+    message = " ".join(refused.stderr.split())
+    assert (
+        "would overwrite shipyard.yaml, data/sample.parquet, schema.yaml, .github/workflows/shipyard-pr.yml"
+        in message
+    )
+    assert "--force" in message
+    forced = _shipyard(*args, "--force", cwd=project)
+    assert forced.returncode == 0, forced.stderr
+    assert "kept your model/train.py" in forced.stdout
+    assert train.read_text() == mine
+
+
+def test_missing_flags_exit_2_without_a_terminal(tmp_path: Path):
+    _write_data(tmp_path / "d.csv", rows=50)
+    proc = _shipyard("init", "--data", "d.csv", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "shipyard init needs --target COLUMN (stdin is not a terminal" in " ".join(proc.stderr.split())
+    assert not (tmp_path / "shipyard.yaml").exists()
+
+
+def test_a_missing_flag_is_asked_for_on_a_terminal(tmp_path: Path):
+    _write_data(tmp_path / "d.csv", rows=50)
+    controller, terminal = os.openpty()  # a real terminal, so init may prompt
+    try:
+        os.write(controller, b"churned\n")
+        proc = _shipyard("init", "--data", "d.csv", cwd=tmp_path, stdin=terminal)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Label column (one of: customer_id, f1" in proc.stdout
+    assert "target: churned" in (tmp_path / "shipyard.yaml").read_text()
+
+
+def test_a_wrong_target_is_named_with_a_suggestion(tmp_path: Path):
+    _write_data(tmp_path / "d.csv", rows=50)
+    proc = _shipyard("init", "--data", "d.csv", "--target", "churn", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "column 'churn' is not in the data. Did you mean 'churned'?" in " ".join(proc.stderr.split())

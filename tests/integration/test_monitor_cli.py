@@ -1,0 +1,150 @@
+"""`shipyard monitor drift` and `monitor performance` through the real CLI, on a registered model
+with its stored profile and a prediction/feedback log laid out as the server writes it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from cli_helpers import Cli, write_tiny_project
+
+CONCEPT = """\
+monitoring:
+  concept: {window: 100, max_metric_drop: 0.1}
+"""
+NOW = datetime.now(UTC)
+
+
+def _write_part(root: Path, folder: str, when: datetime, columns: dict[str, pa.Array]) -> None:
+    part = (
+        root
+        / ".shipyard"
+        / folder
+        / f"date={when:%Y-%m-%d}"
+        / f"part-{int(when.timestamp() * 1000)}-0a1b2c3d.parquet"
+    )
+    part.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table(columns), part)
+
+
+def write_predictions(root: Path, when: datetime, rows: pd.DataFrame, prefix: str) -> list[str]:
+    """Contract 4: one row per scored input row; returns the predicted labels."""
+    n = len(rows)
+    score = 1 / (1 + np.exp(-(rows["x1"] + 0.5 * rows["x2"]).to_numpy()))
+    labels = (score > 0.5).astype(int).astype(str)
+    _write_part(
+        root,
+        "predictions",
+        when,
+        {
+            "request_id": pa.array([f"{prefix}{i}" for i in range(n)]),
+            "row": pa.array(np.zeros(n, dtype=np.int32)),
+            "ts": pa.array([when + timedelta(seconds=i) for i in range(n)], pa.timestamp("us", tz="UTC")),
+            "model_version": pa.array(["1"] * n),
+            "route": pa.array(["production"] * n),
+            "status": pa.array(["ok"] * n),
+            "latency_ms": pa.array(np.ones(n)),
+            "prediction": pa.array(labels),
+            "score": pa.array(score),
+            "proba_0": pa.array(1 - score),
+            "proba_1": pa.array(score),
+            "input.x1": pa.array(rows["x1"].to_numpy()),
+            "input.x2": pa.array(rows["x2"].to_numpy()),
+            "input.color": pa.array(rows["color"].to_numpy()),
+        },
+    )
+    return list(labels)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """A registered production model, a stable recent log and a shifted log 10 days old."""
+    cli = Cli(write_tiny_project(tmp_path_factory.mktemp("monitor") / "tiny", extra_yaml=CONCEPT))
+    cli("schema", "infer", check=0)
+    cli("run", check=0)
+    cli("promote", "1", "--to", "production", check=0)
+    data = pd.read_csv(cli.project / "data.csv")
+    recent = NOW - timedelta(hours=2)
+    predicted = write_predictions(cli.project, recent, data, "r")
+    shifted = data.assign(x1=data["x1"] + 2.0, x2=data["x2"] - 2.0, color="blue")
+    write_predictions(cli.project, NOW - timedelta(days=10), shifted, "old")
+    # feedback: right for the first 200 labelled predictions, then always wrong
+    truth = [p if i < 200 else ("0" if p == "1" else "1") for i, p in enumerate(predicted)]
+    _write_part(
+        cli.project,
+        "feedback",
+        NOW - timedelta(hours=1),
+        {
+            "request_id": pa.array([f"r{i}" for i in range(len(truth))]),
+            "row": pa.array(np.zeros(len(truth), dtype=np.int32)),
+            "label": pa.array(truth),
+            "ts": pa.array([NOW - timedelta(hours=1)] * len(truth), pa.timestamp("us", tz="UTC")),
+        },
+    )
+    return cli
+
+
+def test_recent_traffic_matches_the_stored_profile(served: Cli) -> None:
+    proc = served("monitor", "drift", check=0)
+    assert "0 of 3 columns drifted" in proc.stdout
+    report = json.loads((served.project / ".shipyard" / "monitoring" / "drift.json").read_text())
+    names = {f["name"] for f in report["features"]}
+    assert names == {"x1", "x2", "color", "prediction"}  # the target is not profiled
+    assert report["summary"]["current_rows"] == 400 and report["summary"]["exact"] is False
+    html = (served.project / ".shipyard" / "monitoring" / "drift.html").read_text()
+    assert html.count("<svg") == 4
+
+
+def test_a_shifted_window_fails_with_every_drifted_column_named(served: Cli, tmp_path: Path) -> None:
+    proc = served("monitor", "drift", "--window", "30d", "--json", str(tmp_path / "d.json"), check=1)
+    assert "Check failed (drift checks)" in proc.stderr
+    assert "dataset drift" in proc.stderr
+    summary = json.loads((tmp_path / "d.json").read_text())["summary"]
+    assert set(summary["columns_drifted"]) == {"x1", "x2", "color"}
+    assert summary["prediction_drift"]
+
+
+def test_files_and_an_explicit_version(served: Cli, tmp_path: Path) -> None:
+    data = pd.read_csv(served.project / "data.csv")
+    data.drop(columns="label").assign(x1=lambda f: f.x1 * 3).to_parquet(tmp_path / "cur.parquet")
+    proc = served(
+        "monitor",
+        "drift",
+        "--version",
+        "1",
+        "--current",
+        str(tmp_path / "cur.parquet"),
+        "--html",
+        str(tmp_path / "r.html"),
+        check=0,
+    )
+    assert "1 of 3 columns drifted" in proc.stdout and "x1" in proc.stdout
+    exact = served("monitor", "drift", "--reference", "data.csv", "--current", str(tmp_path / "cur.parquet"))
+    assert exact.returncode == 0 and "1 of 3 columns drifted" in exact.stdout
+
+
+def test_nothing_to_compare_is_a_usage_error(served: Cli, tmp_path: Path) -> None:
+    proc = served("monitor", "drift", "--window", "1m", check=2)
+    assert "No rows to compare" in proc.stderr and "--window" in proc.stderr
+    empty = Cli(write_tiny_project(tmp_path / "empty"))
+    proc = empty("monitor", "drift", "--reference", "data.csv", check=2)
+    assert "holds no predictions yet" in proc.stderr
+    proc = empty("monitor", "drift", "--window", "7x", "--reference", "data.csv", check=2)
+    assert "Got '7x' instead" in proc.stderr
+
+
+def test_performance_alerts_when_labels_disagree(served: Cli, tmp_path: Path) -> None:
+    proc = served("monitor", "performance", "--json", str(tmp_path / "p.json"), check=1)
+    assert "ALERT" in proc.stdout and "Check failed (performance checks)" in proc.stderr
+    payload = json.loads((tmp_path / "p.json").read_text())
+    assert payload["rows"] == 400
+    detectors = {a["detector"] for a in payload["alerts"]}
+    assert {"adwin", "page_hinkley", "rolling_accuracy"} <= detectors
+    assert all(a["index"] >= 200 for a in payload["alerts"]), "no alert while labels agree"
+    assert served("monitor", "performance", "--window", "1m", check=2).returncode == 2

@@ -1,0 +1,34 @@
+"""`shipyard serve` refuses to start (clear message, non-zero exit) when nothing sound can be served."""
+
+from __future__ import annotations
+
+import pytest
+from cli_helpers import Cli
+
+pytestmark = pytest.mark.integration
+
+
+def test_no_production_alias_says_how_to_promote(tiny: Cli) -> None:
+    proc = tiny("serve", "--port", "0")
+    assert proc.returncode == 3, proc.stderr
+    assert "no 'production' alias" in proc.stderr and "shipyard promote" in proc.stderr
+
+
+def test_unreachable_registry_is_a_clear_error(tiny: Cli) -> None:
+    policy = tiny.project / "shipyard.yaml"
+    policy.write_text(policy.read_text() + "registry: {tracking_uri: 'http://127.0.0.1:9'}\n")
+    proc = tiny("serve", "--port", "0")
+    assert proc.returncode == 3, proc.stderr
+    assert "registry" in proc.stderr and "127.0.0.1:9" in proc.stderr
+
+
+def test_bad_deploy_file_is_a_usage_error(tiny: Cli) -> None:
+    (tiny.project / "deploy.yaml").write_text("model: tiny\ncanary: {version: '2', weight: 3}\n")
+    proc = tiny("serve", "--desired", "deploy.yaml")
+    assert proc.returncode == 2, proc.stderr
+    assert "deploy.yaml" in proc.stderr and "production" in proc.stderr and "canary.weight" in proc.stderr
+
+
+def test_desired_with_canary_flag_is_a_usage_error(tiny: Cli) -> None:
+    proc = tiny("serve", "--desired", "deploy.yaml", "--canary", "2")
+    assert proc.returncode == 2 and "--desired" in proc.stderr
