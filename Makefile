@@ -21,7 +21,8 @@ test: $(STAMP)
 	bash .ci/system-packages
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check -q src tests benchmarks examples
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
+	# two xdist workers on two cores: one OpenMP thread each, or tree models oversubscribe (5x slower)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -293,6 +293,8 @@ def report(rows: int, results: dict[str, Any], note: str) -> None:
         summary["verdicts_agree"] = f"{len(agree)}/{len(columns)}"
         summary["disagree"] = sorted(set(columns) - set(agree))
         summary["ratio"] = round(evidently["seconds"] / ship["seconds"], 1)
+        # as deployed: the profile is built once at registration; monitoring pays the comparison
+        summary["ratio_profile"] = round(evidently["seconds"] / results["profile"]["seconds"], 1)
         summary["memory_ratio"] = round(evidently["peak_mib"] / ship["peak_mib"], 2)
         summary["target_met"] = (
             summary["ratio"] >= TARGET_RATIO
@@ -300,9 +302,9 @@ def report(rows: int, results: dict[str, Any], note: str) -> None:
             and (summary["vs_numpy"] or 0) <= TARGET_VS_NUMPY
         )
         print(
-            f"Shipyard is {summary['ratio']}x faster than Evidently at {summary['memory_ratio']}x less "
-            f"peak memory, {summary['vs_numpy']}x the plain NumPy time; verdicts agree on "
-            f"{summary['verdicts_agree']}."
+            f"Shipyard is {summary['ratio']}x faster than Evidently ({summary['ratio_profile']}x against "
+            f"a stored profile) at {summary['memory_ratio']}x less peak memory, {summary['vs_numpy']}x "
+            f"the plain NumPy time; verdicts agree on {summary['verdicts_agree']}."
         )
     else:
         summary["ratio"] = None

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The end-to-end demo behind `make demo`: generate data, infer the schema, run the
 # pipeline twice (the second run is fully cached), promote, smoke, then show a
-# corrupted batch being rejected with a clear error and nothing registered.
+# corrupted batch being rejected with a clear error and nothing registered, and finally
+# canary rollouts of a good and of a slow candidate under replayed traffic (rollout_demo.sh).
 set -uo pipefail
 cd "$(dirname "$0")"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -38,3 +39,6 @@ expect_exit 0 python corrupt.py --in data/transactions.parquet --out data/corrup
 expect_exit 1 shipyard run --data data/corrupted.parquet
 echo "Rejected with exit code 1 as expected; nothing was registered:"
 expect_exit 0 shipyard models
+
+step "Progressive delivery: canary rollouts under replayed traffic (rollout_demo.sh)"
+expect_exit 0 bash rollout_demo.sh

@@ -304,10 +304,13 @@ class RolloutController:
             step_started_at=st.now(),
             violations={},
         )
-        self._apply_step(rollout)
+        if rollout.active:  # not ended by another process meanwhile
+            self._apply_step(rollout)
         return rollout
 
     def _succeed(self, rollout: Rollout, analysis: WindowAnalysis) -> Rollout:
+        if not self.store.get(rollout.id).active:  # aborted by another process meanwhile
+            return self.store.get(rollout.id)
         reason = f"rollout {rollout.id} passed {len(rollout.steps)} steps of live analysis"
         self.registry.promote(
             rollout.version,

@@ -240,7 +240,9 @@ class RolloutStore:
     ) -> Rollout:
         """Apply `changes` to the rollout and append the audit event, in one transaction.
 
-        A terminal status frees the model and environment for the next rollout.
+        A terminal status frees the model and environment for the next rollout. A rollout
+        that another process ended meanwhile (abort, rollback) is left as it is: nothing is
+        written and its current state is returned.
         """
         at = now()
         values = dict(changes)
@@ -248,9 +250,11 @@ class RolloutStore:
             values["violations"] = json.dumps(values["violations"], sort_keys=True)
         if values.get("status") not in (None, *ACTIVE):
             values.update(active_key=None, finished_at=at, controller=None, reason=reason)
+        still_active = (ROLLOUTS.c.id == rollout.id) & ROLLOUTS.c.status.in_(ACTIVE)
+        statement = ROLLOUTS.update().where(still_active).values(**values or {"id": rollout.id})
         with self._engine.begin() as conn:
-            if values:
-                conn.execute(ROLLOUTS.update().where(ROLLOUTS.c.id == rollout.id).values(**values))
+            if conn.execute(statement).rowcount == 0:
+                return self.get(rollout.id)
             self._append(
                 conn, rollout.id, actor, action, values.get("step", rollout.step), reason, evidence or {}, at
             )

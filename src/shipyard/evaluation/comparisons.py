@@ -150,7 +150,7 @@ def _tango_z(b: int, c: int, n: int, null: float) -> float:
     """Tango's (1998) score statistic for `p_b - p_c > null` in paired proportions."""
     big_a, big_b, big_c = 2 * n, -b - c + (2 * n - b + c) * null, -c * null * (1 - null)
     p21 = (math.sqrt(max(big_b**2 - 4 * big_a * big_c, 0.0)) - big_b) / (2 * big_a)
-    denominator = math.sqrt(n * (2 * p21 + null * (1 - null)))
+    denominator = math.sqrt(max(n * (2 * p21 + null * (1 - null)), 0.0))
     if denominator == 0:
         return math.inf if b - c - n * null > 0 else -math.inf
     return (b - c - n * null) / denominator
@@ -205,10 +205,14 @@ def bootstrap_test(
     """
     y = np.asarray(y_true)
     sign = 1.0 if metric.greater_is_better else -1.0
-    draws = sign * bootstrap_differences(metric, y, candidate, baseline, n_resamples=n_resamples, seed=seed)
-    kept = draws[~np.isnan(draws)]
     values = (metric(y, candidate), metric(y, baseline))
-    difference = sign * (values[0] - values[1])
+    observed = values[0] - values[1]
+    draws = sign * bootstrap_differences(
+        metric, y, candidate, baseline, n_resamples=n_resamples, seed=seed,
+        observed=None if math.isnan(observed) else observed,
+    )  # fmt: skip
+    kept = draws[~np.isnan(draws)]
+    difference = sign * observed
     note = f"{len(draws) - len(kept)} of {len(draws)} resamples undefined" if len(kept) < len(draws) else ""
     if not len(kept) or math.isnan(difference):
         nan = math.nan

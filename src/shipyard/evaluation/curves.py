@@ -142,11 +142,13 @@ def curve_data(task: str, y_true: np.ndarray, outputs: ModelOutputs) -> dict[str
         return {"residuals": histogram(residuals)}
     if outputs.y_score is None or len(outputs.classes) < 2:
         return {}
+    probs = np.asarray(outputs.y_score, dtype=float)
+    if not (np.isfinite(probs).all() and probs.min(initial=0) >= 0 and probs.max(initial=0) <= 1):
+        return {}  # broken probabilities: the output contract gate reports them, there is nothing to plot
     positive, score, name = _binary_view(y_true, outputs)
     if len(outputs.classes) == 2:
         calibration = calibration_bins(positive, score)
     else:
-        probs = np.asarray(outputs.y_score, dtype=float)
         top = probs.argmax(axis=1)
         correct = np.asarray(y_true).astype(str) == np.asarray([str(c) for c in outputs.classes])[top]
         calibration = calibration_bins(correct, probs.max(axis=1))

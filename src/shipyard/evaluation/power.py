@@ -27,12 +27,15 @@ def power(std_error: float, distance: float, alpha: float) -> float:
 def rows_required(n_rows: int, std_error: float, distance: float, alpha: float, target: float) -> float:
     """Rows at which the standard error, now `std_error` at `n_rows`, gives power `target`.
 
-    `inf` when `distance <= 0`: no test set separates a difference from itself.
+    `inf` when `distance <= 0` (no test set separates a difference from itself) or so
+    small that the count overflows.
     """
     if distance <= 0:
         return math.inf
     z = _NORMAL.inv_cdf(1 - alpha) + _NORMAL.inv_cdf(target)
-    return math.ceil(n_rows * (std_error * z / distance) ** 2)
+    ratio = std_error * z / distance
+    rows = n_rows * ratio * ratio  # a tiny distance overflows to inf here, where ** would raise
+    return math.ceil(rows) if math.isfinite(rows) else math.inf
 
 
 def auc_rows_required(

@@ -232,14 +232,17 @@ def _little_bootstraps(
     baseline: ModelOutputs,
     n_resamples: int,
     seed: int,
+    observed: float | None,
 ) -> np.ndarray:
     """Differences from the Bag of Little Bootstraps, recentred on the full data's difference."""
     n = len(y)
     size = math.ceil(n**_SUBSET_EXPONENT)
     rng = np.random.default_rng(seed)
     weighted = _WEIGHTED[metric.name]
-    ones = np.ones((n, 1))
-    full = weighted(y, candidate, ones) - weighted(y, baseline, ones)
+    full = observed
+    if full is None:
+        ones = np.ones((n, 1))
+        full = weighted(y, candidate, ones) - weighted(y, baseline, ones)
     pooled = []
     for share in np.array_split(np.arange(n_resamples), min(_SUBSETS, n_resamples)):
         rows = np.sort(rng.choice(n, size=size, replace=False))
@@ -280,17 +283,19 @@ def bootstrap_differences(
     *,
     n_resamples: int = 1000,
     seed: int = 0,
+    observed: float | None = None,
 ) -> np.ndarray:
     """`metric(candidate) - metric(baseline)` on each of `n_resamples` paired resamples.
 
-    A resample on which the metric is undefined for either model gives `nan`.
+    A resample on which the metric is undefined for either model gives `nan`. `observed`,
+    the difference on all rows when the caller has it, spares recomputing it on large data.
     """
     y = np.asarray(y_true)
     _check_inputs(y, candidate, baseline, n_resamples)
     if metric.needs_score and (candidate.y_score is None or baseline.y_score is None):
         return np.full(n_resamples, math.nan)
     if _vectorised(metric) and len(y) * n_resamples > _LITTLE_ABOVE:
-        return _little_bootstraps(metric, y, candidate, baseline, n_resamples, seed)
+        return _little_bootstraps(metric, y, candidate, baseline, n_resamples, seed, observed)
     return np.concatenate(
         [
             _resampled_differences(metric, y, candidate, baseline, rows)

@@ -241,7 +241,8 @@ def _distribution(outputs: ModelOutputs) -> np.ndarray:
 
 
 class PredictionShiftGate(Gate):
-    """Pass when the PSI of the candidate's predictions against production's is at most `max_psi`.
+    """Pass when the PSI of the candidate's predictions against production's is at most `max_psi`;
+    skipped on fewer than `min_rows` candidate predictions, where PSI is mostly noise.
 
     Examples
     --------
@@ -253,18 +254,24 @@ class PredictionShiftGate(Gate):
     _parameter_constraints = {
         "max_psi": [Interval(float, 0, None, "neither")],
         "bins": [Interval(int, 2, 100)],
+        "min_rows": [Interval(int, 1, None)],
     }
     needs = frozenset({"baseline"})
 
-    def __init__(self, *, max_psi: float = 0.2, bins: int = 10) -> None:
+    def __init__(self, *, max_psi: float = 0.2, bins: int = 10, min_rows: int = 200) -> None:
         self.max_psi = max_psi
         self.bins = bins
+        self.min_rows = min_rows
 
     def evaluate(self, ctx: GateContext) -> CheckResult:
         if ctx.baseline is None:
             return _skipped(
                 self, "predictions", "no production predictions to compare with", Reason.NO_BASELINE
             )
+        rows = len(ctx.candidate.y_pred)
+        if rows < self.min_rows:
+            # PSI over 10 bins reads ~0.2 on 60 rows of one same distribution: too noisy to judge
+            return _skipped(self, "predictions", f"{rows} predictions, fewer than min_rows {self.min_rows}")
         psi = population_stability_index(
             _distribution(ctx.baseline), _distribution(ctx.candidate), bins=self.bins
         )

@@ -352,10 +352,12 @@ class NoRegressionGate(Gate):
         lead = ""
         if len(rows) > 1:
             bad = sum(r["verdict"] not in ("pass", "undefined") for r in rows)
+            undefined = sum(r["verdict"] == "undefined" for r in rows)
+            skipped = f" ({undefined} undefined)" if undefined else ""
             lead = (
-                f"{bad} of {len(rows)} comparisons failed; worst: "
+                f"{bad} of {len(rows)} comparisons failed{skipped}; worst: "
                 if bad
-                else f"all {len(rows)} comparisons passed; closest: "
+                else f"all {len(rows) - undefined} comparisons passed{skipped}; closest: "
             )
         return (
             f"{lead}{row['metric']}{where} = {row['candidate']:.4g}, production = {row['baseline']:.4g}, "

@@ -37,8 +37,8 @@ def edge_values(column: str, rows: pd.DataFrame, schema: Any) -> list[Any]:
         low = spec.minimum if spec is not None and spec.minimum is not None else values.min()
         high = spec.maximum if spec is not None and spec.maximum is not None else values.max()
         edges = [v for v in (low, high) if v is not None and not pd.isna(v)]
-        in_range = not edges or min(edges) <= 0 <= max(edges)
-        if pd.api.types.is_numeric_dtype(values) and in_range and 0 not in edges:
+        numeric = pd.api.types.is_numeric_dtype(values) and dtype != "datetime"
+        if numeric and (not edges or min(edges) <= 0 <= max(edges)) and 0 not in edges:
             edges.append(0)
     else:
         counts = values.value_counts()

@@ -23,7 +23,7 @@ Examples:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -137,8 +137,10 @@ def _from_profile(
     rows = 0
     for batch in source.batches(names, batch_rows):
         rows += batch.num_rows
-        updates = [_updater(summaries[name], batch.column(name)) for name in names]
-        list(pool.map(lambda update: update(), updates))
+        arrays = [batch.column(name) for name in names]
+        del batch
+        list(pool.map(_update, [summaries[name] for name in names], arrays))
+        del arrays  # hold no batch while the next one is read: memory stays at one row group
     compared = list(pool.map(lambda n: _compare(n, _reference(columns[n]), summaries[n], rows), names))
     return _in_order(skipped + compared, list(columns)), rows
 
@@ -153,10 +155,11 @@ def _reference(profile: ColumnProfile) -> NumericReference | CategoricalProfile:
     return NumericReference(profile) if isinstance(profile, NumericProfile) else profile
 
 
-def _updater(summary: NumericAccumulator | CategoricalSummary, array: pa.Array) -> Callable[[], Any]:
+def _update(summary: NumericAccumulator | CategoricalSummary, array: pa.Array) -> None:
     if isinstance(summary, NumericAccumulator):
-        return lambda: summary.update(*numeric_values(array))
-    return lambda: summary.update(*category_counts(array))
+        summary.update(*numeric_values(array))
+    else:
+        summary.update(*category_counts(array))
 
 
 def _from_data(

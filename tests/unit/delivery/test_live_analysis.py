@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import T0, feedback_for, traffic, write_part
+from prediction_parts import T0, feedback_for, traffic, write_part
 
 from shipyard.config.policy import GateConfig
 from shipyard.core.results import Reason, Status

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import traffic, write_part
+from prediction_parts import traffic, write_part
 
 from shipyard.config.project import Project
 from shipyard.delivery import state as st
@@ -249,3 +249,14 @@ def test_a_broken_webhook_never_breaks_a_rollout(tmp_path, model_dir, tracking_u
     finally:
         store.close()
         registry.close()
+
+
+def test_a_rollout_ended_by_another_process_is_not_revived_by_a_stale_controller(setup):
+    project, registry, store = setup
+    driver, operator = controller(project, registry, store), controller(project, registry, store)
+    stale = driver.start("2")
+    operator.abort("from another terminal")
+    after = store.update(stale, actor="driver", action="advance", reason="late decision", step=1)
+    assert (after.status, after.step) == (st.ABORTED, 0)
+    assert [e.action for e in store.events(stale.id)] == ["start", "abort"]
+    assert read_desired(driver.deploy_path).canary is None

@@ -96,3 +96,11 @@ def test_curve_data_by_task(make_classification, make_regression, seed: int):
     assert sum(curve_data("regression", y, outputs)["residuals"]["counts"]) == len(y)
     no_scores = ModelOutputs(outputs.y_pred.round() > 10, None, (False, True))
     assert curve_data("classification", y > 10, no_scores) == {}
+
+
+@pytest.mark.parametrize("bad", [np.nan, 1.5, -0.2])
+def test_broken_probabilities_give_no_curves_instead_of_crashing(bad):
+    score = np.tile([0.3, 0.7], (4, 1))
+    score[1] = [bad, 0.5]
+    outputs = ModelOutputs(np.array([1, 1, 0, 1]), score, (0, 1))
+    assert curve_data("classification", np.array([0, 1, 0, 1]), outputs) == {}

@@ -56,6 +56,7 @@ def test_rows_required_scales_with_the_squared_standard_error():
     # at that size the standard error shrinks to give exactly the target power
     assert power(0.01 * math.sqrt(1000 / n), 0.01, 0.05) == pytest.approx(0.8, abs=1e-3)
     assert rows_required(1000, 0.01, 0.0, 0.05, 0.8) == math.inf
+    assert rows_required(300, 0.02, 2.2e-309, 0.05, 0.8) == math.inf  # overflows, never raises
 
 
 def test_sizes_fall_with_the_square_of_the_loss():

@@ -106,9 +106,7 @@ def test_alpha_overrides_one_minus_confidence(make_context):
 
 def test_an_undefined_slice_is_reported_and_does_not_decide(make_context):
     ctx = make_context(seed=0, n=2000, candidate=1.5, baseline=1.5)
-    tiny = np.zeros(2000, dtype=object)
-    tiny[:] = "big"
-    tiny[ctx.y_true == 1][:0] = "x"
+    tiny = np.full(2000, "big", dtype=object)
     tiny[np.flatnonzero(ctx.y_true == 0)[:3]] = "tiny"  # one class only: AUC undefined
     rows = pd.DataFrame({"group": tiny})
     ctx = GateContext(ctx.task, ctx.y_true, ctx.candidate, {}, baseline=ctx.baseline, rows=rows)
@@ -116,6 +114,7 @@ def test_an_undefined_slice_is_reported_and_does_not_decide(make_context):
     verdicts = {r["slice"]: r["verdict"] for r in result.evidence["comparisons"]}
     assert verdicts == {"overall": "pass", "group=big": "pass", "group=tiny": "undefined"}
     assert result.status is Status.PASSED and math.isnan(result.evidence["comparisons"][2]["p_adjusted"])
+    assert result.message.startswith("all 2 comparisons passed (1 undefined); closest: ")
 
 
 def _build(params: dict) -> NoRegressionGate:

@@ -86,3 +86,12 @@ def test_valid_gates_pass_lint(tmp_path):
         ],
     )
     lint(project)
+
+
+def test_rollout_analysis_rules_are_linted_before_anything_runs(tmp_path):
+    project = _project(tmp_path / "p", [])
+    policy = yaml.safe_load((project.root / "shipyard.yaml").read_text())
+    policy["rollout"] = {"analysis": [{"type": "eror_rate", "max": 0.01}]}
+    (project.root / "shipyard.yaml").write_text(yaml.safe_dump(policy))
+    with pytest.raises(ConfigError, match=r"rollout.analysis\[0\].type: unknown gate type 'eror_rate'"):
+        lint(Project.load(project.root))

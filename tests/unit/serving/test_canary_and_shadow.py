@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pyarrow.dataset as ds
 import pytest
-from conftest import broken_features, fitted, make_state, model_set, record, run_app
+from serving_fixtures import broken_features, fitted, make_state, model_set, record, run_app
 
 from shipyard.serving import predlog
 from shipyard.serving.models import LoadedModel

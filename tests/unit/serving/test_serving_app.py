@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
-from conftest import broken_features, features, fitted, make_state, model_set, record, run_app
+from serving_fixtures import broken_features, features, fitted, make_state, model_set, record, run_app
 
 from shipyard.serving import predlog
 from shipyard.serving.app import ServerState
