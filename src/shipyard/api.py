@@ -5,6 +5,7 @@ Each takes a `Project` (see `Project.load`) and returns data; rendering is the c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,15 +17,19 @@ from shipyard.pipeline.run import RunOutcome, SmokeOutcome, run_pipeline, run_sm
 
 if TYPE_CHECKING:
     from shipyard.data.schema import Schema
+    from shipyard.monitoring.verdicts import DriftReport
     from shipyard.pipeline.context import RunContext
     from shipyard.registry.store import ModelRegistry
 
 __all__ = [
+    "LivePerformance",
     "RunOutcome",
     "SmokeOutcome",
     "check_environment",
     "history_rows",
     "infer_project_schema",
+    "live_drift",
+    "live_performance",
     "open_registry",
     "run_pipeline",
     "run_smoke",
@@ -127,3 +132,152 @@ def check_environment(project: Project, ref: str) -> list[Any]:
 
     on_mismatch = project.policy.environment.on_mismatch
     return list(fetch_verified(open_registry(project), ref, on_mismatch=on_mismatch).mismatches)
+
+
+def live_drift(
+    project: Project,
+    *,
+    window: str | None = None,
+    current: Path | None = None,
+    reference: Path | None = None,
+    version: str | None = None,
+) -> DriftReport:
+    """Drift of live inputs and scores against a reference, per `monitoring` in shipyard.yaml.
+
+    `current`: a data file, else the prediction log over `window` (default monitoring.window).
+    `reference`: a data file (exact statistics) or profile JSON, else the stored profile of
+    `version` (default `production`). `ConfigError` when there is nothing to compare.
+    """
+    from shipyard.monitoring.engine import detect_drift
+    from shipyard.monitoring.sources import PredictionLogSource, open_source
+    from shipyard.serving.predlog import prediction_log_dir
+
+    if reference is not None and version is not None:
+        raise ConfigError("Give either --reference FILE or --version V, not both.")
+    config = project.policy.monitoring
+    ref = _drift_reference(project, reference, version)
+    if current is not None:
+        source: Any = open_source(current)
+    else:
+        log = prediction_log_dir(project.root)
+        source = PredictionLogSource.last(log, window or config.window)
+        if not source.has_files:
+            raise ConfigError(
+                f"The prediction log {log} holds no predictions yet. Serve the model with "
+                "'shipyard serve' (it logs every scored row), or pass --current FILE."
+            )
+    report = detect_drift(ref, source, config, exclude=(project.policy.data.target,))
+    if report.empty:
+        raise ConfigError(
+            f"No rows to compare in {source.description}. Widen --window, or pass --current FILE."
+        )
+    return report
+
+
+def _drift_reference(project: Project, reference: Path | None, version: str | None) -> Any:
+    """A profile (stored with the version, or a JSON file) or reference data for exact statistics."""
+    from shipyard.data.profile import Profile
+    from shipyard.errors import ModelVersionNotFound, RegistryError
+
+    if reference is not None:
+        if reference.suffix.lower() == ".json":
+            if not reference.is_file():
+                raise ConfigError(f"--reference: no such file: {reference}")
+            return Profile.from_json(reference.read_text())
+        return reference
+    ref = version or "production"
+    registry = open_registry(project)
+    info = registry.get(ref)
+    try:
+        return Profile.from_json(registry.report_text(info.version, "profile.json"))
+    except ModelVersionNotFound:
+        raise
+    except RegistryError:
+        raise ConfigError(
+            f"Version {info.version} ({ref}) has no stored profile.json (it was registered before "
+            "Shipyard stored drift profiles). Register it again with 'shipyard run', or pass "
+            "--reference FILE with its training data."
+        ) from None
+
+
+@dataclass(frozen=True)
+class LivePerformance:
+    """Rolling metric windows, concept-drift alerts and their report, on `rows` labelled predictions."""
+
+    windows: list[Any]
+    alerts: list[Any]
+    rows: int
+    report: Report
+
+
+def live_performance(
+    project: Project, *, window: str | None = None, version: str | None = None
+) -> LivePerformance:
+    """Join the prediction log with feedback over `window`; run the detectors and rolling metrics
+    against `version`'s offline metrics (default `production`). `ConfigError` without labels."""
+    import numpy as np
+
+    from shipyard.core.results import CheckResult, Reason, Status
+    from shipyard.evaluation.metrics import default_metrics
+    from shipyard.evaluation.outputs import ModelOutputs
+    from shipyard.monitoring.concept import detect_changes, error_stream, rolling_metrics
+    from shipyard.monitoring.sources import parse_window, read_labelled
+    from shipyard.serving.predlog import feedback_dir, prediction_log_dir
+
+    policy, config = project.policy, project.policy.monitoring
+    span = window or config.window
+    end = datetime.now(UTC)
+    frame = read_labelled(
+        prediction_log_dir(project.root), feedback_dir(project.root), end - parse_window(span), end
+    )
+    if frame.empty:
+        raise ConfigError(
+            f"No labelled predictions in the last {span}: the prediction log has no production rows "
+            "with feedback. Send labels with POST /feedback (request_id, row, label), or widen --window."
+        )
+    timestamps = [t.to_pydatetime() for t in frame["ts"]]
+    if policy.task == "regression":
+        y_true = frame["label"].astype(float).to_numpy()
+        outputs = ModelOutputs(frame["prediction"].astype(float).to_numpy())
+    else:
+        y_true = frame["label"].astype(str).to_numpy()
+        proba = [c for c in frame.columns if c.startswith("proba_")]
+        score = frame[proba].to_numpy(dtype=np.float64) if proba else None
+        classes = tuple(c.removeprefix("proba_") for c in proba)
+        outputs = ModelOutputs(frame["prediction"].astype(str).to_numpy(), score, classes)
+    offline = _offline_metrics(project, version)
+    metrics = [m for m in (policy.metrics or default_metrics(policy.task)) if m in offline]
+    alerts = detect_changes(error_stream(policy.task, y_true, outputs.y_pred), config.concept, timestamps)
+    windows, metric_alerts = rolling_metrics(
+        policy.task, y_true, outputs, offline, metrics, config.concept, timestamps
+    )
+    alerts = sorted([*alerts, *metric_alerts], key=lambda a: a.index)
+    results = [
+        CheckResult(
+            "concept_drift",
+            Status.FAILED,
+            a.message,
+            subject=a.detector,
+            reason=Reason.METRIC_DROP if a.detector.startswith("rolling_") else Reason.CONCEPT_DRIFT,
+            evidence=a.to_dict(),
+        )
+        for a in alerts
+    ] or [CheckResult("concept_drift", Status.PASSED, f"no alert on {len(frame)} labelled predictions")]
+    return LivePerformance(windows, alerts, len(frame), Report.of("performance checks", results))
+
+
+def _offline_metrics(project: Project, version: str | None) -> dict[str, float]:
+    """The version's offline test metrics (from its evaluation.json); {} when there is no production."""
+    import json
+
+    from shipyard.errors import ModelVersionNotFound
+
+    registry = open_registry(project)
+    try:
+        info = registry.get(version or "production")
+    except ModelVersionNotFound:
+        if version is not None:
+            raise
+        return {}
+    metrics = json.loads(registry.report_text(info.version, "evaluation.json")).get("metrics", {})
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}

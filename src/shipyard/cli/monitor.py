@@ -3,7 +3,6 @@ and is the model still as good as it was offline?"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,7 +11,6 @@ import typer
 from shipyard.cli._common import ProjectOption, console, load_project
 
 if TYPE_CHECKING:
-    from shipyard.config.project import Project
     from shipyard.monitoring.verdicts import DriftReport
 
 monitor_app = typer.Typer(
@@ -41,32 +39,11 @@ def drift(
     project: ProjectOption = Path("."),
 ) -> None:
     """Compare live inputs and scores with the training profile; exit 1 on drift."""
-    from shipyard.errors import ConfigError
-    from shipyard.monitoring.engine import detect_drift
+    from shipyard.api import live_drift
     from shipyard.monitoring.report import write_html, write_json
-    from shipyard.monitoring.sources import PredictionLogSource, open_source
-    from shipyard.serving.predlog import prediction_log_dir
 
     proj = load_project(project)
-    config = proj.policy.monitoring
-    if reference is not None and version is not None:
-        raise ConfigError("Give either --reference FILE or --version V, not both.")
-    ref = _reference(proj, reference, version)
-    if current is not None:
-        source: Any = open_source(current)
-    else:
-        log = prediction_log_dir(proj.root)
-        source = PredictionLogSource.last(log, window or config.window)
-        if not source.has_files:
-            raise ConfigError(
-                f"The prediction log {log} holds no predictions yet. Serve the model with "
-                "'shipyard serve' (it logs every scored row), or pass --current FILE."
-            )
-    report = detect_drift(ref, source, config, exclude=(proj.policy.data.target,))
-    if report.empty:
-        raise ConfigError(
-            f"No rows to compare in {source.description}. Widen --window, or pass --current FILE."
-        )
+    report = live_drift(proj, window=window, current=current, reference=reference, version=version)
     _render(report)
     out = proj.state_dir / "monitoring"
     json_path, html_path = json_path or out / "drift.json", html_path or out / "drift.html"
@@ -76,34 +53,6 @@ def drift(
     write_html(report, html_path)
     console.print(f"Wrote {json_path} and {html_path}")
     report.to_report().raise_for_status()
-
-
-def _reference(proj: Project, reference: Path | None, version: str | None) -> Any:
-    """A profile (stored with the version, or a JSON file) or reference data for exact statistics."""
-    from shipyard.data.profile import Profile
-    from shipyard.errors import ConfigError, ModelVersionNotFound, RegistryError
-
-    if reference is not None:
-        if reference.suffix.lower() == ".json":
-            if not reference.is_file():
-                raise ConfigError(f"--reference: no such file: {reference}")
-            return Profile.from_json(reference.read_text())
-        return reference
-    from shipyard.api import open_registry
-
-    ref = version or "production"
-    registry = open_registry(proj)
-    info = registry.get(ref)
-    try:
-        return Profile.from_json(registry.report_text(info.version, "profile.json"))
-    except ModelVersionNotFound:
-        raise
-    except RegistryError:
-        raise ConfigError(
-            f"Version {info.version} ({ref}) has no stored profile.json (it was registered before "
-            "Shipyard stored drift profiles). Register it again with 'shipyard run', or pass "
-            "--reference FILE with its training data."
-        ) from None
 
 
 def _render(report: DriftReport) -> None:
@@ -161,8 +110,10 @@ def performance(
 
     from rich.table import Table
 
-    proj = load_project(project)
-    windows, alerts, rows, report = _evaluate_performance(proj, window, version)
+    from shipyard.api import live_performance
+
+    result = live_performance(load_project(project), window=window, version=version)
+    windows, alerts, rows, report = result.windows, result.alerts, result.rows, result.report
 
     table = Table(title=f"Rolling metrics on {rows:,} labelled predictions")
     for name in ("rows", "metric", "value", "offline", "worse by", "until"):
@@ -189,77 +140,3 @@ def performance(
         }
         json_path.write_text(json.dumps(payload, indent=2, default=str))
     report.raise_for_status()
-
-
-def _evaluate_performance(
-    proj: Project, window: str | None, version: str | None
-) -> tuple[Any, Any, int, Any]:
-    """Join the prediction log with feedback over the window; run the detectors and rolling metrics."""
-    import numpy as np
-
-    from shipyard.core.results import CheckResult, Reason, Report, Status
-    from shipyard.errors import ConfigError
-    from shipyard.evaluation.metrics import default_metrics
-    from shipyard.evaluation.outputs import ModelOutputs
-    from shipyard.monitoring.concept import detect_changes, error_stream, rolling_metrics
-    from shipyard.monitoring.sources import parse_window, read_labelled
-    from shipyard.serving.predlog import feedback_dir, prediction_log_dir
-
-    policy, config = proj.policy, proj.policy.monitoring
-    span = window or config.window
-    end = datetime.now(UTC)
-    frame = read_labelled(
-        prediction_log_dir(proj.root), feedback_dir(proj.root), end - parse_window(span), end
-    )
-    if frame.empty:
-        raise ConfigError(
-            f"No labelled predictions in the last {span}: the prediction log has no production rows "
-            "with feedback. Send labels with POST /feedback (request_id, row, label), or widen --window."
-        )
-    timestamps = [t.to_pydatetime() for t in frame["ts"]]
-    if policy.task == "regression":
-        y_true = frame["label"].astype(float).to_numpy()
-        outputs = ModelOutputs(frame["prediction"].astype(float).to_numpy())
-    else:
-        y_true = frame["label"].astype(str).to_numpy()
-        proba = [c for c in frame.columns if c.startswith("proba_")]
-        score = frame[proba].to_numpy(dtype=np.float64) if proba else None
-        classes = tuple(c.removeprefix("proba_") for c in proba)
-        outputs = ModelOutputs(frame["prediction"].astype(str).to_numpy(), score, classes)
-    offline = _offline_metrics(proj, version)
-    metrics = [m for m in (policy.metrics or default_metrics(policy.task)) if m in offline]
-    alerts = detect_changes(error_stream(policy.task, y_true, outputs.y_pred), config.concept, timestamps)
-    windows, metric_alerts = rolling_metrics(
-        policy.task, y_true, outputs, offline, metrics, config.concept, timestamps
-    )
-    alerts = sorted([*alerts, *metric_alerts], key=lambda a: a.index)
-    results = [
-        CheckResult(
-            "concept_drift",
-            Status.FAILED,
-            a.message,
-            subject=a.detector,
-            reason=Reason.METRIC_DROP if a.detector.startswith("rolling_") else Reason.CONCEPT_DRIFT,
-            evidence=a.to_dict(),
-        )
-        for a in alerts
-    ] or [CheckResult("concept_drift", Status.PASSED, f"no alert on {len(frame)} labelled predictions")]
-    return windows, alerts, len(frame), Report.of("performance checks", results)
-
-
-def _offline_metrics(proj: Project, version: str | None) -> dict[str, float]:
-    """The version's offline test metrics (from its evaluation.json); {} when there is no production."""
-    import json
-
-    from shipyard.api import open_registry
-    from shipyard.errors import ModelVersionNotFound
-
-    registry = open_registry(proj)
-    try:
-        info = registry.get(version or "production")
-    except ModelVersionNotFound:
-        if version is not None:
-            raise
-        return {}
-    metrics = json.loads(registry.report_text(info.version, "evaluation.json")).get("metrics", {})
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
