@@ -253,6 +253,8 @@ def main() -> None:
         evidently = None
         if not big:
             python, note = evidently_python()
+            if python is None:
+                print(f"Evidently skipped, {note}")
             evidently = run_child(python, "evidently", folder) if python else None
         results["evidently"] = evidently
     report(rows, results, note)

@@ -15,6 +15,7 @@ import pytest
 from cli_helpers import Cli, write_tiny_project
 
 CONCEPT = """\
+evaluation: {latency_samples: 10, warmup: 0}
 monitoring:
   concept: {window: 100, max_metric_drop: 0.1}
 """

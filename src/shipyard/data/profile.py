@@ -205,16 +205,26 @@ def profile_column(array: pa.Array | pa.ChunkedArray) -> NumericProfile | Catego
 
 
 def build_profile(data: Any, *, scores: np.ndarray | None = None, exclude: tuple[str, ...] = ()) -> Profile:
-    """Profile of a pandas DataFrame or pyarrow Table, plus the model's `scores` on it if given."""
-    table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+    """Profile of a pandas DataFrame or pyarrow Table, plus the model's `scores` on it if given.
+
+    Columns are converted one at a time; one Arrow cannot type (mixed objects) is skipped
+    and named in `skipped`, never an error: registration must not fail on a profile.
+    """
+    keys = data.column_names if isinstance(data, pa.Table) else list(data.columns)
     columns: dict[str, NumericProfile | CategoricalProfile] = {}
     skipped: dict[str, str] = {}
-    for name in table.column_names:
+    for key in keys:
+        name = str(key)
         if name in exclude:
             continue
-        profiled = profile_column(table.column(name))
+        try:
+            array = data.column(key) if isinstance(data, pa.Table) else pa.array(data[key], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError) as exc:
+            skipped[name] = f"unsupported values: {exc}"[:200]
+            continue
+        profiled = profile_column(array)
         if profiled is None:
-            skipped[name] = str(table.column(name).type)
+            skipped[name] = str(array.type)
         else:
             columns[name] = profiled
     prediction = None
@@ -222,7 +232,7 @@ def build_profile(data: Any, *, scores: np.ndarray | None = None, exclude: tuple
         values = np.asarray(scores, dtype=np.float64)
         finite = values[~np.isnan(values)]
         prediction = numeric_profile(np.sort(finite), len(values) - len(finite))
-    return Profile(rows=table.num_rows, columns=columns, prediction=prediction, skipped=skipped)
+    return Profile(rows=len(data), columns=columns, prediction=prediction, skipped=skipped)
 
 
 def prediction_scores(outputs: Any) -> np.ndarray:

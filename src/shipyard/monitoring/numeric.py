@@ -145,7 +145,7 @@ def _exact_cdfs(reference: np.ndarray, summary: NumericSummary) -> _ExactCdfs:
     widths = np.diff(merged[order])
     del merged  # temporaries go as soon as possible: at 10M rows each is 80-160 MB
     # F_ref - F_cur after k merged values, of which r from the reference: r/n - (k - r)/m
-    diffs = np.cumsum(order < n).astype(np.float64)
+    diffs = np.cumsum(order < n, dtype=np.float64)
     del order
     diffs *= 1.0 / n + 1.0 / m
     diffs -= np.arange(1, n + m + 1) / m
@@ -211,7 +211,7 @@ class Wasserstein:
         exact = _exact(reference, current)
         if exact:
             cdfs = _exact_cdfs(reference.values, current)
-            distance = float(np.sum(np.abs(cdfs.diffs[:-1]) * cdfs.widths))
+            distance = float(np.dot(np.abs(cdfs.diffs[:-1]), cdfs.widths))
         else:
             distance = _profile_wasserstein(reference, current)
         spread = max(reference.profile.std, MIN_SPREAD)

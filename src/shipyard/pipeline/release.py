@@ -184,10 +184,22 @@ def register_stage(ctx: RunContext, keys_for_content: Mapping[str, str]) -> Stag
             }
             metrics = {k: v for k, v in evaluation["metrics"].items() if isinstance(v, int | float)}
             metrics.update({k: v for k, v in evaluation["performance"].items()})
+            from shipyard.data.profile import build_profile, prediction_scores
+            from shipyard.pipeline.stages import split_indices
+
+            # Drift monitoring compares live traffic with this profile of the training rows
+            # (inputs only) and of the candidate's scores on the test rows.
+            raw = ctx.raw()
+            profile = build_profile(
+                raw.iloc[split_indices(ctx, raw)[0]],
+                scores=prediction_scores(load_outputs(inputs["evaluate"] / "outputs.npz")[1]),
+                exclude=(policy.data.target,),
+            )
             reports = {
                 "gate_report.json": gate_report.to_json(),
                 "data_report.json": (inputs["validate"] / "data_report.json").read_text(),
                 "evaluation.json": json.dumps(evaluation, indent=2, sort_keys=True),
+                "profile.json": profile.to_json(),
             }
             info = registry.register(
                 inputs["train"] / "model",

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from shipyard.data.profile import (
@@ -118,3 +119,11 @@ def test_prediction_scores_follow_the_log_contract() -> None:
     multi = ModelOutputs(np.array([0, 2]), np.array([[0.5, 0.3, 0.2], [0.1, 0.2, 0.7]]), (0, 1, 2))
     np.testing.assert_allclose(prediction_scores(multi), [0.5, 0.7])
     np.testing.assert_allclose(prediction_scores(ModelOutputs(np.array([1.5, 2.5]))), [1.5, 2.5])
+
+
+def test_columns_arrow_cannot_type_are_skipped_not_fatal() -> None:
+    frame = pd.DataFrame({"mixed": [1, "a", 2.5], "x": [1.0, 2.0, 3.0]})
+    profile = build_profile(frame)
+    assert list(profile.columns) == ["x"]
+    assert profile.skipped["mixed"].startswith("unsupported values")
+    assert build_profile(pa.table({"x": [1.0, 2.0]})).rows == 2
