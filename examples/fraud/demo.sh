@@ -2,7 +2,8 @@
 # The end-to-end demo behind `make demo`: generate data, infer the schema, run the
 # pipeline twice (the second run is fully cached), promote, smoke, then show a
 # corrupted batch being rejected with a clear error and nothing registered, and finally
-# canary rollouts of a good and of a slow candidate under replayed traffic (rollout_demo.sh).
+# canary rollouts of a good and of a slow candidate under replayed traffic (rollout_demo.sh),
+# and drift in a replayed week triggering retrain -> gate -> roll out (retrain_demo.sh).
 set -uo pipefail
 cd "$(dirname "$0")"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -42,3 +43,6 @@ expect_exit 0 shipyard models
 
 step "Progressive delivery: canary rollouts under replayed traffic (rollout_demo.sh)"
 expect_exit 0 bash rollout_demo.sh
+
+step "Continuous training: drift in a replayed week triggers retrain -> gate -> roll out (retrain_demo.sh)"
+expect_exit 0 bash retrain_demo.sh

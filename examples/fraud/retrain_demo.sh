@@ -85,9 +85,12 @@ step "The drift trigger fires: retrain on weeks 1-6, gate against production, ro
 python -c "
 import pandas as pd
 frames = [pd.read_parquet(f'data/{name}.parquet') for name in ('transactions', 'week5', 'week6')]
-pd.concat(frames, ignore_index=True).to_parquet('data/fresh.parquet')
+fresh = pd.concat(frames, ignore_index=True)
+fresh['transaction_id'] = range(1, len(fresh) + 1)  # each generated week numbers from 1
+fresh.to_parquet('data/fresh.parquet')
 "
-replay data/week6.parquet 600 > traffic.log 2>&1 &
+shipyard traffic replay data/week6.parquet --url "http://127.0.0.1:$port" --rps 60 --duration 600 \
+  > traffic.log 2>&1 &
 traffic=$!
 expect_exit 0 shipyard retrain --if-needed
 cat deploy/demo.yaml

@@ -163,7 +163,7 @@ class RetrainConfig(_Section):
 
     schedule: str | None = Field(None, description="cron (UTC); fires when a tick passed since last training")
     min_new_labels: int | None = Field(None, ge=1, description="labelled feedback rows since last training")
-    on_drift: bool = Field(False, description="fire when `shipyard monitor drift` finds dataset drift")
+    on_drift: bool = Field(False, description="fire when `shipyard monitor drift` fails (would exit 1)")
     on_degradation: bool = Field(False, description="fire when `shipyard monitor performance` alerts")
     data: str | None = Field(None, description="fresh training data; default data.source")
     on_pass: Literal["rollout", "register"] = Field(

@@ -83,6 +83,10 @@ def _retrain(
     if not run.approved:
         say(f"Version {run.version} was rejected by its gates: {run.gate_report.headline()}.")
         return _record(log, project, triggers, "rejected", run=run)
+    comparison = [
+        r.message for r in run.gate_report.results if r.evidence.get("gate_type") == NON_INFERIORITY_GATE
+    ]
+    say(f"Version {run.version}: {run.gate_report.headline()}" + "".join(f"\n  {m}" for m in comparison))
     if project.policy.retrain.on_pass == "register":
         say(f"Version {run.version} passed every gate and is registered (alias candidate).")
         return _record(log, project, triggers, "registered", run=run)

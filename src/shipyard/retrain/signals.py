@@ -71,8 +71,8 @@ def _drift(project: Project) -> TriggerResult:
         report = live_drift(project)
     except ConfigError as exc:  # no prediction log yet, or no rows in the window
         return TriggerResult("drift", False, f"not measured: {exc}")
-    drifted = [f.name for f in report.drifted]
-    return drift_trigger(drifted, len(report.tested), project.policy.monitoring.drift_share)
+    failures = [r.message for r in report.to_report().failures]
+    return drift_trigger([f.name for f in report.drifted], len(report.tested), failures)
 
 
 def _degradation(project: Project) -> TriggerResult:

@@ -51,16 +51,16 @@ def new_labels_trigger(count: int, minimum: int) -> TriggerResult:
     return TriggerResult("new_labels", fired, message, {"count": count, "minimum": minimum})
 
 
-def drift_trigger(drifted: list[str], n_features: int, max_share: float) -> TriggerResult:
-    """Fires when the share of drifted features reaches `max_share` (monitoring.drift_share)."""
-    share = len(drifted) / n_features if n_features else 0.0
-    fired = n_features > 0 and share >= max_share
-    relation = ">=" if fired else "<"
+def drift_trigger(drifted: list[str], n_features: int, failures: list[str]) -> TriggerResult:
+    """Fires when the drift check failed (what makes `shipyard monitor drift` exit 1): dataset
+    drift, prediction drift, or a feature configured with severity `fail`."""
     named = f" ({', '.join(drifted[:5])}{', ...' if len(drifted) > 5 else ''})" if drifted else ""
     counted = f"{len(drifted)} of {n_features} features drifted{named}"
-    message = f"{counted}: share {share:.2f} {relation} {max_share}"
-    evidence = {"drifted": drifted, "n_features": n_features, "share": share, "max_share": max_share}
-    return TriggerResult("drift", fired, message, evidence)
+    evidence = {"drifted": drifted, "n_features": n_features, "failures": failures}
+    if not failures:
+        return TriggerResult("drift", False, f"drift check passed: {counted}", evidence)
+    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+    return TriggerResult("drift", True, f"{failures[0]}{more}; {counted}", evidence)
 
 
 def degradation_trigger(alerts: list[str], n_labels: int) -> TriggerResult:

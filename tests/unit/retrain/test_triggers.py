@@ -32,14 +32,15 @@ def test_new_labels_threshold_is_inclusive(count, fired):
     assert str(count) in result.message
 
 
-def test_drift_trigger_names_the_drifted_features():
-    quiet = drift_trigger(["amount"], 10, 0.3)
-    loud = drift_trigger(["amount", "country", "device", "hour"], 10, 0.3)
-    assert not quiet.fired
-    assert loud.fired and "amount, country, device, hour" in loud.message
-    assert loud.evidence["share"] == pytest.approx(0.4)
-    assert drift_trigger(["a", "b", "c"], 10, 0.3).fired  # the threshold is inclusive
-    assert not drift_trigger([], 0, 0.3).fired
+def test_drift_trigger_fires_on_a_failed_drift_check_and_names_the_features():
+    quiet = drift_trigger(["amount"], 6, [])
+    loud = drift_trigger(["amount", "country"], 6, ["prediction drifted: psi 0.31 >= 0.2", "dataset drift"])
+    assert not quiet.fired and quiet.message == "drift check passed: 1 of 6 features drifted (amount)"
+    assert loud.fired
+    assert loud.message == (
+        "prediction drifted: psi 0.31 >= 0.2 (and 1 more); 2 of 6 features drifted (amount, country)"
+    )
+    assert loud.evidence["n_features"] == 6
 
 
 def test_degradation_fires_on_any_alert_and_quotes_the_first():
