@@ -6,12 +6,7 @@
 # and drift in a replayed week triggering retrain -> gate -> roll out (retrain_demo.sh).
 set -uo pipefail
 cd "$(dirname "$0")"
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-expect_exit() {  # expect_exit CODE command...
-  local want=$1; shift
-  "$@"; local got=$?
-  if [ "$got" -ne "$want" ]; then echo "demo: expected exit $want from '$*', got $got" >&2; exit 1; fi
-}
+. ./demo_lib.sh
 
 step "Generate 50,000 synthetic transactions"
 expect_exit 0 python generate.py --rows 50000 --seed 0 --out data/transactions.parquet

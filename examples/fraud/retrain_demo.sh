@@ -16,12 +16,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-expect_exit() {  # expect_exit CODE command...
-  local want=$1; shift
-  "$@"; local got=$?
-  if [ "$got" -ne "$want" ]; then echo "demo: expected exit $want from '$*', got $got" >&2; exit 1; fi
-}
+. "$here/demo_lib.sh"
 
 step "Retrain demo in a scratch copy: $work"
 cp -r "$here/fraud_model" "$here/generate.py" "$here/schema.yaml" "$here/shipyard.yaml" "$work/"
@@ -56,20 +51,7 @@ step "Weeks 1-4: version 1 is trained, gated and put in production"
 expect_exit 0 shipyard run >/dev/null
 expect_exit 0 shipyard promote 1 --to production
 printf 'model: fraud\nproduction: "1"\n' > deploy/demo.yaml
-port=$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-OMP_NUM_THREADS=1 shipyard serve --desired deploy/demo.yaml --port "$port" > server.log 2>&1 &
-server=$!
-python - "$port" <<'EOF' || { cat server.log; exit 1; }
-import sys, time, httpx
-for _ in range(240):
-    try:
-        if httpx.get(f"http://127.0.0.1:{sys.argv[1]}/readyz", timeout=1).status_code == 200:
-            sys.exit(0)
-    except httpx.HTTPError:
-        pass
-    time.sleep(0.5)
-sys.exit(1)
-EOF
+start_server deploy/demo.yaml
 replay() { shipyard traffic replay "$1" --url "http://127.0.0.1:$port" --rps 60 --duration "$2"; }
 
 step "Week 5: ordinary traffic. No drift, so no retraining"

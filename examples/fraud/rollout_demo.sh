@@ -15,12 +15,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-expect_exit() {  # expect_exit CODE command...
-  local want=$1; shift
-  "$@"; local got=$?
-  if [ "$got" -ne "$want" ]; then echo "demo: expected exit $want from '$*', got $got" >&2; exit 1; fi
-}
+. "$here/demo_lib.sh"
 
 step "Rollout demo in a scratch copy: $work"
 cp -r "$here/fraud_model" "$here/generate.py" "$here/schema.yaml" "$here/shipyard.yaml" "$work/"
@@ -83,20 +78,7 @@ expect_exit 0 shipyard models
 
 step "The deploy file (GitOps: commit it) and a server that reconciles when it changes"
 printf 'model: fraud\nproduction: "1"\n' > deploy/demo.yaml
-port=$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-OMP_NUM_THREADS=1 shipyard serve --desired deploy/demo.yaml --port "$port" > server.log 2>&1 &
-server=$!
-python - "$port" <<'EOF' || { cat server.log; exit 1; }
-import sys, time, httpx
-for _ in range(240):
-    try:
-        if httpx.get(f"http://127.0.0.1:{sys.argv[1]}/readyz", timeout=1).status_code == 200:
-            sys.exit(0)
-    except httpx.HTTPError:
-        pass
-    time.sleep(0.5)
-sys.exit(1)
-EOF
+start_server deploy/demo.yaml
 shipyard traffic replay data/transactions.parquet --url "http://127.0.0.1:$port" --rps 40 --duration 600 &
 traffic=$!
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from shipyard.core.clock import from_db, utc_now
 from shipyard.errors import BusyError, ConfigError
 
 RUNNING, PAUSED = "running", "paused"
@@ -74,14 +75,11 @@ INCIDENTS = sa.Table(
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return utc_now()
 
 
 def _utc(when: datetime | None) -> datetime | None:
-    # SQLite drops the zone on storage; every value is written in UTC, so restore it.
-    if when is None:
-        return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return None if when is None else from_db(when)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from shipyard.core.clock import from_db, utc_now
 from shipyard.errors import ConfigError
 
 _METADATA = sa.MetaData()
@@ -45,15 +46,6 @@ def _utc(when: datetime) -> datetime:
     return when.astimezone(UTC)
 
 
-def _from_db(when: datetime) -> datetime:
-    # SQLite drops the zone on storage; every value is written in UTC, so restore it.
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True)
 class AliasEvent:
     """One alias move: `alias` of `model` went from `from_version` to `to_version`.
@@ -69,7 +61,7 @@ class AliasEvent:
     actor: str
     reason: str
     report: str | None = None
-    at: datetime = field(default_factory=_now)
+    at: datetime = field(default_factory=utc_now)
 
 
 class AliasHistory:
@@ -124,7 +116,7 @@ class AliasHistory:
                 actor=row["actor"],
                 reason=row["reason"],
                 report=row["report"],
-                at=_from_db(row["at"]),
+                at=from_db(row["at"]),
             )
             for row in rows
         ]

@@ -9,6 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from shipyard.core.clock import from_db
+
 _METADATA = sa.MetaData()
 
 DECISIONS = sa.Table(
@@ -90,7 +92,7 @@ class DecisionLog:
                 triggers=json.loads(row["triggers"]),
                 actor=row["actor"],
                 version=row["version"],
-                at=row["at"].replace(tzinfo=UTC) if row["at"].tzinfo is None else row["at"],
+                at=from_db(row["at"]),
             )
             for row in rows
         ]
