@@ -143,3 +143,30 @@ def test_performance_alerts_when_labels_disagree(served: Cli, tmp_path: Path) ->
     assert {"adwin", "page_hinkley", "rolling_accuracy"} <= detectors
     assert all(a["index"] >= 200 for a in payload["alerts"]), "no alert while labels agree"
     assert served("monitor", "performance", "--window", "1m", check=2).returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("trigger", "window", "fired"),
+    [
+        ("on_degradation", None, "degradation"),  # labels disagree after row 200
+        ("on_drift", None, None),  # the last 7 days look like training
+        ("on_drift", "30d", "drift"),  # the window reaches the shifted traffic
+    ],
+)
+def test_each_live_trigger_fires_alone_on_the_logs(
+    served: Cli, trigger: str, window: str | None, fired: str | None
+) -> None:
+    path = served.project / "shipyard.yaml"
+    original = path.read_text()
+    policy = original + f"retrain: {{{trigger}: true}}\n"
+    if window:
+        policy = policy.replace("monitoring:\n", f"monitoring:\n  window: {window}\n")
+    path.write_text(policy)
+    try:
+        proc = served("retrain", "--if-needed", "--json", check=0)
+    finally:
+        path.write_text(original)
+    decision = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert [t["trigger"] for t in decision["triggers"] if t["fired"]] == ([fired] if fired else [])
+    # the same data and code are cached: a fired trigger retrains, but nothing new is built
+    assert decision["outcome"] == ("unchanged" if fired else "skipped")
