@@ -88,6 +88,8 @@ def prepare_mlflow(candidate: Any, production: Any, store: Path) -> dict[str, An
     import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{store / 'mlflow.db'}")
+    # evaluate() logs its plots as artifacts: keep them in the temp store, not ./mlruns
+    mlflow.create_experiment("gates-benchmark", artifact_location=(store / "artifacts").as_uri())
     mlflow.set_experiment("gates-benchmark")
     trusted = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
     loaded = {}
