@@ -45,7 +45,7 @@ _METRICS = {
 # The gated metric and a floor that only rules out a useless model: better than chance / the mean.
 _PRIMARY = {
     "binary": ("roc_auc", "min", 0.6),
-    "multiclass": ("accuracy", "min", 0.0),
+    "multiclass": ("accuracy", "min", None),  # None: the majority class's share, from the data
     "regression": ("r2", "min", 0.0),
 }
 
@@ -69,6 +69,7 @@ class Proposal:
     slices: list[str]
     dropped: list[str]
     datetimes: list[str]
+    majority_share: float = 0.0  # of the most frequent class (classification)
 
 
 def project_name(folder: Path) -> str:
@@ -175,6 +176,9 @@ def propose(
         slices=slices,
         dropped=dropped,
         datetimes=datetimes,
+        majority_share=float(frame[target].value_counts(normalize=True).iloc[0])
+        if task != "regression"
+        else 0.0,
     )
 
 
@@ -195,6 +199,8 @@ def render(name: str, values: Mapping[str, object]) -> str:
 
 def _policy_values(p: Proposal) -> dict[str, object]:
     primary, floor_key, floor = _PRIMARY[p.kind]
+    if floor is None:  # better than always predicting the most frequent class
+        floor = round(p.majority_share + 0.005, 2)
     slices = f"\n# Metrics are also reported per value of these columns.\nslices: [{', '.join(p.slices)}]\n"
     return {
         "data_name": p.data_name,

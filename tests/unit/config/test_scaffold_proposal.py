@@ -149,3 +149,11 @@ def test_gitignore_entries_are_added_once(tmp_path):
     assert not ensure_ignored(tmp_path)
     lines = (tmp_path / ".gitignore").read_text().splitlines()
     assert lines[0] == "*.pyc" and lines.count("shipyard-reports/") == 1 and ".shipyard/" not in lines
+
+
+def test_a_multiclass_floor_beats_always_predicting_the_majority_class():
+    frame = _frame().assign(label=["a"] * 100 + ["b"] * 60 + ["c"] * 40)
+    proposal = propose(frame, target="label", name="m", data_source="d.csv")
+    policy = yaml.safe_load(render_files(proposal)[0]["shipyard.yaml"])
+    floor = next(g for g in policy["gates"] if g["type"] == "metric_threshold")
+    assert (floor["metric"], floor["min"]) == ("accuracy", 0.51)  # majority share 0.5
