@@ -32,26 +32,6 @@ schema_app = typer.Typer(help="Infer and check the data schema kept in git.", no
 env_app = typer.Typer(help="Compare the running environment with a model's.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 app.add_typer(env_app, name="env")
-# Command groups defined in their own modules (each imports only typer at module level):
-from shipyard.cli.retrain import retrain, watch  # noqa: E402
-
-app.command()(retrain)
-app.command()(watch)
-from shipyard.cli.init import init  # noqa: E402
-
-app.command()(init)
-from shipyard.cli.monitor import monitor_app  # noqa: E402
-
-app.add_typer(monitor_app, name="monitor")
-from shipyard.cli.report import report  # noqa: E402
-from shipyard.cli.rollout import rollback, rollout_app, traffic_app  # noqa: E402
-from shipyard.cli.serve import serve  # noqa: E402
-
-app.command()(serve)
-app.command()(report)
-app.add_typer(rollout_app, name="rollout")
-app.add_typer(traffic_app, name="traffic")
-app.command()(rollback)
 
 
 @schema_app.command("infer")
@@ -227,6 +207,25 @@ def env_check(
     for m in mismatches:
         console.print(f"{m.field}: model {m.recorded!r}, here {m.current!r}")
     console.print("Policy environment.on_mismatch is 'warn': the model may still be loaded.")
+
+
+# Command groups defined in their own modules (each imports only typer at module level):
+from shipyard.cli.init import init  # noqa: E402
+from shipyard.cli.monitor import monitor_app  # noqa: E402
+from shipyard.cli.report import report  # noqa: E402
+from shipyard.cli.retrain import retrain, watch  # noqa: E402
+from shipyard.cli.rollout import rollback, rollout_app, traffic_app  # noqa: E402
+from shipyard.cli.serve import serve  # noqa: E402
+
+app.command()(init)
+app.command()(report)
+app.command()(serve)
+app.add_typer(rollout_app, name="rollout")
+app.command()(rollback)
+app.add_typer(traffic_app, name="traffic")
+app.add_typer(monitor_app, name="monitor")
+app.command()(retrain)
+app.command()(watch)
 
 
 def main() -> None:
