@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from shipyard.core.clock import from_db, utc_now
+from shipyard.core.sql import open_engine
 from shipyard.errors import BusyError, ConfigError
 
 RUNNING, PAUSED = "running", "paused"
@@ -157,11 +157,7 @@ class RolloutStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        parsed = sa.engine.make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        self._engine = sa.create_engine(parsed)
-        _METADATA.create_all(self._engine)
+        self._engine = open_engine(url, _METADATA)
 
     def create(
         self,

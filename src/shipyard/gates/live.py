@@ -35,6 +35,32 @@ def _skipped(gate: Gate, subject: str, message: str, reason: Reason = Reason.NOT
     )
 
 
+def _verdict(
+    gate: Gate,
+    passed: bool,
+    *,
+    subject: str,
+    message: str,
+    reason: Reason,
+    observed: float,
+    expected: Any,
+    hint: str,
+    evidence: dict[str, Any],
+) -> CheckResult:
+    """A threshold result: `reason` and `hint` apply only when it failed."""
+    return CheckResult(
+        check=gate.type_name,
+        status=Status.PASSED if passed else Status.FAILED,
+        message=message,
+        subject=subject,
+        reason=None if passed else reason,
+        observed=observed,
+        expected=expected,
+        hint="" if passed else hint,
+        evidence=evidence,
+    )
+
+
 def _figure(ctx: GateContext, name: str) -> float | None:
     value = ctx.performance.get(name)
     return None if value is None or math.isnan(float(value)) else float(value)
@@ -82,26 +108,16 @@ class ErrorRateGate(Gate):
             "requests": ctx.performance.get("requests"),
         }
         expected = {"max": self.max, "max_increase": self.max_increase}
-        if broken:
-            return CheckResult(
-                check=self.type_name,
-                status=Status.FAILED,
-                message="; ".join(broken) + " -> FAIL",
-                subject="error_rate",
-                reason=Reason.ERROR_RATE_ABOVE_LIMIT,
-                observed=rate,
-                expected=expected,
-                hint="The new version fails requests: see the server log for its errors.",
-                evidence=evidence,
-            )
         versus = "" if base is None else f" (production {base:.2%})"
-        return CheckResult(
-            check=self.type_name,
-            status=Status.PASSED,
-            message=f"error_rate = {rate:.2%}{versus} -> PASS",
+        return _verdict(
+            self,
+            not broken,
             subject="error_rate",
+            message="; ".join(broken) + " -> FAIL" if broken else f"error_rate = {rate:.2%}{versus} -> PASS",
+            reason=Reason.ERROR_RATE_ABOVE_LIMIT,
             observed=rate,
             expected=expected,
+            hint="The new version fails requests: see the server log for its errors.",
             evidence=evidence,
         )
 
@@ -138,17 +154,15 @@ class LatencyRatioGate(Gate):
             f"{figure} = {value:.4g} ms, production {base:.4g} ms: {ratio:.2f}x "
             f"{'<=' if passed else '>'} {self.max_ratio:g}x -> {'PASS' if passed else 'FAIL'}"
         )
-        return CheckResult(
-            check=self.type_name,
-            status=Status.PASSED if passed else Status.FAILED,
-            message=message,
+        return _verdict(
+            self,
+            passed,
             subject=figure,
-            reason=None if passed else Reason.LATENCY_RATIO_ABOVE_LIMIT,
+            message=message,
+            reason=Reason.LATENCY_RATIO_ABOVE_LIMIT,
             observed=ratio,
             expected=f"<= {self.max_ratio:g}x production",
-            hint=""
-            if passed
-            else "The new version is slower than production: profile it, or raise max_ratio.",
+            hint="The new version is slower than production: profile it, or raise max_ratio.",
             evidence={figure: value, f"baseline_{figure}": base, "ratio": ratio},
         )
 
@@ -190,15 +204,15 @@ class MeanConfidenceGate(Gate):
             broken.append(
                 f"mean confidence {value:.3f}, production {base:.3f}: dropped by more than {self.max_drop:g}"
             )
-        return CheckResult(
-            check=self.type_name,
-            status=Status.FAILED if broken else Status.PASSED,
-            message=("; ".join(broken) + " -> FAIL") if broken else f"mean confidence {value:.3f} -> PASS",
+        return _verdict(
+            self,
+            not broken,
             subject="confidence",
-            reason=Reason.CONFIDENCE_BELOW_LIMIT if broken else None,
+            message=("; ".join(broken) + " -> FAIL") if broken else f"mean confidence {value:.3f} -> PASS",
+            reason=Reason.CONFIDENCE_BELOW_LIMIT,
             observed=value,
             expected={"min": self.min, "max_drop": self.max_drop},
-            hint="The model is less sure of its answers: check the inputs for drift." if broken else "",
+            hint="The model is less sure of its answers: check the inputs for drift.",
             evidence={
                 "mean_confidence": value,
                 "baseline_mean_confidence": None if math.isnan(base) else base,
@@ -278,18 +292,16 @@ class PredictionShiftGate(Gate):
         if math.isnan(psi):
             return _skipped(self, "predictions", "no predictions in the window to compare")
         passed = psi <= self.max_psi
-        return CheckResult(
-            check=self.type_name,
-            status=Status.PASSED if passed else Status.FAILED,
+        return _verdict(
+            self,
+            passed,
+            subject="predictions",
             message=f"PSI of predictions against production = {psi:.3f} "
             f"{'<=' if passed else '>'} {self.max_psi:g} -> {'PASS' if passed else 'FAIL'}",
-            subject="predictions",
-            reason=None if passed else Reason.PREDICTION_SHIFT,
+            reason=Reason.PREDICTION_SHIFT,
             observed=psi,
             expected=f"<= {self.max_psi:g}",
-            hint=""
-            if passed
-            else "The new version predicts a different distribution: compare them on recent data.",
+            hint="The new version predicts a different distribution: compare them on recent data.",
             evidence={"psi": psi, "bins": self.bins, "rows": len(ctx.candidate.y_pred)},
         )
 
@@ -330,15 +342,15 @@ class ShadowAgreementGate(Gate):
         if agreement is None:
             return _skipped(self, "agreement", "no rows scored by both the candidate and production")
         passed = agreement >= self.min_agreement
-        return CheckResult(
-            check=self.type_name,
-            status=Status.PASSED if passed else Status.FAILED,
+        return _verdict(
+            self,
+            passed,
+            subject="agreement",
             message=f"agreement with production = {agreement:.2%} "
             f"{'>=' if passed else '<'} {self.min_agreement:.2%} -> {'PASS' if passed else 'FAIL'}",
-            subject="agreement",
-            reason=None if passed else Reason.SHADOW_DISAGREEMENT,
+            reason=Reason.SHADOW_DISAGREEMENT,
             observed=agreement,
             expected=f">= {self.min_agreement:g}",
-            hint="" if passed else "The new version answers differently from production on the same rows.",
+            hint="The new version answers differently from production on the same rows.",
             evidence={"agreement": agreement},
         )

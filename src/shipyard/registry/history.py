@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import sqlalchemy as sa
 
 from shipyard.core.clock import from_db, utc_now
+from shipyard.core.sql import open_engine
 from shipyard.errors import ConfigError
 
 _METADATA = sa.MetaData()
@@ -69,11 +69,7 @@ class AliasHistory:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        parsed = sa.engine.make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        self._engine = sa.create_engine(parsed)
-        _METADATA.create_all(self._engine)
+        self._engine = open_engine(url, _METADATA)
 
     def record(self, event: AliasEvent) -> None:
         """Append one event."""

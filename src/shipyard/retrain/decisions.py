@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shipyard.core.clock import from_db
+from shipyard.core.sql import open_engine
 
 _METADATA = sa.MetaData()
 
@@ -60,8 +61,7 @@ class DecisionLog:
     """The decisions table at a SQLAlchemy `url` (SQLite by default); created when missing."""
 
     def __init__(self, url: str) -> None:
-        self._engine = sa.create_engine(url)
-        _METADATA.create_all(self._engine)
+        self._engine = open_engine(url, _METADATA)
 
     def record(self, decision: Decision) -> Decision:
         at = decision.at or datetime.now(UTC)
