@@ -39,7 +39,8 @@ class GateContext:
     needs them (`Gate.needs`), since loading rows or the model costs time:
     `rows` are the raw test rows (target included) aligned with `y_true`,
     `train_rows` the raw training rows, `model` the candidate in memory (features +
-    estimator), `model_dir` its packaged folder as the registry will store it.
+    estimator), `model_dir` its packaged folder as the registry will store it, and
+    `baseline_model_dir` the production model's folder as the registry served it.
     """
 
     task: str
@@ -58,6 +59,7 @@ class GateContext:
     model: Servable | None = None
     baseline_model: Servable | None = None
     model_dir: Path | None = None
+    baseline_model_dir: Path | None = None
     schema: Schema | None = None
     split: SplitConfig | None = None
     project_root: Path | None = None
@@ -69,8 +71,11 @@ class Gate:
     type_name: ClassVar[str] = ""
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
     #: optional `GateContext` fields this gate reads: any of "rows", "train_rows",
-    #: "model", "baseline_model", "model_dir", "schema", "baseline"
+    #: "model", "baseline_model", "model_dir", "baseline_model_dir", "schema", "baseline"
     needs: ClassVar[frozenset[str]] = frozenset()
+    #: True when the verdict may rest on wall-clock timings taken during `evaluate`, which no
+    #: two runs repeat exactly: conformance then checks repeated results for shape, not values
+    timed: ClassVar[bool] = False
 
     @classmethod
     def _param_names(cls) -> list[str]:

@@ -21,7 +21,7 @@ from shipyard.gates.base import Gate, GateContext
 
 GATE_GROUP = "shipyard.gates"
 CONTEXT_FIELDS = frozenset(
-    {"rows", "train_rows", "model", "baseline_model", "model_dir", "schema", "baseline"}
+    {"rows", "train_rows", "model", "baseline_model", "model_dir", "baseline_model_dir", "schema", "baseline"}
 )
 
 

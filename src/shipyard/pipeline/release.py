@@ -98,6 +98,8 @@ def _requested_fields(
         fields["model_dir"] = model_dir
     if "baseline_model" in needs and production is not None:
         fields["baseline_model"] = production.model
+    if "baseline_model_dir" in needs and production is not None:
+        fields["baseline_model_dir"] = production.path
     if "schema" in needs and ctx.project.schema_path.is_file():
         from shipyard.data.schema import read_schema
 
@@ -122,6 +124,7 @@ class _Production:
 
     version: str
     model: Servable
+    path: Path
     y_true: np.ndarray
     outputs: ModelOutputs
     metrics: dict[str, float]
@@ -144,7 +147,7 @@ def _production(ctx: RunContext, split_dir: Path) -> _Production | None:
     outputs = model.outputs(rows)
     y_true = rows[ctx.policy.data.target].to_numpy()
     metrics = compute_metrics(ctx.policy.task, y_true, outputs, ctx.policy.metrics or None)
-    return _Production(production.info.version, model, y_true, outputs, metrics)
+    return _Production(production.info.version, model, production.path, y_true, outputs, metrics)
 
 
 def register_stage(ctx: RunContext, keys_for_content: Mapping[str, str]) -> Stage:

@@ -69,6 +69,8 @@ def check_model_name(name: str) -> None:
 
 
 LIFECYCLE_ALIASES = (CANDIDATE, "staging", "canary", PRODUCTION, PREVIOUS)
+#: aliases that say "on its way to production": a rejected version keeps none of them
+PRE_RELEASE_ALIASES = (CANDIDATE, "staging", "canary")
 
 
 def check_alias(alias: str) -> None:

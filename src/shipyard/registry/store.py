@@ -264,6 +264,8 @@ class ModelRegistry:
 
         Moving `production` away from a version points `previous` at it, for `rollback`.
         A rejected version is refused (`AliasConflict`) unless `force=True` with a `reason`.
+        Moving `rejected` to a version (a rolled-back canary) takes its pre-release aliases
+        (`candidate`, `staging`, `canary`) away in the same recorded change.
         """
         names.check_alias(to)
         if to == names.PREVIOUS:
@@ -291,6 +293,8 @@ class ModelRegistry:
         moves: list[tuple[str, str | None]] = [(to, info.version)]
         if to == names.PRODUCTION and old is not None:
             moves.append((names.PREVIOUS, old))
+        if to == names.REJECTED:
+            moves += [(alias, None) for alias in names.PRE_RELEASE_ALIASES if alias in info.aliases]
         if force and not info.approved:
             why = f"forced despite failed gates: {reason}"
         else:

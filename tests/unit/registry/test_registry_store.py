@@ -335,3 +335,19 @@ def test_database_store_needs_an_artifact_root_and_hides_the_password(tmp_path: 
     registry.close()
     with pytest.raises(ConfigError, match="Got 'my model' instead"):
         ModelRegistry("sqlite:///x.db", "my model", audit_url=audit_url)
+
+
+def test_a_rolled_back_version_loses_its_pre_release_aliases(
+    registry: ModelRegistry, model_dir: Path
+) -> None:
+    register(registry, model_dir, key="a")
+    register(registry, model_dir, key="b")
+    registry.promote("1", "production", actor="ci")
+    registry.promote("2", "canary", actor="ci")
+    assert registry.get("2").aliases == ("canary", "candidate")
+    moves = registry.promote("2", "rejected", actor="controller", reason="error rate 20% > 1%")
+    moved = {(e.alias, e.to_version) for e in moves}
+    assert moved == {("rejected", "2"), ("candidate", None), ("canary", None)}
+    assert registry.get("2").aliases == ("rejected",)
+    assert registry.get("production").version == "1"
+    assert {e.reason for e in moves} == {"error rate 20% > 1%"}
