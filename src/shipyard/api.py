@@ -30,6 +30,7 @@ __all__ = [
     "infer_project_schema",
     "live_drift",
     "live_performance",
+    "model_requirements",
     "open_registry",
     "run_pipeline",
     "run_smoke",
@@ -132,6 +133,14 @@ def check_environment(project: Project, ref: str) -> list[Any]:
 
     on_mismatch = project.policy.environment.on_mismatch
     return list(fetch_verified(open_registry(project), ref, on_mismatch=on_mismatch).mismatches)
+
+
+def model_requirements(project: Project, ref: str) -> tuple[str, list[str]]:
+    """The version `ref` resolves to and the pip requirements recorded with its files."""
+    registry = open_registry(project)
+    version = registry.get(ref).version
+    lines = (registry.download(version) / "requirements.txt").read_text().splitlines()
+    return version, [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 def live_drift(

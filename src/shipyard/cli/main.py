@@ -210,6 +210,7 @@ def env_check(
 
 
 # Command groups defined in their own modules (each imports only typer at module level):
+from shipyard.cli.deploy import deploy_app  # noqa: E402
 from shipyard.cli.init import init  # noqa: E402
 from shipyard.cli.monitor import monitor_app  # noqa: E402
 from shipyard.cli.report import report  # noqa: E402
@@ -223,6 +224,7 @@ app.command()(serve)
 app.add_typer(rollout_app, name="rollout")
 app.command()(rollback)
 app.add_typer(traffic_app, name="traffic")
+app.add_typer(deploy_app, name="deploy")
 app.add_typer(monitor_app, name="monitor")
 app.command()(retrain)
 app.command()(watch)
