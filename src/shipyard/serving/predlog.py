@@ -26,14 +26,18 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "BATCH_ROWS",
+    "ERROR",
     "FEEDBACK_DIR",
     "INPUT_PREFIX",
+    "INPUT_RAW",
     "LABEL",
     "LATENCY_MS",
     "MODEL_VERSION",
     "PREDICTION",
     "PREDICTIONS_DIR",
     "PROBA_PREFIX",
+    "QUARANTINE_DIR",
     "REQUEST_ID",
     "ROUTE",
     "ROUTES",
@@ -42,6 +46,7 @@ __all__ = [
     "STATUS",
     "STATUSES",
     "TS",
+    "WAL_DIR",
     "LogWriter",
     "feedback_dir",
     "feedback_glob",
@@ -52,6 +57,8 @@ __all__ = [
 
 PREDICTIONS_DIR = "predictions"
 FEEDBACK_DIR = "feedback"
+WAL_DIR = "_wal"  # inside a log folder: write-ahead segments not yet in Parquet
+QUARANTINE_DIR = "_quarantine"  # inside a log folder: rows whose part could not be written, kept
 
 REQUEST_ID = "request_id"  # string
 ROW = "row"  # int32: index of the row within its request
@@ -59,11 +66,14 @@ TS = "ts"  # timestamp[us, UTC]: when the request arrived (feedback: when the la
 MODEL_VERSION = "model_version"  # string
 ROUTE = "route"  # string, one of ROUTES
 STATUS = "status"  # string, one of STATUSES
-LATENCY_MS = "latency_ms"  # float64: model call time of the request on that route
+LATENCY_MS = "latency_ms"  # float64: time of the model call that scored the row
+BATCH_ROWS = "batch_rows"  # int32: rows in that model call; per-row model time = latency_ms / batch_rows
+ERROR = "error"  # string: why the model or server failed on the row (status "error"); else null
 PREDICTION = "prediction"  # string: the label (classification) or the value (regression)
 SCORE = "score"  # float64: positive-class / max probability, or the predicted value; null on error
 PROBA_PREFIX = "proba_"  # float64 per class: proba_<class>
-INPUT_PREFIX = "input."  # raw input columns, their own dtypes: input.<name>
+INPUT_PREFIX = "input."  # input columns, typed by the project schema: input.<name>
+INPUT_RAW = "input_raw"  # string: JSON of the row's fields that fit no typed input column, else null
 LABEL = "label"  # feedback: the ground-truth label as a string
 
 ROUTES = ("production", "canary", "shadow")
