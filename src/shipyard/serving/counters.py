@@ -31,7 +31,7 @@ import os
 import socket
 import threading
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -150,5 +150,4 @@ def read_counters(log_dir: str | Path) -> dict[str, RouteCounters]:
             total = totals.setdefault(str(version), dict.fromkeys(FIELDS, 0))
             for name, value in _counts(entry).items():
                 total[name] += value
-    names = {f.name for f in fields(RouteCounters)}
-    return {v: RouteCounters(v, **{k: c[k] for k in FIELDS if k in names}) for v, c in totals.items()}
+    return {v: RouteCounters(v, **c) for v, c in totals.items()}

@@ -27,8 +27,6 @@ import orjson
 from shipyard.data.schema import ColumnSchema, Schema
 from shipyard.serving import predlog as P
 
-
-
 _INT64 = (-(2**63), 2**63 - 1)
 
 
@@ -107,7 +105,9 @@ class LogSchema:
         n = sum(counts)
 
         def per_record(key: str) -> list[Any]:
-            return list(chain.from_iterable(repeat(rec[key], c) for rec, c in zip(records, counts, strict=True)))
+            return list(
+                chain.from_iterable(repeat(rec[key], c) for rec, c in zip(records, counts, strict=True))
+            )
 
         def per_row(key: str) -> list[Any]:
             return list(
@@ -119,7 +119,9 @@ class LogSchema:
 
         requests = [r for rec in records for r in rec["requests"]]
         columns: dict[str, Any] = {
-            P.REQUEST_ID: pa.array(list(chain.from_iterable(repeat(r[0], r[1]) for r in requests)), pa.string()),
+            P.REQUEST_ID: pa.array(
+                list(chain.from_iterable(repeat(r[0], r[1]) for r in requests)), pa.string()
+            ),
             P.ROW: pa.array(list(chain.from_iterable(range(r[1]) for r in requests)), pa.int32()),
             P.TS: pa.array(
                 list(chain.from_iterable(repeat(int(r[2] * 1_000_000), r[1]) for r in requests)),
@@ -190,7 +192,9 @@ def _datetimes(name: str, values: list[Any], raw: dict[int, dict[str, Any]]) -> 
 
     # Strict ISO 8601 calendar dates only: pandas refuses week and ordinal dates here.
     stamps = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601", utc=True, errors="coerce")
-    failed = [i for i, (v, ok) in enumerate(zip(values, stamps.notna(), strict=True)) if v is not None and not ok]
+    failed = [
+        i for i, (v, ok) in enumerate(zip(values, stamps.notna(), strict=True)) if v is not None and not ok
+    ]
     _keep_raw(name, values, failed, raw)
     naive = stamps.dt.tz_localize(None).astype("datetime64[us]")
     return pa.Array.from_pandas(naive, type=pa.timestamp("us"))

@@ -35,11 +35,11 @@ from shipyard.serving import predlog as P
 from shipyard.serving.counters import ServerCounters
 from shipyard.serving.logtable import LogSchema
 from shipyard.serving.payload import MISSING
+from shipyard.serving.predlog import RETRY_DELAYS_S
 
 logger = logging.getLogger(__name__)
 
 _LOCK = ".lock"
-RETRY_DELAYS_S = (0.05, 0.25, 1.0)
 
 
 def _default(value: Any) -> Any:

@@ -13,19 +13,19 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from itertools import chain
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
 import orjson
 
 from shipyard.serving import predlog as P
+from shipyard.serving.counters import ServerCounters
 from shipyard.serving.metrics import ServerMetrics
 from shipyard.serving.models import LoadedModel, ModelHolder
 from shipyard.serving.payload import MISSING, Rows
-from shipyard.serving.counters import ServerCounters
 from shipyard.serving.prediction_log import PredictionLog
 from shipyard.serving.routing import CANARY, PRODUCTION, SHADOW, route_for
 from shipyard.serving.validation import RequestValidator, batch_frame
@@ -148,7 +148,10 @@ class Scorer:
         rows = sum(job.rows.n for job in group)
         failed = scored.score is None
         self.counters.add(
-            version, requests=len(group), errors=len(group) if failed else 0, rows_scored=0 if failed else rows
+            version,
+            requests=len(group),
+            errors=len(group) if failed else 0,
+            rows_scored=0 if failed else rows,
         )
         self._observe(version, route, scored)
         if self.log is not None:
@@ -254,5 +257,7 @@ def log_record(version: str, route: str, group: list[Job], scored: _Scored) -> d
         record["prediction"] = scored.prediction.astype(str).tolist()
         record["score"] = np.ascontiguousarray(scored.score, dtype=np.float64)
         if scored.proba is not None:
-            record["proba"] = {c: np.ascontiguousarray(scored.proba[:, i]) for i, c in enumerate(scored.classes)}
+            record["proba"] = {
+                c: np.ascontiguousarray(scored.proba[:, i]) for i, c in enumerate(scored.classes)
+            }
     return record
