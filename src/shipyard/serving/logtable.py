@@ -6,7 +6,9 @@ always concatenate. A value that does not fit its column's type (text in a float
 ISO week date in a datetime column, a number beyond int64) is stored as null there and kept
 verbatim in `input_raw`: a JSON object per row of every such field, plus the fields the
 schema does not know. Without a schema, each column's type is fixed the first time it is
-seen (numbers as float64, booleans, text) for the life of the writer.
+seen (numbers as float64, booleans, text) for the life of the writer. `proba_<class>`
+columns (float64) appear from the first part that has them; read the log with
+`union_by_name=true` (DuckDB) or a unified schema (pyarrow) across servers and restarts.
 
 A record is one model call's rows on one route, as JSON (the write-ahead log's line):
 
@@ -18,6 +20,7 @@ A record is one model call's rows on one route, as JSON (the write-ahead log's l
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from itertools import chain, repeat
 from typing import Any
@@ -35,7 +38,8 @@ def _is_float(v: Any) -> bool:
 
 
 def _is_int(v: Any) -> bool:
-    return (type(v) is int and _INT64[0] <= v <= _INT64[1]) or (type(v) is float and v.is_integer())
+    whole = type(v) is int or (type(v) is float and v.is_integer())
+    return whole and _INT64[0] <= v <= _INT64[1]
 
 
 _FITS: dict[str, Callable[[Any], bool]] = {
@@ -93,6 +97,7 @@ class LogSchema:
         self.fixed = schema is not None
         columns = [c for c in schema.columns if c.name != schema.target] if schema else []
         self.kinds: dict[str, str] = {c.name: _kind(c) for c in columns}
+        self.classes: dict[str, None] = {}  # every class seen: its proba_ column stays in later parts
 
     def input_type(self, name: str) -> Any:
         return _arrow_type(self.kinds[name])
@@ -136,8 +141,8 @@ class LogSchema:
             P.PREDICTION: pa.array(per_row("prediction"), pa.string()),
             P.SCORE: pa.array(per_row("score"), pa.float64()),
         }
-        classes = list(dict.fromkeys(c for rec in records for c in (rec.get("proba") or {})))
-        for name in classes:
+        self.classes.update(dict.fromkeys(c for rec in records for c in (rec.get("proba") or {})))
+        for name in self.classes:
             values = chain.from_iterable(
                 (rec.get("proba") or {}).get(name) or repeat(None, c)
                 for rec, c in zip(records, counts, strict=True)
@@ -161,9 +166,7 @@ class LogSchema:
                 columns[P.INPUT_PREFIX + name] = self._typed(name, values, raw)
             else:
                 _keep_raw(name, values, range(n), raw)
-        columns[P.INPUT_RAW] = pa.array(
-            [orjson.dumps(raw[i]).decode() if i in raw else None for i in range(n)], pa.string()
-        )
+        columns[P.INPUT_RAW] = pa.array([_json(raw[i]) if i in raw else None for i in range(n)], pa.string())
         return pa.table(columns)
 
     def _typed(self, name: str, values: list[Any], raw: dict[int, dict[str, Any]]) -> Any:
@@ -180,8 +183,9 @@ class LogSchema:
                 values[i] = None
         if kind == "datetime":
             return _datetimes(name, values, raw)
-        if kind == "int":
-            values = [None if v is None else int(v) for v in values]
+        if kind in ("int", "float"):  # whole floats in int columns; ints beyond 2**53 in float ones
+            cast = int if kind == "int" else float
+            values = [None if v is None else cast(v) for v in values]
         return pa.array(values, _arrow_type(kind))
 
 
@@ -198,6 +202,13 @@ def _datetimes(name: str, values: list[Any], raw: dict[int, dict[str, Any]]) -> 
     _keep_raw(name, values, failed, raw)
     naive = stamps.dt.tz_localize(None).astype("datetime64[us]")
     return pa.Array.from_pandas(naive, type=pa.timestamp("us"))
+
+
+def _json(fields: dict[str, Any]) -> str:
+    try:
+        return orjson.dumps(fields).decode()
+    except TypeError:  # an integer beyond 64 bits
+        return json.dumps(fields, separators=(",", ":"), default=str)
 
 
 def _keep_raw(name: str, values: list[Any], rows: Any, raw: dict[int, dict[str, Any]]) -> None:

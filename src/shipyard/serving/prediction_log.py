@@ -47,9 +47,28 @@ def _default(value: Any) -> Any:
     return None if value is MISSING else str(value)
 
 
+def _plain(value: Any) -> Any:
+    """`value` with integers beyond 64 bits (JSON allows them, orjson does not) as text."""
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:
+        return str(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
 def encode(record: dict[str, Any]) -> bytes:
     """One write-ahead line for `record`."""
-    return orjson.dumps(record, default=_default, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"
+    try:
+        line = orjson.dumps(record, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:  # a huge integer in an input: kept as its text
+        line = orjson.dumps(
+            {**record, "inputs": _plain(record["inputs"])},
+            default=_default,
+            option=orjson.OPT_SERIALIZE_NUMPY,
+        )
+    return line + b"\n"
 
 
 def read_segment(path: Path) -> list[dict[str, Any]]:
