@@ -67,7 +67,9 @@ class ServerState:
             )
         if self.feedback is None:
             self.feedback = LogWriter(
-                P.feedback_dir(self.project_root), flush_interval_s=cfg.log_flush_interval_s
+                P.feedback_dir(self.project_root),
+                max_queue_rows=cfg.log_queue_rows,
+                flush_interval_s=cfg.log_flush_interval_s,
             )
         self.scorer = Scorer(self.holder, self.validator, self.metrics, self.predictions, self.counters)
         self.batcher: RoutedBatcher[Job, Reply] = RoutedBatcher(

@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 
 from shipyard.data.schema import Schema
+from shipyard.errors import ServingError
 from shipyard.serving import predlog as P
 from shipyard.serving.counters import ServerCounters
 from shipyard.serving.logtable import LogSchema
@@ -109,9 +110,15 @@ class PredictionLog:
         self.flush_rows = flush_rows
         self.flush_interval_s = flush_interval_s
         self._wal = self.folder / P.WAL_DIR / counters.server_id
-        self._wal.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = os.open(self._wal / _LOCK, os.O_CREAT | os.O_RDWR, 0o644)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            self._wal.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = os.open(self._wal / _LOCK, os.O_CREAT | os.O_RDWR, 0o644)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise ServingError(
+                f"Cannot write the prediction log under {self.folder}: {exc}. "
+                "Make the folder writable, or serve with --no-log."
+            ) from None
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._segment: Path | None = None
