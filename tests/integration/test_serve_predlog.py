@@ -114,7 +114,7 @@ def valid(i: int) -> dict[str, Any]:
 def fuzzed(rng: random.Random, i: int) -> bytes:
     """A request body: mostly valid, else one of the type-confusing shapes clients send."""
     rows = [valid(i + k) for k in range(rng.randint(1, 3))]
-    kind = rng.choice(["valid", "valid", "poison", "iso_week", "text_number", "null", "huge", "huge_int",
+    kind = rng.choice(["valid"] * 5 + ["poison", "iso_week", "text_number", "null", "huge", "huge_int",
                        "bool", "nested", "missing", "unknown", "ordinal", "empty_text"])  # fmt: skip
     row = rows[-1]
     if kind == "poison":
@@ -181,7 +181,7 @@ def test_fuzzed_requests_and_an_erroring_canary_leave_every_answered_row_in_the_
     assert code == 0, err
     assert "Traceback" not in err
     statuses = Counter(r.status_code for _, r in responses)
-    assert set(statuses) <= {200, 400, 422, 500} and statuses[200] > 150 and statuses[422] > 30
+    assert set(statuses) <= {200, 400, 422, 500} and statuses[200] > 100 and statuses[422] > 100
     assert statuses[500] > 5  # the canary failed on its poison rows
     assert described["prediction_log"]["lost_rows"] == 0
 

@@ -51,6 +51,16 @@ _FITS: dict[str, Callable[[Any], bool]] = {
 }
 
 
+_NONE = type(None)
+_FAST: dict[str, set[type]] = {  # value types pyarrow converts exactly, or refuses
+    "float": {float, int, _NONE},
+    "int": {int, _NONE},
+    "bool": {bool, _NONE},
+    "string": {str, _NONE},
+    "datetime": {str, _NONE},
+}
+
+
 def _category_kind(categories: tuple[Any, ...] | None) -> str:
     kinds = {type(c) for c in categories or ()}
     if kinds == {bool}:
@@ -138,7 +148,9 @@ class LogSchema:
             P.ERROR: pa.array(per_record("error"), pa.string()),
             P.LATENCY_MS: pa.array(per_record("latency_ms"), pa.float64()),
             P.BATCH_ROWS: pa.array(per_record("batch_rows"), pa.int32()),
-            P.PREDICTION: pa.array(per_row("prediction"), pa.string()),
+            P.PREDICTION: pa.array(
+                [None if v is None else str(v) for v in per_row("prediction")], pa.string()
+            ),
             P.SCORE: pa.array(per_row("score"), pa.float64()),
         }
         self.classes.update(dict.fromkeys(c for rec in records for c in (rec.get("proba") or {})))
@@ -174,13 +186,21 @@ class LogSchema:
         import pyarrow as pa
 
         kind = self.kinds[name]
+        if set(map(type, values)) <= _FAST[kind]:  # the common case: no value to check one by one
+            try:
+                return (
+                    _datetimes(name, values, raw)
+                    if kind == "datetime"
+                    else pa.array(values, _arrow_type(kind))
+                )
+            except (pa.ArrowInvalid, OverflowError):  # e.g. an int beyond 2**53 for float64
+                pass
         fits = _FITS[kind]
         bad = [i for i, v in enumerate(values) if v is not None and not fits(v)]
-        if bad:
-            _keep_raw(name, values, bad, raw)
-            values = list(values)
-            for i in bad:
-                values[i] = None
+        _keep_raw(name, values, bad, raw)
+        values = list(values)
+        for i in bad:
+            values[i] = None
         if kind == "datetime":
             return _datetimes(name, values, raw)
         if kind in ("int", "float"):  # whole floats in int columns; ints beyond 2**53 in float ones
@@ -191,15 +211,14 @@ class LogSchema:
 
 def _datetimes(name: str, values: list[Any], raw: dict[int, dict[str, Any]]) -> Any:
     """ISO 8601 text as naive UTC timestamps; text that is not (e.g. '2026-W01-1') goes to `raw`."""
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
 
     # Strict ISO 8601 calendar dates only: pandas refuses week and ordinal dates here.
-    stamps = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601", utc=True, errors="coerce")
-    failed = [
-        i for i, (v, ok) in enumerate(zip(values, stamps.notna(), strict=True)) if v is not None and not ok
-    ]
-    _keep_raw(name, values, failed, raw)
+    text = pd.Series(values, dtype=object)
+    stamps = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    _keep_raw(name, values, np.flatnonzero((stamps.isna() & text.notna()).to_numpy()), raw)
     naive = stamps.dt.tz_localize(None).astype("datetime64[us]")
     return pa.Array.from_pandas(naive, type=pa.timestamp("us"))
 

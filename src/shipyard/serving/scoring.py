@@ -254,7 +254,10 @@ def log_record(version: str, route: str, group: list[Job], scored: _Scored) -> d
     }
     if ok:
         assert scored.prediction is not None and scored.score is not None
-        record["prediction"] = scored.prediction.astype(str).tolist()
+        numeric = scored.prediction.dtype.kind in "biuf"  # else labels as Python objects
+        record["prediction"] = (
+            np.ascontiguousarray(scored.prediction) if numeric else scored.prediction.tolist()
+        )
         record["score"] = np.ascontiguousarray(scored.score, dtype=np.float64)
         if scored.proba is not None:
             record["proba"] = {
