@@ -120,6 +120,7 @@ class PredictionLog:
                 "Make the folder writable, or serve with --no-log."
             ) from None
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()
         self._fd: int | None = None
         self._segment: Path | None = None
         self._segment_rows = 0
@@ -182,12 +183,13 @@ class PredictionLog:
 
     def flush(self) -> None:
         """Seal the current segment and write every sealed one as a Parquet part."""
-        self._seal()
-        while self._sealed:
-            segment, versions = self._sealed[0]
-            self._convert(segment, versions)
-            self._sealed.pop(0)
-        self.counters.write()
+        with self._flushing:  # the writer thread, or a caller who wants the rows readable now
+            self._seal()
+            while self._sealed:
+                segment, versions = self._sealed[0]
+                self._convert(segment, versions)
+                self._sealed.pop(0)
+            self.counters.write()
 
     def _run(self) -> None:
         while True:

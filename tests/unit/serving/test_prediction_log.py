@@ -172,3 +172,32 @@ def test_read_counters_sums_every_server_and_skips_broken_files(tmp_path: Path) 
     totals = read_counters(tmp_path)["7"]
     assert (totals.requests, totals.errors, totals.rows_scored, totals.rows_logged) == (20, 3, 18, 18)
     assert not [p for p in os.listdir(tmp_path / "_counters") if p.endswith(".tmp")]
+
+
+def test_the_server_logs_ok_and_error_rows_together_and_reports_the_counts(tmp_path: Path) -> None:
+    from serving_fixtures import make_state, model_set, run_app
+    from serving_fixtures import record as request_row
+
+    state = make_state(tmp_path, model_set())
+
+    async def scenario(client) -> tuple[list[int], dict[str, Any], str]:
+        codes = []
+        for i in range(6):
+            rows = [request_row(i), request_row(i + 1)]
+            if i == 2:
+                rows[0]["when"] = "2026-W01-1"  # passes a lenient check, fails the model's parsing
+            codes.append((await client.post("/predict", json=rows)).status_code)
+        described = (await client.get("/v1/models")).json()["prediction_log"]
+        state.predictions.flush()
+        return codes, described, (await client.get("/metrics")).text
+
+    codes, described, metrics = run_app(state, scenario)
+    assert codes.count(200) >= 5 and set(codes) <= {200, 422, 500}
+    table = logged(predlog_dir := P.prediction_log_dir(tmp_path))
+    assert table.num_rows == 2 * (codes.count(200) + codes.count(500))
+    assert set(described) >= {"written_rows", "quarantined_rows", "lost_rows", "recovered_rows"}
+    assert 'shipyard_prediction_log_rows_total{model_version="1",outcome="lost"} 0.0' in metrics
+    assert f'outcome="logged"}} {float(table.num_rows)}' in metrics
+    counts = read_counters(predlog_dir)["1"]
+    assert counts.requests == codes.count(200) + codes.count(500) and counts.errors == codes.count(500)
+    assert counts.rows_logged == table.num_rows and set(table.column(P.BATCH_ROWS).to_pylist()) == {2}
