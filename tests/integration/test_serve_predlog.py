@@ -274,8 +274,8 @@ def _production_keys(n: int, weight: float) -> tuple[list[str], list[str]]:
 
 
 async def _latencies(url: str, seconds: float) -> list[float]:
-    """Production latencies (s) of 4 sequential clients while 4 others keep the canary busy."""
-    production, canary = _production_keys(4, 0.5)
+    """Production latencies (s) of 2 sequential clients while 2 others keep the canary busy."""
+    production, canary = _production_keys(2, 0.5)
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
@@ -299,14 +299,14 @@ def test_a_slow_canary_does_not_delay_production(
     project: Path, fresh_log: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     medians = {}
-    for delay in ("0", "0.2"):
+    for delay in ("0", "1.0"):
         monkeypatch.setenv("TINY_DELAY_c", delay)
         with Server(project, ("--canary", "2", "--canary-weight", "0.5")) as server:
             latencies = asyncio.run(_latencies(server.url, 4.0))
             server.stop()
-        assert len(latencies) > 20
+        assert len(latencies) >= 5
         medians[delay] = statistics.median(latencies)
-    # One predict thread for both routes would queue production behind 200 ms canary calls
-    # (a median of ~100 ms or more against a few ms); each route on its own thread keeps it close.
-    print(f"production median latency (s), canary delay 0 vs 0.2 s: {medians}")
-    assert medians["0.2"] < 3 * medians["0"], medians
+    # One predict thread for both routes queues production behind 1 s canary calls (its median
+    # grows by about half a second); each route on its own thread keeps it where it was.
+    print(f"production median latency (s), canary delay 0 vs 1 s: {medians}")
+    assert medians["1.0"] < 2 * medians["0"], medians
