@@ -151,9 +151,12 @@ class PredictionLog:
                 if self._fd is None:
                     self._open_segment()
                 assert self._fd is not None
-                os.write(self._fd, line)
+                view = memoryview(line)
+                while view:
+                    view = view[os.write(self._fd, view) :]
             except OSError as exc:
                 self._lost(version, rows, f"could not append to {self._segment}: {exc}")
+                self._seal_locked()  # a torn line may end this segment: the next line starts a new one
                 return
             self._segment_rows += rows
             self._versions[version] += rows
@@ -174,12 +177,18 @@ class PredictionLog:
 
     def _seal(self) -> None:
         with self._lock:
-            if self._fd is None:
-                return
+            self._seal_locked()
+
+    def _seal_locked(self) -> None:
+        if self._fd is None:
+            return
+        try:
             os.close(self._fd)
-            assert self._segment is not None
+        except OSError as exc:
+            logger.warning("Could not close %s: %s", self._segment, exc)
+        if self._segment is not None:
             self._sealed.append((self._segment, self._versions))
-            self._fd, self._segment, self._segment_rows, self._versions = None, None, 0, Counter()
+        self._fd, self._segment, self._segment_rows, self._versions = None, None, 0, Counter()
 
     def flush(self) -> None:
         """Seal the current segment and write every sealed one as a Parquet part."""
