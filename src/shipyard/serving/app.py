@@ -23,11 +23,13 @@ from starlette.responses import Response
 
 from shipyard.config.policy import ServingConfig
 from shipyard.serving import predlog as P
-from shipyard.serving.batching import MicroBatcher
+from shipyard.serving.batching import RoutedBatcher
+from shipyard.serving.counters import ServerCounters
 from shipyard.serving.endpoint import ScoringEndpoint
 from shipyard.serving.metrics import ServerMetrics
 from shipyard.serving.models import ModelHolder
 from shipyard.serving.payload import RequestError
+from shipyard.serving.prediction_log import PredictionLog
 from shipyard.serving.predlog import LogWriter
 from shipyard.serving.scoring import Job, Reply, Scorer
 from shipyard.serving.validation import RequestValidator
@@ -47,27 +49,35 @@ class ServerState:
     project_root: Path
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
     desired_path: Path | None = None
-    predictions: LogWriter | None = None
+    predictions: PredictionLog | None = None
     feedback: LogWriter | None = None
     ready: bool = True
 
     def __post_init__(self) -> None:
         cfg = self.config
+        self.counters = ServerCounters(P.prediction_log_dir(self.project_root))
+        self.metrics.watch(self.counters)
         if cfg.log_predictions and self.predictions is None:
-            self.predictions = LogWriter(
+            self.predictions = PredictionLog(
                 P.prediction_log_dir(self.project_root),
-                max_queue_rows=cfg.log_queue_rows,
+                self.validator.schema,
+                self.counters,
                 flush_rows=cfg.log_flush_rows,
                 flush_interval_s=cfg.log_flush_interval_s,
-                on_drop=self.metrics.log_dropped.inc,
             )
         if self.feedback is None:
             self.feedback = LogWriter(
-                P.feedback_dir(self.project_root), flush_interval_s=cfg.log_flush_interval_s
+                P.feedback_dir(self.project_root),
+                max_queue_rows=cfg.log_queue_rows,
+                flush_interval_s=cfg.log_flush_interval_s,
             )
-        self.scorer = Scorer(self.holder, self.validator, self.metrics, self.predictions)
-        self.batcher: MicroBatcher[Job, Reply] = MicroBatcher(
-            self.scorer, max_batch_rows=cfg.max_batch_rows, max_wait_ms=cfg.max_wait_ms, enabled=cfg.batching
+        self.scorer = Scorer(self.holder, self.validator, self.metrics, self.predictions, self.counters)
+        self.batcher: RoutedBatcher[Job, Reply] = RoutedBatcher(
+            self.scorer.route,
+            self.scorer.score,
+            max_batch_rows=cfg.max_batch_rows,
+            max_wait_ms=cfg.max_wait_ms,
+            enabled=cfg.batching,
         )
         self.show_served()
 
@@ -98,6 +108,7 @@ class ServerState:
         for writer in (self.predictions, self.feedback):
             if writer is not None:
                 writer.close()
+        self.counters.write()
 
 
 def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -166,11 +177,7 @@ def create_app(state: ServerState) -> ScoringEndpoint:
         described = state.holder.describe()
         described["desired_file"] = None if state.desired_path is None else str(state.desired_path)
         if state.predictions is not None:
-            described["prediction_log"] = {
-                "dir": str(state.predictions.folder),
-                "written_rows": state.predictions.written_rows,
-                "dropped_rows": state.predictions.dropped_rows,
-            }
+            described["prediction_log"] = state.predictions.describe()
         return _json(described)
 
     @app.get("/metrics")

@@ -8,11 +8,16 @@ one), the worker also waits a little before the next call, a tenth of the recent
 capped by `max_wait_ms`, because the requests just answered are about to come back: models
 whose cost is mostly per call (the common case) gain most. The model runs off the event
 loop, which stays free to parse the next requests.
+
+`RoutedBatcher` keeps one such batcher, with its own queue and thread, per route
+(production, canary): a slow canary's calls queue behind each other, never in front of
+production's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +40,7 @@ class MicroBatcher(Generic[Job, Result]):
         max_batch_rows: int = 2048,
         max_wait_ms: float = 10.0,
         enabled: bool = True,
+        name: str = "predict",
     ) -> None:
         self._process = process
         self.max_batch_rows = max_batch_rows
@@ -43,7 +49,7 @@ class MicroBatcher(Generic[Job, Result]):
         self._pending: deque[tuple[Job, int, asyncio.Future[Result]]] = deque()
         self._pending_rows = 0
         self._task: asyncio.Task[None] | None = None
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="shipyard-predict")
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"shipyard-{name}")
         self.batches = 0
         self._cost_s = 0.0  # moving average of the seconds one call takes
         self._last_jobs = 0
@@ -112,3 +118,43 @@ class MicroBatcher(Generic[Job, Result]):
     def close(self) -> None:
         """Stop the worker thread after the call in progress."""
         self._executor.shutdown(wait=True)
+
+
+class RoutedBatcher(Generic[Job, Result]):
+    """One `MicroBatcher` (queue and thread) per route: `route(job)` names it on the event loop,
+    `process(route, jobs)` runs on that route's thread. Options are passed to each batcher."""
+
+    def __init__(
+        self,
+        route: Callable[[Job], str],
+        process: Callable[[str, Sequence[Job]], Sequence[Result]],
+        **options: Any,
+    ) -> None:
+        self._route = route
+        self._process = process
+        self._options = options
+        self.routes: dict[str, MicroBatcher[Job, Result]] = {}
+
+    async def submit(self, job: Job, rows: int) -> Result:
+        """Queue `job` on its route's batcher and wait for its result."""
+        name = self._route(job)
+        batcher = self.routes.get(name)
+        if batcher is None:
+            batcher = MicroBatcher(functools.partial(self._process, name), name=name, **self._options)
+            self.routes[name] = batcher
+        return await batcher.submit(job, rows)
+
+    @property
+    def batches(self) -> int:
+        """Model calls made so far on every route."""
+        return sum(b.batches for b in self.routes.values())
+
+    async def drain(self) -> None:
+        """Wait until every route's queued jobs have been processed."""
+        for batcher in list(self.routes.values()):
+            await batcher.drain()
+
+    def close(self) -> None:
+        """Stop every route's thread after its call in progress."""
+        for batcher in self.routes.values():
+            batcher.close()

@@ -16,6 +16,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from shipyard.serving.counters import ServerCounters
+
 LABELS = ("model_version", "route")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
@@ -67,6 +69,25 @@ class _RowDistributions(Collector):
         yield from (scores, mean, rows)
 
 
+class _LogRows(Collector):
+    """The prediction log's row outcomes per version, read from the server's own counters."""
+
+    def __init__(self, counters: ServerCounters) -> None:
+        self.counters = counters
+
+    def collect(self) -> Iterator[Any]:
+        rows = CounterMetricFamily(
+            "shipyard_prediction_log_rows",
+            "Prediction log rows by outcome: logged (in Parquet), quarantined (kept in _quarantine/), "
+            "lost (in neither; see the server log).",
+            labels=("model_version", "outcome"),
+        )
+        for version, counts in self.counters.snapshot().items():
+            for outcome in ("logged", "quarantined", "lost"):
+                rows.add_metric([version, outcome], float(getattr(counts, f"rows_{outcome}")))
+        yield rows
+
+
 class ServerMetrics:
     """Every metric the server exposes at `/metrics`."""
 
@@ -98,9 +119,6 @@ class ServerMetrics:
             ("model_version",),
             registry=r,
         )
-        self.log_dropped = Counter(
-            "shipyard_prediction_log_dropped_rows", "Rows not logged because the queue was full.", registry=r
-        )
         self.model_loads = Counter(
             "shipyard_model_loads", "Model set loads, by result (ok, failed).", ("result",), registry=r
         )
@@ -109,6 +127,10 @@ class ServerMetrics:
         )
         self.rows = _RowDistributions()
         r.register(self.rows)
+
+    def watch(self, counters: ServerCounters) -> None:
+        """Expose the prediction log's row outcomes from `counters` at `/metrics`."""
+        self.registry.register(_LogRows(counters))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

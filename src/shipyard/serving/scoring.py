@@ -1,8 +1,10 @@
-"""Scoring one micro-batch: route, predict once per route, split the results back, log, measure.
+"""Scoring one route's micro-batch: predict once, split the results back, count, log, measure.
 
-Runs on the batcher's worker thread. Shadow scoring runs on its own thread after the
-replies are ready: its outputs go to the log and metrics only, and its failures are
-counted, never seen by a client.
+Runs on the route's own predict thread (`batching.RoutedBatcher`). Before the replies are
+returned, the server's counters are updated and the batch's rows are appended to the
+prediction log's write-ahead file, so an answered row is never lost with the process.
+Shadow scoring runs on its own thread after the replies are ready: its outputs go to the log
+and metrics only, and its failures are counted, never seen by a client.
 """
 
 from __future__ import annotations
@@ -13,16 +15,18 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
 import orjson
 
 from shipyard.serving import predlog as P
+from shipyard.serving.counters import ServerCounters
 from shipyard.serving.metrics import ServerMetrics
 from shipyard.serving.models import LoadedModel, ModelHolder
 from shipyard.serving.payload import MISSING, Rows
-from shipyard.serving.predlog import LogWriter
+from shipyard.serving.prediction_log import PredictionLog
 from shipyard.serving.routing import CANARY, PRODUCTION, SHADOW, route_for
 from shipyard.serving.validation import RequestValidator, batch_frame
 
@@ -59,6 +63,12 @@ class _Scored:
     error: str | None = None
 
 
+def _describe(exc: Exception) -> str:
+    """`Type: first line of the message`, at most 300 characters (the log's `error` column)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]
+
+
 def _call(model: LoadedModel, frame: Any) -> _Scored:
     start = time.perf_counter()
     out = model.servable.predict_frame(frame)
@@ -78,14 +88,19 @@ def _call(model: LoadedModel, frame: Any) -> _Scored:
 
 
 class Scorer:
-    """Turns a batch of jobs into replies with the model set current at the start of the batch."""
+    """Scores one route's batch of jobs with the model set current at the start of the batch.
+
+    `route(job)` picks the route on the event loop; `score(route, jobs)` runs on that route's
+    own predict thread, so a slow canary never holds production's requests.
+    """
 
     def __init__(
         self,
         holder: ModelHolder,
         validator: RequestValidator,
         metrics: ServerMetrics,
-        log: LogWriter | None,
+        log: PredictionLog | None,
+        counters: ServerCounters,
         *,
         max_shadow_backlog: int = 8,
     ) -> None:
@@ -93,24 +108,28 @@ class Scorer:
         self.validator = validator
         self.metrics = metrics
         self.log = log
+        self.counters = counters
         self._shadow_pool = ThreadPoolExecutor(1, thread_name_prefix="shipyard-shadow")
         self._shadow_slots = threading.BoundedSemaphore(max_shadow_backlog)
 
-    def __call__(self, jobs: Sequence[Job]) -> list[Reply]:
+    def route(self, job: Job) -> str:
+        """`canary` or `production` for `job` under the current traffic split."""
         models = self.holder.current
         assert models is not None  # the server starts only after a model set is loaded
-        groups: dict[str, list[Job]] = {}
-        for job in jobs:
-            route = route_for(job.rows.key, models.canary_weight) if models.canary is not None else PRODUCTION
-            groups.setdefault(route, []).append(job)
-        replies: dict[int, Reply] = {}
-        for route, group in groups.items():
-            model = models.canary if route == CANARY and models.canary is not None else models.production
-            for job, reply in zip(group, self._score(model, route, group), strict=True):
-                replies[id(job)] = reply
+        return route_for(job.rows.key, models.canary_weight) if models.canary is not None else PRODUCTION
+
+    def score(self, route: str, jobs: Sequence[Job]) -> list[Reply]:
+        """Replies for `jobs` (same order), all routed to `route` (production if the canary left)."""
+        models = self.holder.current
+        assert models is not None
+        if route == CANARY and models.canary is not None:
+            model = models.canary
+        else:
+            model, route = models.production, PRODUCTION
+        replies = self._score(model, route, list(jobs))
         if models.shadow is not None:
             self._submit_shadow(models.shadow, list(jobs))
-        return [replies[id(job)] for job in jobs]
+        return replies
 
     def _score(self, model: LoadedModel, route: str, group: list[Job]) -> list[Reply]:
         try:
@@ -120,12 +139,23 @@ class Scorer:
             if len(group) > 1:
                 return [reply for job in group for reply in self._score(model, route, [job])]
             logger.warning("Model %s failed on request %s: %s", model.version, group[0].request_id, exc)
-            frame = None
-            scored = _Scored(None, None, (), None, 0.0, error=f"{type(exc).__name__}: {exc}")
-        self._observe(model.version, route, scored)
-        if self.log is not None:
-            self._log(model.version, route, group, frame, scored)
+            scored = _Scored(None, None, (), None, 0.0, error=_describe(exc))
+        self._account(model.version, route, group, scored)
         return self._replies(model.version, route, group, scored)
+
+    def _account(self, version: str, route: str, group: list[Job], scored: _Scored) -> None:
+        """Metrics, the server's own counters, then the log line: all before any reply leaves."""
+        rows = sum(job.rows.n for job in group)
+        failed = scored.score is None
+        self.counters.add(
+            version,
+            requests=len(group),
+            errors=len(group) if failed else 0,
+            rows_scored=0 if failed else rows,
+        )
+        self._observe(version, route, scored)
+        if self.log is not None:
+            self.log.append(log_record(version, route, group, scored))
 
     def _observe(self, version: str, route: str, scored: _Scored) -> None:
         if scored.score is None:
@@ -170,14 +200,6 @@ class Scorer:
             start = end
         return replies
 
-    def _log(self, version: str, route: str, group: list[Job], frame: Any, scored: _Scored) -> None:
-        assert self.log is not None
-        meta = [(job.request_id, job.rows.n, job.arrived) for job in group]
-        rows = sum(n for _, n, _ in meta)
-        if frame is None:  # the failed request's own rows, as they were sent
-            frame = _raw_frame(group[0].rows)
-        self.log.submit(lambda: log_table(version, route, meta, frame, scored), rows)
-
     def _submit_shadow(self, model: LoadedModel, jobs: list[Job]) -> None:
         if not self._shadow_slots.acquire(blocking=False):
             self.metrics.shadow_skipped.labels(model.version).inc()
@@ -186,16 +208,13 @@ class Scorer:
 
     def _shadow(self, model: LoadedModel, jobs: list[Job]) -> None:
         try:
-            frame = batch_frame(self.validator, [job.rows for job in jobs])
             try:
-                scored = _call(model, frame)
+                scored = _call(model, batch_frame(self.validator, [job.rows for job in jobs]))
             except Exception as exc:  # noqa: BLE001 - a shadow failure is counted and logged, never raised
                 self.metrics.shadow_errors.labels(model.version).inc()
-                scored = _Scored(None, None, (), None, 0.0, error=f"{type(exc).__name__}: {exc}")
-            self._observe(model.version, SHADOW, scored)
-            if self.log is not None:
-                self._log(model.version, SHADOW, jobs, frame, scored)
-        except Exception:  # noqa: BLE001 - e.g. a frame the shadow cannot build: never reaches clients
+                scored = _Scored(None, None, (), None, 0.0, error=_describe(exc))
+            self._account(model.version, SHADOW, jobs, scored)
+        except Exception:  # noqa: BLE001 - never reaches clients
             logger.exception("Shadow scoring with version %s failed", model.version)
             self.metrics.shadow_errors.labels(model.version).inc()
         finally:
@@ -206,41 +225,42 @@ class Scorer:
         self._shadow_pool.shutdown(wait=True)
 
 
-def _raw_frame(rows: Rows) -> Any:
-    import pandas as pd
-
-    return pd.DataFrame({k: [None if v is MISSING else v for v in vals] for k, vals in rows.columns.items()})
-
-
-def log_table(
-    version: str, route: str, meta: list[tuple[str, int, float]], frame: Any, scored: _Scored
-) -> Any:
-    """The prediction-log rows of one route's batch as a `pyarrow.Table` (contract columns)."""
-    import pyarrow as pa
-
-    counts = np.array([n for _, n, _ in meta], dtype=np.int64)
-    n = int(counts.sum())
-    ok = scored.prediction is not None
-    arrived_us = np.array([int(t * 1_000_000) for _, _, t in meta], dtype=np.int64)
-    columns: dict[str, Any] = {
-        P.REQUEST_ID: pa.array(
-            np.repeat(np.array([r for r, _, _ in meta], dtype=object), counts), pa.string()
-        ),
-        P.ROW: pa.array(np.concatenate([np.arange(c, dtype=np.int32) for c in counts]), pa.int32()),
-        P.TS: pa.array(np.repeat(arrived_us, counts), pa.timestamp("us", tz="UTC")),
-        P.MODEL_VERSION: pa.array([version] * n, pa.string()),
-        P.ROUTE: pa.array([route] * n, pa.string()),
-        P.STATUS: pa.array(["ok" if ok else "error"] * n, pa.string()),
-        P.LATENCY_MS: pa.array(np.full(n, scored.latency_ms), pa.float64()),
-        P.PREDICTION: pa.array(scored.prediction.astype(str) if ok else [None] * n, pa.string()),
-        P.SCORE: pa.array(scored.score if ok else [None] * n, pa.float64()),
+def _inputs(parts: list[Rows]) -> dict[str, list[Any]]:
+    """The requests' fields as sent, one list per field over every row (absent: `MISSING`)."""
+    if len(parts) == 1:
+        return parts[0].columns
+    names = dict.fromkeys(name for part in parts for name in part.columns)
+    return {
+        name: list(chain.from_iterable(p.columns.get(name, [MISSING] * p.n) for p in parts)) for name in names
     }
-    if scored.proba is not None:
-        for i, name in enumerate(scored.classes):
-            columns[P.PROBA_PREFIX + name] = pa.array(scored.proba[:, i], pa.float64())
-    for name in frame.columns:
-        try:
-            columns[P.INPUT_PREFIX + str(name)] = pa.Array.from_pandas(frame[name])
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            columns[P.INPUT_PREFIX + str(name)] = pa.array(frame[name].astype(str), pa.string())
-    return pa.table(columns)
+
+
+def log_record(version: str, route: str, group: list[Job], scored: _Scored) -> dict[str, Any]:
+    """One model call's rows on one route as a prediction-log record (see `logtable`)."""
+    ok = scored.prediction is not None and scored.score is not None
+    rows = sum(job.rows.n for job in group)
+    record: dict[str, Any] = {
+        "version": version,
+        "route": route,
+        "status": "ok" if ok else "error",
+        "error": scored.error,
+        "latency_ms": scored.latency_ms,
+        "batch_rows": rows,
+        "requests": [[job.request_id, job.rows.n, job.arrived] for job in group],
+        "inputs": _inputs([job.rows for job in group]),
+        "prediction": None,
+        "score": None,
+        "proba": None,
+    }
+    if ok:
+        assert scored.prediction is not None and scored.score is not None
+        numeric = scored.prediction.dtype.kind in "biuf"  # else labels as Python objects
+        record["prediction"] = (
+            np.ascontiguousarray(scored.prediction) if numeric else scored.prediction.tolist()
+        )
+        record["score"] = np.ascontiguousarray(scored.score, dtype=np.float64)
+        if scored.proba is not None:
+            record["proba"] = {
+                c: np.ascontiguousarray(scored.proba[:, i]) for i, c in enumerate(scored.classes)
+            }
+    return record

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from shipyard.serving.batching import MicroBatcher
+from shipyard.serving.batching import MicroBatcher, RoutedBatcher
 
 
 def run_jobs(batcher: MicroBatcher, sizes: list[int]) -> list:
@@ -86,3 +86,33 @@ def test_adaptive_wait_only_under_concurrency_and_capped(last_jobs: int, expecte
     batcher._last_jobs, batcher._cost_s = last_jobs, 1.0
     assert batcher.wait_s() == expected
     batcher.close()
+
+
+def test_a_slow_route_never_delays_another_route() -> None:
+    release = threading.Event()
+    done: list[str] = []
+
+    def process(route: str, jobs: Sequence[str]) -> list[str]:
+        if route == "canary":
+            release.wait(5)  # the canary's call holds its own thread only
+        done.extend(jobs)
+        return [f"{route}:{job}" for job in jobs]
+
+    batcher = RoutedBatcher(lambda job: job.split("-")[0], process, max_wait_ms=0)
+
+    async def main() -> tuple[list[str], list[str]]:
+        canary = asyncio.gather(*[batcher.submit(f"canary-{i}", 1) for i in range(3)])
+        production = await asyncio.wait_for(
+            asyncio.gather(*[batcher.submit(f"production-{i}", 1) for i in range(5)]), 2
+        )
+        assert not any(job.startswith("canary") for job in done)
+        release.set()
+        return list(production), list(await canary)
+
+    try:
+        production, canary = asyncio.run(main())
+    finally:
+        batcher.close()
+    assert production == [f"production:production-{i}" for i in range(5)]
+    assert canary == [f"canary:canary-{i}" for i in range(3)]
+    assert set(batcher.routes) == {"canary", "production"} and batcher.batches >= 2

@@ -68,3 +68,16 @@ def test_paths_follow_the_contract(tmp_path: Path) -> None:
         and name.endswith(".parquet")
         and len(name.split("-")[2]) == len("12345678.parquet")
     )
+
+
+def test_a_part_that_cannot_be_written_is_retried_then_quarantined(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(predlog, "RETRY_DELAYS_S", (0.0,))
+    folder = tmp_path / "feedback"
+    folder.mkdir()
+    writer = LogWriter(folder, flush_interval_s=60)
+    (folder / predlog.part_path(folder).parent.name).write_text("a file where the partition should be")
+    writer.submit(chunk(0, 3), 3)
+    writer.close()
+    kept = list((folder / predlog.QUARANTINE_DIR).glob("*.arrow"))
+    assert len(kept) == 1 and pa.ipc.open_file(kept[0]).read_all().num_rows == 3
+    assert (writer.written_rows, writer.quarantined_rows, writer.failed_rows) == (0, 3, 0)
