@@ -23,8 +23,7 @@ from statistics import NormalDist
 import numpy as np
 
 _NORMAL = NormalDist()
-#: production batch sizes with fewer calls than this are not used as a latency reference
-MIN_STRATUM_CALLS = 5
+MIN_MEAN_ROWS = 10
 
 
 def z_of(alpha: float) -> float:
@@ -100,10 +99,44 @@ def mover(
     return d, d - math.hypot(a - la, ub - b), d + math.hypot(ua - a, b - lb)
 
 
-def _strata(rows: np.ndarray) -> np.ndarray:
-    """Batch sizes 1-8 are their own stratum; larger ones share a power-of-two bucket."""
-    rows = np.maximum(np.asarray(rows, dtype=float), 1)
-    return np.where(rows <= 8, rows, 8 + np.ceil(np.log2(rows)))
+@dataclass(frozen=True)
+class CostCurve:
+    """Production's median call time `overhead + per_row * rows`, fitted by weighted least
+    squares to the median call time of each batch size (weights: each median's precision),
+    with the standard error of the fitted value at a batch size."""
+
+    overhead: float
+    per_row: float
+    covariance: tuple[float, float, float]  # var(overhead), cov, var(per_row)
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        floor = 0.05 * max(self.overhead + self.per_row, 1e-6)
+        return np.maximum(self.overhead + self.per_row * rows, floor)
+
+    def relative_se(self, rows: float) -> float:
+        v0, c, v1 = self.covariance
+        variance = max(v0 + 2 * rows * c + rows * rows * v1, 0.0)
+        return math.sqrt(variance) / float(self.at(np.array([rows]))[0])
+
+
+def cost_curve(latency_ms: np.ndarray, batch_rows: np.ndarray) -> CostCurve:
+    """Fit `CostCurve` to one route's calls (one batch size only: the call time is all overhead)."""
+    sizes, inverse, counts = np.unique(batch_rows, return_inverse=True, return_counts=True)
+    logs = np.log(latency_ms)
+    centres = np.array([np.median(logs[inverse == i]) for i in range(len(sizes))])
+    spread = 1.4826 * float(np.median(np.abs(logs - centres[inverse]))) if len(logs) > 1 else 0.3
+    medians = np.exp(centres)
+    # a sample median's variance: (pi/2) sigma^2 / n, here in ms through the log-scale spread
+    variances = (math.pi / 2) * max(spread, 0.01) ** 2 * medians**2 / counts
+    w = 1 / variances
+    if len(sizes) < 2:
+        return CostCurve(float(medians[0]), 0.0, (float(variances[0]), 0.0, 0.0))
+    total, mean_b = w.sum(), np.average(sizes, weights=w)
+    sxx = float(np.sum(w * (sizes - mean_b) ** 2))
+    slope = float(np.sum(w * (sizes - mean_b) * (medians - np.average(medians, weights=w))) / sxx)
+    intercept = float(np.average(medians, weights=w) - slope * mean_b)
+    var_slope = 1 / sxx
+    return CostCurve(intercept, slope, (1 / total + mean_b**2 * var_slope, -mean_b * var_slope, var_slope))
 
 
 def latency_log_ratio(
@@ -113,26 +146,25 @@ def latency_log_ratio(
     how the two routes were put on equal terms.
 
     The route with more traffic runs bigger micro-batches, so raw call times differ even for
-    one model. Each call is compared with production's median call of the same batch size
-    (`matched batch size`) when production has at least `MIN_STRATUM_CALLS` calls of the
-    size of most canary calls; otherwise the per-row time `latency_ms / batch_rows` is
-    compared (`per-row time`). Without `batch_rows` the call times are compared as they are.
+    one model, and neither call time nor time per row is fair to both (a call's cost is
+    mostly fixed for small models, mostly per row for large ones). So production's cost
+    curve `overhead + per_row * rows` is fitted to its calls, and every call of both routes
+    is divided by what production takes for that batch size: the ratio compares the routes
+    at equal batch sizes, and its bounds include the curve's own uncertainty. Without
+    `batch_rows` the call times are compared as they are.
     """
-    c_ms, p_ms = np.log(np.maximum(candidate.latency_ms, 1e-6)), np.log(np.maximum(baseline.latency_ms, 1e-6))
+    c_ms, p_ms = np.maximum(candidate.latency_ms, 1e-6), np.maximum(baseline.latency_ms, 1e-6)
     if candidate.batch_rows is None or baseline.batch_rows is None:
-        return (*mover(quantile_bounds(c_ms, q, z=z), quantile_bounds(p_ms, q, z=z)), "call time")
-    c_s, p_s = _strata(candidate.batch_rows), _strata(baseline.batch_rows)
-    keys, counts = np.unique(p_s, return_counts=True)
-    keys = keys[counts >= MIN_STRATUM_CALLS]
-    reference = {k: float(np.median(p_ms[p_s == k])) for k in keys}
-    c_in, p_in = np.isin(c_s, keys), np.isin(p_s, keys)
-    if c_in.sum() >= MIN_STRATUM_CALLS and c_in.mean() >= 0.5:
-        c_res = c_ms[c_in] - np.array([reference[k] for k in c_s[c_in]])
-        p_res = p_ms[p_in] - np.array([reference[k] for k in p_s[p_in]])
-        return (*mover(quantile_bounds(c_res, q, z=z), quantile_bounds(p_res, q, z=z)), "matched batch size")
-    c_row = c_ms - np.log(np.maximum(candidate.batch_rows, 1))
-    p_row = p_ms - np.log(np.maximum(baseline.batch_rows, 1))
-    return (*mover(quantile_bounds(c_row, q, z=z), quantile_bounds(p_row, q, z=z)), "per-row time")
+        c_log, p_log = np.log(c_ms), np.log(p_ms)
+        return (*mover(quantile_bounds(c_log, q, z=z), quantile_bounds(p_log, q, z=z)), "call time")
+    c_rows, p_rows = np.maximum(candidate.batch_rows, 1), np.maximum(baseline.batch_rows, 1)
+    curve = cost_curve(p_ms, p_rows)
+    est, low, high = quantile_bounds(np.log(c_ms / curve.at(c_rows)), q, z=z)
+    fit = z * curve.relative_se(float(np.median(c_rows)))
+    widened = (est, est - math.hypot(est - low, fit), est + math.hypot(high - est, fit))
+    how = f"at equal batch sizes (production: {curve.overhead:.3g} ms + {curve.per_row:.3g} ms/row)"
+    p_res = np.log(p_ms / curve.at(p_rows))
+    return (*mover(widened, quantile_bounds(p_res, q, z=z)), how)
 
 
 def chi2_quantile(p: float, df: int) -> float:
@@ -150,10 +182,11 @@ def psi_noise(n_current: int, n_reference: int, bins: int, *, alpha: float) -> f
 
 
 def mean_bounds(values: np.ndarray, *, z: float) -> tuple[float, float, float]:
-    """The mean of `values` with normal-approximation one-sided bounds."""
+    """The mean of `values` with normal-approximation one-sided bounds (infinite under
+    `MIN_MEAN_ROWS` values, where that approximation does not hold)."""
     values = np.asarray(values, dtype=float)
     n = len(values)
-    if n < 2:
+    if n < MIN_MEAN_ROWS:
         return (float(values.mean()) if n else math.nan), -math.inf, math.inf
     mean, se = float(values.mean()), float(values.std(ddof=1) / math.sqrt(n))
     return mean, mean - z * se, mean + z * se

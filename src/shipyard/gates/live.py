@@ -186,7 +186,7 @@ class LatencyRatioGate(Gate):
         "alpha": _ALPHA,
     }
 
-    def __init__(self, *, max_ratio: float = 1.25, percentile: int = 50, alpha: float = 0.05) -> None:
+    def __init__(self, *, max_ratio: float = 1.3, percentile: int = 50, alpha: float = 0.05) -> None:
         self.max_ratio = max_ratio
         self.percentile = percentile
         self.alpha = alpha
