@@ -17,9 +17,12 @@ Examples
 >>> import json, tempfile
 >>> folder = Path(tempfile.mkdtemp())
 >>> (folder / "_counters").mkdir()
->>> write = lambda n, e: (folder / "_counters" / "a.json").write_text(json.dumps(
-...     {"server_id": "a", "started_at": "t0", "versions": {"2": {"requests": n, "errors": e}}}))
->>> write(10, 1); before = snapshot(folder); write(50, 9)
+>>> def write(n, e):
+...     data = {"server_id": "a", "started_at": "t0", "versions": {"2": {"requests": n, "errors": e}}}
+...     _ = (folder / "_counters" / "a.json").write_text(json.dumps(data))
+>>> write(10, 1)
+>>> before = snapshot(folder)
+>>> write(50, 9)
 >>> window_counts(before, snapshot(folder))
 {'2': Counts(requests=40, errors=8)}
 """
