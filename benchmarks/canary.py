@@ -4,7 +4,7 @@ promoted or rolled back with the default rules, at realistic traffic.
 Each rollout runs the default steps (5, 25, 50, 100 % for 300 s each, an analysis every 30 s,
 a deadline of 1,200 s) over Poisson traffic of `--rps` requests per second. Every analysis
 evaluates the SAME gate classes on the step's cumulative window (production's since the
-rollout began when the step holds too few of its requests, as live) and the SAME
+rollout began when the step holds too few of its requests: `step_baseline`, as live) and the SAME
 `decide_step` as the controller. Model calls are micro-batched per route: the route with
 more traffic runs bigger batches (1 + Poisson(4 x its share) rows), and a call costs
 `overhead + per_row x rows` ms times log-normal noise (sigma 0.3); half the rollouts use a
@@ -33,7 +33,7 @@ import numpy as np
 
 from shipyard.config.policy import GateConfig, RolloutConfig
 from shipyard.core.results import Report
-from shipyard.delivery.analysis import WindowAnalysis, figures_of
+from shipyard.delivery.analysis import WindowAnalysis, figures_of, step_baseline
 from shipyard.delivery.controller import build_analysis
 from shipyard.delivery.decision import ADVANCE, ROLLBACK, decide_step
 from shipyard.evaluation.outputs import ModelOutputs
@@ -149,7 +149,8 @@ def rollout(seed: int, canary: Canary, config: RolloutConfig, rps: float) -> tup
             fresh = traffic(rng, n_production, 1 - share, production_model, cost)
             step_production.add(fresh)
             since_start.add(fresh)
-            baseline = step_production if step_production.requests >= config.min_requests else since_start
+            use_step = step_baseline(step_production.requests, step_canary.requests, config.min_requests)
+            baseline = step_production if use_step else since_start
             if step_canary.requests < config.min_requests:
                 analysis = WindowAnalysis(Report.of("rules", []), step_canary.requests, False)
             else:
@@ -193,11 +194,11 @@ def measure(seeds: int, rps: float, config: RolloutConfig | None = None) -> dict
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="40 seeds per scenario (under a minute)")
+    parser.add_argument("--quick", action="store_true", help="25 seeds per scenario (under a minute)")
     parser.add_argument("--seeds", type=int, default=None, help="rollouts per scenario (default 200)")
     parser.add_argument("--rps", type=float, nargs="+", default=[5.0, 20.0], help="total requests per second")
     args = parser.parse_args(argv)
-    seeds = args.seeds or (40 if args.quick else 200)
+    seeds = args.seeds or (25 if args.quick else 200)
     start = time.perf_counter()
     summary: dict[str, object] = {
         "seeds": seeds,

@@ -175,6 +175,14 @@ class CounterWindow:
     rollout: dict[str, Counts] = field(default_factory=dict)
 
 
+def step_baseline(production_requests: int, candidate_requests: int, min_requests: int) -> bool:
+    """Whether production's requests in the step's own window make its baseline: at least
+    `min_requests` and a quarter of the candidate's. Else (the 100% step, where production
+    only served the moments before the switch) production since the rollout began is used,
+    so the comparison is not starved of production's side."""
+    return production_requests >= max(min_requests, candidate_requests / 4)
+
+
 def analyse(
     window: LiveWindow,
     gates: Sequence[tuple[GateConfig, Gate]],
@@ -189,7 +197,7 @@ def analyse(
     """Evaluate `gates` on the candidate's rows since `since` against production's.
 
     Production's rows come from the same window, or from `baseline_since` on when the window
-    holds fewer than `min_requests` of them (e.g. on the 100% step). Fewer than `min_requests`
+    holds too few of them (`step_baseline`; e.g. on the 100% step). Fewer than `min_requests`
     candidate requests give an empty report with `enough=False`: nothing to judge yet.
     """
     import pandas as pd
@@ -206,7 +214,9 @@ def analyse(
     is_production = (frame[log.ROUTE] == "production") & (frame[log.MODEL_VERSION] == window.baseline_version)
     production = recent[is_production.loc[recent.index]]
     baseline_counts = counters.step
-    if production[log.REQUEST_ID].nunique() < min_requests:
+    if not step_baseline(
+        production[log.REQUEST_ID].nunique(), candidate[log.REQUEST_ID].nunique(), min_requests
+    ):
         production, baseline_counts = frame[is_production], counters.rollout
     traffic = TrafficSample(
         route_sample(candidate, counters.step.get(window.candidate_version)),

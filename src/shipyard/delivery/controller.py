@@ -21,7 +21,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from shipyard.config.policy import RolloutConfig
-from shipyard.core.results import Reason
+from shipyard.core.results import Reason, Status
 from shipyard.delivery import counters, gitops
 from shipyard.delivery import state as st
 from shipyard.delivery.analysis import CounterWindow, LiveWindow, WindowAnalysis, analyse
@@ -304,7 +304,7 @@ class RolloutController:
         )
         waiting = ", ".join(r.check for r in analysis.waiting())
         return (
-            f"{step}: {analysis.report.headline()} on {analysis.requests} requests"
+            f"{step}: {_tally(analysis)} on {analysis.requests} requests"
             + (f"; violations {failing}" if failing else "")
             + (f"; not enough data yet for {waiting} ({deadline})" if waiting else "")
         )
@@ -327,7 +327,7 @@ class RolloutController:
             return self._succeed(rollout, analysis)
         step = rollout.step + 1
         message = f"advance to step {step + 1}/{len(rollout.steps)} ({_traffic(rollout.steps[step])})"
-        self._on_event(f"{message}: {analysis.report.headline()} on {analysis.requests} requests")
+        self._on_event(f"{message}: {_tally(analysis)} on {analysis.requests} requests")
         rollout = self.store.update(
             rollout,
             actor=self.actor,
@@ -473,6 +473,18 @@ class RolloutController:
     def driven_elsewhere(self, rollout: Rollout) -> bool:
         """Whether another live controller process drives `rollout`."""
         return controller_alive(rollout, stale_after_s=3 * self.config.analysis_interval_s + 10)
+
+
+def _tally(analysis: WindowAnalysis) -> str:
+    """`2 of 3 rules passed, 1 waiting for data`: a wait is not a pass."""
+    results = analysis.report.results
+    passed = sum(r.status is Status.PASSED for r in results)
+    parts = [f"{passed} of {len(results)} rules passed"]
+    if failed := len(analysis.violated()):
+        parts.append(f"{failed} failed")
+    if waiting := len(analysis.waiting()):
+        parts.append(f"{waiting} waiting for data")
+    return ", ".join(parts)
 
 
 def _traffic(percent: float) -> str:
