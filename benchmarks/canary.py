@@ -13,7 +13,9 @@ per-call-dominated model (1 ms + 0.1 ms/row), half a per-row-dominated one (0.2 
 Canaries: `clean` (production's model: 0.2 % errors, same scores, same cost), `errors_5pct`
 (5 % of requests fail), `slower_1_5x` (every call 1.5x longer) and `shifted_psi_0_25`
 (scores Beta(a, 5) against production's Beta(2, 5), with `a` set so the true PSI is 0.25).
-Targets: clean promoted >= 95 %, each fault rolled back >= 95 %. Prints one JSON line last;
+Targets: clean promoted >= 95 %, each fault rolled back >= 95 %. The same rollouts are also
+run through the previous point-estimate rules (`legacy_report`), for comparison. Prints one
+JSON line last;
 `ratio` = the worst of the four rates / 0.95 (>= 1: every target met).
 
     python benchmarks/canary.py [--quick] [--seeds N] [--rps R]
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from shipyard.config.policy import GateConfig, RolloutConfig
-from shipyard.core.results import Report
+from shipyard.core.results import CheckResult, Report, Status
 from shipyard.delivery.analysis import WindowAnalysis, figures_of, step_baseline
 from shipyard.delivery.controller import build_analysis
 from shipyard.delivery.decision import ADVANCE, ROLLBACK, decide_step
@@ -128,10 +130,36 @@ def context(candidate: Route, baseline: Route) -> GateContext:
     )
 
 
-def rollout(seed: int, canary: Canary, config: RolloutConfig, rps: float) -> tuple[str, float]:
+def legacy_report(candidate: Route, baseline: Route) -> Report:
+    """The rules before they decided at the window's size, for comparison: point estimates
+    against thresholds (error rate > 1%, p99 call time > 1.5x production's, PSI > 0.2 from
+    200 rows), with no deadline (a stuck step is cut off at 10 step durations here)."""
+    can, base = candidate.sample(), baseline.sample()
+    ratio = (
+        np.percentile(can.latency_ms, 99) / np.percentile(base.latency_ms, 99) if len(can.latency_ms) else 1.0
+    )
+    c_out, b_out = candidate.outputs(), baseline.outputs()
+    rows = len(c_out.y_pred)
+    psi = population_stability_index(b_out.y_score[:, 1], c_out.y_score[:, 1]) if rows >= 200 else 0.0
+    failed = {
+        "error_rate": can.errors / can.requests > 0.01,
+        "latency_ratio": ratio > 1.5,
+        "prediction_shift": psi > 0.2,
+    }
+    return Report.of(
+        "rules",
+        [CheckResult(k, Status.FAILED if v else Status.PASSED, "") for k, v in failed.items()],
+    )
+
+
+def rollout(
+    seed: int, canary: Canary, config: RolloutConfig, rps: float, *, legacy: bool = False
+) -> tuple[str, float]:
     """One simulated rollout: ("promoted" or what rolled it back, seconds it took)."""
     rng = np.random.default_rng(seed)
     gates = build_analysis(config, "classification")
+    if legacy:
+        config = config.model_copy(update={"step_deadline_s": 10 * config.step_duration_s})
     cost = (1.0, 0.1) if seed % 2 == 0 else (0.2, 1.0)
     production_model = Canary()
     since_start = Route()
@@ -154,7 +182,8 @@ def rollout(seed: int, canary: Canary, config: RolloutConfig, rps: float) -> tup
             if step_canary.requests < config.min_requests:
                 analysis = WindowAnalysis(Report.of("rules", []), step_canary.requests, False)
             else:
-                report = run_gates(gates, context(step_canary, baseline))
+                ctx = context(step_canary, baseline)
+                report = legacy_report(step_canary, baseline) if legacy else run_gates(gates, ctx)
                 analysis = WindowAnalysis(report, step_canary.requests, True)
             decision = decide_step(analysis, violations, elapsed_s=elapsed, config=config)
             violations = decision.violations
@@ -166,8 +195,11 @@ def rollout(seed: int, canary: Canary, config: RolloutConfig, rps: float) -> tup
     return "promoted", clock
 
 
-def measure(seeds: int, rps: float, config: RolloutConfig | None = None) -> dict[str, dict[str, float]]:
-    """Promote and rollback counts and rates per scenario over `seeds` seeded rollouts."""
+def measure(
+    seeds: int, rps: float, config: RolloutConfig | None = None, *, legacy: bool = False
+) -> dict[str, dict[str, float]]:
+    """Promote and rollback counts and rates per scenario over `seeds` seeded rollouts
+    (`legacy`: with the point-estimate rules these replaced)."""
     base = config or RolloutConfig()
     config = base.model_copy(update={"analysis": [*base.analysis, *EXTRA_RULES]})
     canaries = {
@@ -178,7 +210,7 @@ def measure(seeds: int, rps: float, config: RolloutConfig | None = None) -> dict
     }
     results = {}
     for name, canary in canaries.items():
-        outcomes = [rollout(1000 * seed + 7, canary, config, rps) for seed in range(seeds)]
+        outcomes = [rollout(1000 * seed + 7, canary, config, rps, legacy=legacy) for seed in range(seeds)]
         promoted = sum(o == "promoted" for o, _ in outcomes)
         wanted = promoted if name == "clean" else seeds - promoted
         results[name] = {
@@ -217,6 +249,13 @@ def main(argv: list[str] | None = None) -> int:
             )
             worst = min(worst, row["rate"])
         summary[f"rps_{rps:g}"] = results
+        legacy = measure(seeds, rps, legacy=True)
+        print(
+            f"rps {rps:g} the previous point-estimate rules: "
+            + ", ".join(f"{name} {row['rate']:.0%} {row['rolled_back_by']}" for name, row in legacy.items()),
+            file=sys.stderr,
+        )
+        summary[f"rps_{rps:g}_previous_rules"] = {name: row["rate"] for name, row in legacy.items()}
     summary["seconds"] = round(time.perf_counter() - start, 1)
     summary["ratio"] = round(worst / TARGET, 3)
     print(json.dumps(summary))
