@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/drift.py --quick
 	$(BIN)/python benchmarks/gates.py --quick
 	$(BIN)/python benchmarks/cost_ratio.py --quick
+	$(BIN)/python benchmarks/canary.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache examples/fraud/.shipyard

@@ -40,9 +40,10 @@ policy["rollout"] = {
     "environment": "demo",
     "steps": [50, 100],
     "step_duration_s": 3,
+    "step_deadline_s": 30,
     "analysis_interval_s": 1,
     "min_requests": 10,
-    "analysis": [{"type": "error_rate", "max": 0.01}],
+    "analysis": [{"type": "error_rate", "max_increase": 0.05}],
 }
 yaml.safe_dump(policy, open("shipyard.yaml", "w"), sort_keys=False)
 EOF

@@ -55,11 +55,12 @@ policy["rollout"] = {
     "environment": "demo",
     "steps": [10, 50, 100],
     "step_duration_s": 4,
+    "step_deadline_s": 40,
     "analysis_interval_s": 1,
     "min_requests": 15,
     "consecutive_violations": 2,
     "analysis": [
-        {"type": "error_rate", "max": 0.01},
+        {"type": "error_rate", "max_increase": 0.05},
         {"type": "latency_ratio", "percentile": 50, "max_ratio": 1.5},
     ],
 }

@@ -1,8 +1,9 @@
 """Rollouts end to end: a real server process, real HTTP traffic, the real registry and CLI.
 
-One project holds three registered versions: 1 in production, 2 as accurate but three times
-slower, 3 as good as 1. The tests run in file order on that shared project and each leaves
-production on version 1 with no rollout active.
+One project holds four registered versions: 1 in production, 2 as accurate but three times
+slower, 3 as good as 1, 4 as good as 1 but failing 20% of its calls when served. The tests
+run in file order on that shared project and each leaves production on version 1 with no
+rollout active.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from shipyard.delivery.state import RolloutStore
 from shipyard.serving.desired import read_desired
 
 DELAYED_MODEL = """\
+import random
+import sys
 import time
 
 import pandas as pd
@@ -35,19 +38,26 @@ from sklearn.linear_model import LogisticRegression
 
 
 class Delayed:
-    \"\"\"A fitted model whose every prediction takes `delay` seconds more.\"\"\"
+    \"\"\"A fitted model whose every prediction takes `delay` seconds more and, inside
+    `shipyard serve` only (so its gates pass), fails a share `fail` of its calls.\"\"\"
 
-    def __init__(self, model, delay):
+    def __init__(self, model, delay, fail):
         self.model = model
         self.delay = delay
+        self.fail = fail
         self.classes_ = model.classes_
 
-    def predict(self, X):
+    def _call(self):
         time.sleep(self.delay)
+        if "serve" in sys.argv and random.random() < self.fail:
+            raise RuntimeError("injected model failure")
+
+    def predict(self, X):
+        self._call()
         return self.model.predict(X)
 
     def predict_proba(self, X):
-        time.sleep(self.delay)
+        self._call()
         return self.model.predict_proba(X)
 
 
@@ -56,7 +66,7 @@ def features(df):
 
 
 def train(X, y, params):
-    return Delayed(LogisticRegression(C=params["C"]).fit(X, y), params["delay"])
+    return Delayed(LogisticRegression(C=params["C"]).fit(X, y), params["delay"], params.get("fail", 0.0))
 """
 
 # Per-call overhead (features, pandas) is ~10-20 ms on a busy 2-core runner, so the delays are
@@ -66,14 +76,16 @@ evaluation: {latency_samples: 10, warmup: 0}
 rollout:
   steps: [20, 50, 100]
   step_duration_s: 3
+  step_deadline_s: 40
   analysis_interval_s: 1
   min_requests: 10
   consecutive_violations: 2
   analysis:
-    - {type: error_rate, max: 0.01}
+    - {type: error_rate, max_increase: 0.05}
     - {type: latency_ratio, percentile: 50, max_ratio: 1.5}
 """
 PARAMS = {"1": "{C: 1.0, delay: 0.03}", "2": "{C: 1.0, delay: 0.09}"}
+ERRORING = "{C: 1.0, delay: 0.03, fail: 0.2}"
 
 
 def _free_port() -> int:
@@ -112,6 +124,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert info.version == "3"
     finally:
         registry.close()
+    (root / "shipyard.yaml").write_text(policy.replace("params: {C: 1.0}", f"params: {ERRORING}"))
+    assert "version 4: approved" in cli("run", check=0).stdout
     cli("promote", "1", "--to", "production", check=0)
     (root / "deploy").mkdir()
     (root / "deploy" / "production.yaml").write_text('model: tiny\nproduction: "1"\n')
@@ -171,12 +185,14 @@ class Replay:
             self.proc.kill()
         self.proc.communicate()
 
-    def result(self) -> dict:
-        """Stop the replay (SIGINT ends it early with its summary) and return the summary."""
+    def result(self, *, failures: bool = False) -> dict:
+        """Stop the replay (SIGINT ends it early with its summary) and return the summary;
+        its exit code is 1 when some request failed, as `failures` expects."""
         time.sleep(1)  # traffic goes on a moment after the rollout's last change
         self.proc.send_signal(signal.SIGINT)
         out, err = self.proc.communicate(timeout=60)
-        assert self.proc.returncode == 0, f"replay exit {self.proc.returncode}\n{out}\n{err}"
+        expected = 1 if failures else 0
+        assert self.proc.returncode == expected, f"replay exit {self.proc.returncode}\n{out}\n{err}"
         return json.loads(out.strip().splitlines()[-1])
 
 
@@ -200,7 +216,7 @@ def test_a_three_times_slower_candidate_is_rolled_back_with_no_failed_request(pr
     with Replay(project, server, seconds=300) as traffic:
         proc = cli("rollout", "start", "2", check=1)
         summary = traffic.result()
-    assert "rolled back" in proc.stderr and "latency_p50_ms" in proc.stderr
+    assert "rolled back" in proc.stderr and "latency_p50 model time" in proc.stderr
     desired = read_desired(project / "deploy" / "production.yaml")
     assert (desired.production, desired.canary) == ("1", None)
     assert _aliases(cli)["rejected"] == "2" and _aliases(cli)["production"] == "1"
@@ -255,6 +271,24 @@ def test_a_good_candidate_survives_a_killed_controller_reaches_production_and_ro
     desired = read_desired(project / "deploy" / "production.yaml")
     assert (desired.production, desired.previous) == ("1", None)
     assert _aliases(cli)["production"] == "1"
+
+
+def test_an_erroring_candidate_is_rolled_back_by_its_error_rate(project, server):
+    cli = Cli(project)
+    with Replay(project, server, seconds=300) as traffic:
+        proc = cli("rollout", "start", "4", check=1)
+        summary = traffic.result(failures=True)
+    assert "rolled back" in proc.stderr and "error_rate" in proc.stderr
+    status = _status(cli)
+    assert status["rollout"]["status"] == "rolled_back"
+    (incident,) = status["incidents"]
+    assert "error_rate" in incident["evidence"]["fired"]
+    figures = incident["evidence"]["figures"]
+    assert 0.05 < figures["error_rate"] < 0.5 and figures["baseline_error_rate"] == 0
+    assert _aliases(cli)["rejected"] == "4" and _aliases(cli)["production"] == "1"
+    assert (read_desired(project / "deploy" / "production.yaml").canary) is None
+    # every failed request was the canary's: production answered all of its requests
+    assert 0 < summary["failed"] < summary["sent"] and summary["versions"]["1"] > 0
 
 
 def test_bad_rollout_requests_are_refused_with_the_fix(project, capsys):

@@ -130,13 +130,16 @@ class RolloutConfig(_Section):
         description="canary traffic per step in percent, increasing, ending at 100; 0 = shadow step",
     )
     step_duration_s: float = Field(300.0, gt=0, description="least time each step runs before advancing")
+    step_deadline_s: float | None = Field(
+        None, gt=0, description="a step still undecided this long rolls back; default 4 x step_duration_s"
+    )
     analysis_interval_s: float = Field(30.0, gt=0, description="how often the live window is analysed")
     min_requests: int = Field(50, ge=1, description="canary rows a step needs before it may advance")
     consecutive_violations: int = Field(2, ge=1, description="a rule fires after this many failed analyses")
     analysis: list[GateConfig] = Field(
         default_factory=lambda: [
-            GateConfig(type="error_rate", max=0.01),
-            GateConfig(type="latency_ratio", max_ratio=1.5),
+            GateConfig(type="error_rate", max_increase=0.025),
+            GateConfig(type="latency_ratio", max_ratio=1.3),
         ],
         description="gate configs evaluated on each live window (canary vs production)",
     )
@@ -152,7 +155,17 @@ class RolloutConfig(_Section):
             raise ValueError(f"steps must be increasing percentages in [0, 100]; got {steps}")
         if steps[-1] != 100:
             raise ValueError(f"the last step must be 100 (all traffic on the new version); got {steps[-1]:g}")
+        if self.deadline_s < self.step_duration_s:
+            raise ValueError(
+                f"step_deadline_s ({self.deadline_s:g}) must be at least step_duration_s "
+                f"({self.step_duration_s:g}): a step could never advance"
+            )
         return self
+
+    @property
+    def deadline_s(self) -> float:
+        """Seconds after which an undecided step rolls back."""
+        return self.step_deadline_s if self.step_deadline_s is not None else 4 * self.step_duration_s
 
 
 class RetrainConfig(_Section):

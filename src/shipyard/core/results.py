@@ -100,6 +100,9 @@ class Reason(StrEnum):
     PREDICTION_SHIFT = "prediction_shift"
     SHADOW_DISAGREEMENT = "shadow_disagreement"
     NOT_MEASURED = "not_measured"
+    NOT_ENOUGH_DATA = "not_enough_data"
+    NO_DATA_DEADLINE = "no_data_deadline"
+    UNDECIDED_DEADLINE = "undecided_deadline"
     # monitoring and drift (add below this line)
     FEATURE_DRIFT = "feature_drift"
     PREDICTION_DRIFT = "prediction_drift"

@@ -4,9 +4,10 @@ Each step sets the canary's share of traffic in `deploy/<env>.yaml` (the server 
 then analyses the live window every `analysis_interval_s`. A rule that fails
 `consecutive_violations` analyses in a row rolls back at once: canary traffic to 0, alias
 `rejected`, an incident with the evidence. A step that ran `step_duration_s` with at least
-`min_requests` canary requests and a passing analysis advances; after the last step the
-version is promoted (`production` -> new, `previous` -> old). Every decision is persisted
-first, so a killed controller resumes where it stopped.
+`min_requests` canary requests and every rule decided and passing advances; a step still
+undecided at its deadline (`step_deadline_s`) rolls back. After the last step the version is
+promoted (`production` -> new, `previous` -> old). Every decision is persisted first, so a
+killed controller resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -20,15 +21,18 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from shipyard.config.policy import RolloutConfig
-from shipyard.delivery import gitops
+from shipyard.core.results import Reason, Status
+from shipyard.delivery import counters, gitops
 from shipyard.delivery import state as st
-from shipyard.delivery.analysis import LiveWindow, WindowAnalysis, analyse
+from shipyard.delivery.analysis import CounterWindow, LiveWindow, WindowAnalysis, analyse
+from shipyard.delivery.decision import ADVANCE, ROLLBACK, decide_step
 from shipyard.delivery.notify import Notification, WebhookNotifier
 from shipyard.delivery.state import Rollout, RolloutStore
 from shipyard.errors import AliasConflict, ConfigError, ModelVersionNotFound
 from shipyard.gates.base import Gate
 from shipyard.gates.catalog import build_gates
 from shipyard.gates.live import TRAFFIC_GATES
+from shipyard.serving import predlog
 
 if TYPE_CHECKING:
     from shipyard.config.policy import GateConfig
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
     from shipyard.registry.store import ModelRegistry
 
 REJECTED = "rejected"
+_DEADLINES = {Reason.NO_DATA_DEADLINE.value, Reason.UNDECIDED_DEADLINE.value}
 
 
 def build_analysis(config: RolloutConfig, task: str) -> list[tuple[GateConfig, Gate]]:
@@ -91,6 +96,8 @@ class RolloutController:
         self._on_event = on_event or (lambda message: None)
         self._sleep = sleep
         self.notifier = WebhookNotifier(self.config.webhook_url) if self.config.webhook_url else None
+        #: the servers' counters when this controller first saw (rollout id) and (rollout id, step)
+        self._snapshots: dict[Any, counters.Snapshot] = {}
 
     @property
     def model(self) -> str:
@@ -129,6 +136,7 @@ class RolloutController:
             reason=reason or f"roll out version {info.version} over {desired.production}",
             evidence={"config": self.config.model_dump(mode="json")},
         )
+        self._snapshot_step(rollout)
         self._apply_step(rollout)
         return rollout
 
@@ -223,29 +231,21 @@ class RolloutController:
         """One analysis of the current step and the decision it leads to."""
         self._apply_step(rollout)
         analysis = self.analyse(rollout)
-        violations = dict(rollout.violations)
-        failed = {r.check for r in analysis.violated()}
-        for result in analysis.report.results:
-            if result.check in failed:
-                violations[result.check] = violations.get(result.check, 0) + 1
-            elif result.status.value == "passed":
-                violations.pop(result.check, None)
-        fired = sorted(k for k, n in violations.items() if n >= self.config.consecutive_violations)
-        evidence = analysis.to_dict()
-        if fired:
-            return self._fail(rollout, analysis, fired, violations)
         elapsed = (st.now() - rollout.step_started_at).total_seconds()
-        if elapsed >= self.config.step_duration_s and analysis.enough and not failed:
+        decision = decide_step(analysis, dict(rollout.violations), elapsed_s=elapsed, config=self.config)
+        if decision.action == ROLLBACK:
+            return self._fail(rollout, analysis, list(decision.fired), decision.violations)
+        if decision.action == ADVANCE:
             return self._advance(rollout, analysis)
-        summary = self._summary(rollout, analysis, violations)
+        summary = self._summary(rollout, analysis, decision.violations)
         self._on_event(summary)
         return self.store.update(
             rollout,
             actor=self.actor,
             action="analysis",
             reason=summary,
-            evidence=evidence,
-            violations=violations,
+            evidence=analysis.to_dict(),
+            violations=decision.violations,
         )
 
     def analyse(self, rollout: Rollout) -> WindowAnalysis:
@@ -263,7 +263,22 @@ class RolloutController:
             baseline_since=rollout.started_at,
             min_requests=self.config.min_requests,
             scorer=self._scorer if any(c.type not in TRAFFIC_GATES for c, _ in self.gates) else None,
+            counters=self._counter_window(rollout),
         )
+
+    def _counter_window(self, rollout: Rollout) -> CounterWindow:
+        """The servers' counts since the step (and the rollout) began, or since this controller
+        took over a running one: each window's rates stay unbiased, it only holds less."""
+        now = counters.snapshot(predlog.prediction_log_dir(self.project.root))
+        step = self._snapshots.setdefault((rollout.id, rollout.step), now)
+        whole = self._snapshots.setdefault(rollout.id, now)
+        return CounterWindow(counters.window_counts(step, now), counters.window_counts(whole, now))
+
+    def _snapshot_step(self, rollout: Rollout) -> None:
+        """Remember the counters as a step begins (before its traffic changes)."""
+        now = counters.snapshot(predlog.prediction_log_dir(self.project.root))
+        self._snapshots.setdefault(rollout.id, now)
+        self._snapshots[(rollout.id, rollout.step)] = now
 
     def _scorer(self, rows: Any) -> Any:
         return self._baseline_servable.outputs(rows)
@@ -277,15 +292,34 @@ class RolloutController:
 
     def _summary(self, rollout: Rollout, analysis: WindowAnalysis, violations: dict[str, int]) -> str:
         step = f"step {rollout.step + 1}/{len(rollout.steps)} ({_traffic(rollout.percent)})"
+        left = self.config.deadline_s - (st.now() - rollout.step_started_at).total_seconds()
+        deadline = f"rolls back at the step deadline in {max(left, 0):.0f} s unless decided"
         if not analysis.enough:
             return (
-                f"{step}: {analysis.requests} of {self.config.min_requests} canary requests so far; waiting"
+                f"{step}: {analysis.requests} of {self.config.min_requests} canary requests so far; "
+                f"waiting ({deadline})"
             )
         failing = ", ".join(
             f"{k} {n}/{self.config.consecutive_violations}" for k, n in sorted(violations.items())
         )
-        return f"{step}: {analysis.report.headline()} on {analysis.requests} requests" + (
-            f"; violations {failing}" if failing else ""
+        waiting = ", ".join(r.check for r in analysis.waiting())
+        return (
+            f"{step}: {_tally(analysis)} on {analysis.requests} requests"
+            + (f"; violations {failing}" if failing else "")
+            + (f"; not enough data yet for {waiting} ({deadline})" if waiting else "")
+        )
+
+    def _deadline_message(self, analysis: WindowAnalysis, reason: str) -> str:
+        deadline = f"{self.config.deadline_s:g} s (rollout.step_deadline_s)"
+        if reason == Reason.NO_DATA_DEADLINE:
+            return (
+                f"no analysable data within the step's deadline of {deadline}: {analysis.requests} of "
+                f"{self.config.min_requests} canary requests ({Reason.NO_DATA_DEADLINE.value})"
+            )
+        waiting = ", ".join(r.check for r in analysis.waiting()) or "none"
+        return (
+            f"rules still undecided at the step's deadline of {deadline}: {waiting} "
+            f"({Reason.UNDECIDED_DEADLINE.value})"
         )
 
     def _advance(self, rollout: Rollout, analysis: WindowAnalysis) -> Rollout:
@@ -293,7 +327,7 @@ class RolloutController:
             return self._succeed(rollout, analysis)
         step = rollout.step + 1
         message = f"advance to step {step + 1}/{len(rollout.steps)} ({_traffic(rollout.steps[step])})"
-        self._on_event(f"{message}: {analysis.report.headline()} on {analysis.requests} requests")
+        self._on_event(f"{message}: {_tally(analysis)} on {analysis.requests} requests")
         rollout = self.store.update(
             rollout,
             actor=self.actor,
@@ -305,6 +339,7 @@ class RolloutController:
             violations={},
         )
         if rollout.active:  # not ended by another process meanwhile
+            self._snapshot_step(rollout)
             self._apply_step(rollout)
         return rollout
 
@@ -350,6 +385,7 @@ class RolloutController:
         # traffic first: every second of a bad canary costs users
         self._set_deploy(gitops.without_candidate, f"roll back canary {rollout.version} of {self.model}")
         messages = [r.message for r in analysis.report.failures if r.check in fired]
+        messages += [self._deadline_message(analysis, reason) for reason in fired if reason in _DEADLINES]
         summary = f"version {rollout.version} rolled back at step {rollout.step + 1}: " + "; ".join(messages)
         evidence = {**analysis.to_dict(), "fired": fired, "violations": violations}
         info = self.registry.get(rollout.version)
@@ -437,6 +473,18 @@ class RolloutController:
     def driven_elsewhere(self, rollout: Rollout) -> bool:
         """Whether another live controller process drives `rollout`."""
         return controller_alive(rollout, stale_after_s=3 * self.config.analysis_interval_s + 10)
+
+
+def _tally(analysis: WindowAnalysis) -> str:
+    """`2 of 3 rules passed, 1 waiting for data`: a wait is not a pass."""
+    results = analysis.report.results
+    passed = sum(r.status is Status.PASSED for r in results)
+    parts = [f"{passed} of {len(results)} rules passed"]
+    if failed := len(analysis.violated()):
+        parts.append(f"{failed} failed")
+    if waiting := len(analysis.waiting()):
+        parts.append(f"{waiting} waiting for data")
+    return ", ".join(parts)
 
 
 def _traffic(percent: float) -> str:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from shipyard.config.policy import SplitConfig
     from shipyard.data.schema import Schema
+    from shipyard.evaluation.traffic import TrafficSample
     from shipyard.training._servable import Servable
 
 
@@ -63,6 +64,8 @@ class GateContext:
     schema: Schema | None = None
     split: SplitConfig | None = None
     project_root: Path | None = None
+    #: both routes' request, error and latency samples of a live window (rollout analysis only)
+    traffic: TrafficSample | None = None
 
 
 class Gate:

@@ -1,11 +1,13 @@
 """Gates that judge a model on traffic: error rate, latency against production, confidence,
 prediction shift (PSI) and shadow agreement.
 
-They run offline in the gate stage (where the figure exists) and on every live window of a
+They run offline in the gate stage (where their data exist) and on every live window of a
 rollout, where `ctx.candidate` holds the canary's logged outputs, `ctx.baseline` production's
-outputs on the same time window, and `ctx.performance` the window's figures: `error_rate`,
-`latency_p<q>_ms`, the same with a `baseline_` prefix for production, and `shadow_agreement`.
-A figure that was not measured makes the gate `skipped`, never a failure.
+outputs on the same time window, and `ctx.traffic` both routes' requests, errors and model
+calls. Each decides with an interval at the window's sample size and returns one of three
+verdicts: `passed` (shown within its limit), `failed` (worse than production beyond noise
+AND beyond its limit) or `skipped` with reason `not_enough_data` (neither yet: wait for
+more traffic). A figure that was not measured makes the gate `skipped` (`not_measured`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,15 @@ import numpy as np
 from shipyard.core.params import NONE, Interval, Options
 from shipyard.core.results import CheckResult, Reason, Status
 from shipyard.evaluation.outputs import ModelOutputs
+from shipyard.evaluation.traffic import (
+    difference_bounds,
+    latency_log_ratio,
+    mean_bounds,
+    mover,
+    psi_noise,
+    wilson_bounds,
+    z_of,
+)
 from shipyard.gates.base import Gate, GateContext
 from shipyard.gates.thresholds import require_any
 
@@ -35,9 +46,13 @@ def _skipped(gate: Gate, subject: str, message: str, reason: Reason = Reason.NOT
     )
 
 
+PASS, FAIL, WAIT = "pass", "fail", "wait"
+_ALPHA = [Interval(float, 0, 0.5, "neither")]
+
+
 def _verdict(
     gate: Gate,
-    passed: bool,
+    verdict: str,
     *,
     subject: str,
     message: str,
@@ -47,136 +62,182 @@ def _verdict(
     hint: str,
     evidence: dict[str, Any],
 ) -> CheckResult:
-    """A threshold result: `reason` and `hint` apply only when it failed."""
+    """A three-way result: `reason` and `hint` apply only when it failed; a wait is a skip
+    with reason `not_enough_data`, which a rollout step waits on and never rolls back for."""
+    status = {PASS: Status.PASSED, FAIL: Status.FAILED, WAIT: Status.SKIPPED}[verdict]
+    word = {PASS: "PASS", FAIL: "FAIL", WAIT: "not enough data yet, WAIT"}[verdict]
     return CheckResult(
         check=gate.type_name,
-        status=Status.PASSED if passed else Status.FAILED,
-        message=message,
+        status=status,
+        message=f"{message} -> {word}",
         subject=subject,
-        reason=None if passed else reason,
+        reason={PASS: None, FAIL: reason, WAIT: Reason.NOT_ENOUGH_DATA}[verdict],
         observed=observed,
         expected=expected,
-        hint="" if passed else hint,
+        hint={PASS: "", FAIL: hint, WAIT: "The step waits for more traffic, up to its deadline."}[verdict],
         evidence=evidence,
     )
 
 
-def _figure(ctx: GateContext, name: str) -> float | None:
-    value = ctx.performance.get(name)
-    return None if value is None or math.isnan(float(value)) else float(value)
+def _combine(verdicts: list[str]) -> str:
+    """Any failed bound fails; all shown within their limits pass; else wait."""
+    if FAIL in verdicts:
+        return FAIL
+    return PASS if all(v == PASS for v in verdicts) else WAIT
+
+
+def _bound(value: float) -> str:
+    return f"{value:.3g}" if math.isfinite(value) else ("inf" if value > 0 else "-inf")
 
 
 class ErrorRateGate(Gate):
-    """Pass when the share of failed predictions is at most `max`, and at most `max_increase`
-    above production's on the same window. Measured on live traffic only.
+    """Fail when the canary fails more requests than production beyond noise (the one-sided
+    `1 - alpha` lower bound of the difference, Newcombe's score method, is above 0) AND its
+    rate is above `max`, or above production's by more than `max_increase`. Pass when the
+    upper bound shows the rate within those limits; otherwise wait. Live traffic only.
 
     Examples
     --------
-    >>> ErrorRateGate(max=0.01)
-    ErrorRateGate(max=0.01)
+    >>> ErrorRateGate(max_increase=0.02)
+    ErrorRateGate(max_increase=0.02)
     """
 
     type_name = "error_rate"
     _parameter_constraints = {
         "max": [Interval(float, 0, 1), NONE],
         "max_increase": [Interval(float, 0, 1), NONE],
+        "alpha": _ALPHA,
     }
 
-    def __init__(self, *, max: float | None = None, max_increase: float | None = None) -> None:
+    def __init__(
+        self, *, max: float | None = None, max_increase: float | None = None, alpha: float = 0.05
+    ) -> None:
         self.max = max
         self.max_increase = max_increase
+        self.alpha = alpha
 
     def evaluate(self, ctx: GateContext) -> CheckResult:
         require_any(f"gate '{self.type_name}'", self.get_params(), ["max", "max_increase"])
-        rate = _figure(ctx, "error_rate")
-        if rate is None:
+        if ctx.traffic is None or ctx.traffic.candidate.requests == 0:
             return _skipped(
                 self, "error_rate", "error_rate is measured on live traffic only (rollout analysis)"
             )
-        base = _figure(ctx, "baseline_error_rate")
-        broken = []
-        if self.max is not None and rate > self.max:
-            broken.append(f"error_rate = {rate:.2%} > {self.max:.2%}")
-        if self.max_increase is not None and base is not None and rate - base > self.max_increase:
-            broken.append(
-                f"error_rate = {rate:.2%}, production {base:.2%}: "
-                f"+{rate - base:.2%} > {self.max_increase:.2%}"
+        can, base = ctx.traffic.candidate, ctx.traffic.baseline
+        z = z_of(self.alpha)
+        rate, base_rate = can.errors / can.requests, (base.errors / base.requests if base.requests else 0.0)
+        diff, low, high = difference_bounds(can.errors, can.requests, base.errors, base.requests, z=z)
+        worse = low > 0
+        verdicts, parts = [], []
+        if self.max is not None:
+            rate_high = wilson_bounds(can.errors, can.requests, z=z)[1]
+            verdicts.append(FAIL if worse and rate > self.max else PASS if rate_high <= self.max else WAIT)
+            parts.append(f"upper bound {_bound(rate_high)} vs max {self.max:g}")
+        if self.max_increase is not None:
+            increase_fail = worse and diff > self.max_increase
+            verdicts.append(FAIL if increase_fail else PASS if high <= self.max_increase else WAIT)
+            parts.append(
+                f"increase {diff:+.2%}, bounds [{_bound(low)}, {_bound(high)}] vs {self.max_increase:g}"
             )
-        evidence = {
-            "error_rate": rate,
-            "baseline_error_rate": base,
-            "requests": ctx.performance.get("requests"),
-        }
-        expected = {"max": self.max, "max_increase": self.max_increase}
-        versus = "" if base is None else f" (production {base:.2%})"
+        verdict = _combine(verdicts)
+        message = (
+            f"error_rate = {rate:.2%} ({can.errors}/{can.requests}, from the {can.error_source}), "
+            f"production {base_rate:.2%} ({base.errors}/{base.requests}); " + "; ".join(parts)
+        )
         return _verdict(
             self,
-            not broken,
+            verdict,
             subject="error_rate",
-            message="; ".join(broken) + " -> FAIL" if broken else f"error_rate = {rate:.2%}{versus} -> PASS",
+            message=message,
             reason=Reason.ERROR_RATE_ABOVE_LIMIT,
             observed=rate,
-            expected=expected,
+            expected={"max": self.max, "max_increase": self.max_increase, "alpha": self.alpha},
             hint="The new version fails requests: see the server log for its errors.",
-            evidence=evidence,
+            evidence={
+                "error_rate": rate,
+                "baseline_error_rate": base_rate,
+                "errors": can.errors,
+                "requests": can.requests,
+                "baseline_errors": base.errors,
+                "baseline_requests": base.requests,
+                "increase_bounds": [low, high],
+                "error_source": can.error_source,
+            },
         )
 
 
 class LatencyRatioGate(Gate):
-    """Pass when the candidate's latency percentile is at most `max_ratio` times production's.
+    """Fail when the canary's model time is above production's beyond noise (the lower bound
+    of the log-ratio of the `percentile` quantiles is above 0) AND the ratio is above
+    `max_ratio`; pass when the upper bound is within `max_ratio`; otherwise wait.
+
+    Both routes are measured alike: each model call against production's calls of the same
+    batch size, or per row (see `shipyard.evaluation.traffic.latency_log_ratio`).
 
     Examples
     --------
-    >>> LatencyRatioGate(max_ratio=1.5)
-    LatencyRatioGate(max_ratio=1.5)
+    >>> LatencyRatioGate(max_ratio=1.25)
+    LatencyRatioGate(max_ratio=1.25)
     """
 
     type_name = "latency_ratio"
     _parameter_constraints = {
         "max_ratio": [Interval(float, 1, None)],
-        "percentile": [Options(frozenset({50, 95, 99}))],
+        "percentile": [Options(frozenset({50, 90, 95, 99}))],
+        "alpha": _ALPHA,
     }
 
-    def __init__(self, *, max_ratio: float = 1.5, percentile: int = 99) -> None:
+    def __init__(self, *, max_ratio: float = 1.3, percentile: int = 50, alpha: float = 0.05) -> None:
         self.max_ratio = max_ratio
         self.percentile = percentile
+        self.alpha = alpha
 
     def evaluate(self, ctx: GateContext) -> CheckResult:
-        figure = f"latency_p{self.percentile}_ms"
-        value, base = _figure(ctx, figure), _figure(ctx, f"baseline_{figure}")
-        if value is None or base is None:
+        subject = f"latency_p{self.percentile}"
+        traffic = ctx.traffic
+        if traffic is None:
             return _skipped(
-                self, figure, f"{figure} of the candidate and of production were not both measured"
+                self, subject, "model call times are measured on live traffic only (rollout analysis)"
             )
-        ratio = value / base if base > 0 else math.inf
-        passed = ratio <= self.max_ratio
+        if not len(traffic.candidate.latency_ms) or not len(traffic.baseline.latency_ms):
+            return _skipped(
+                self,
+                subject,
+                "no logged model calls of the canary or of production yet",
+                Reason.NOT_ENOUGH_DATA,
+            )
+        log_ratio, low, high, how = latency_log_ratio(
+            traffic.candidate, traffic.baseline, q=self.percentile / 100, z=z_of(self.alpha)
+        )
+        ratio, limit = math.exp(log_ratio), math.log(self.max_ratio)
+        verdict = FAIL if low > 0 and log_ratio > limit else PASS if high <= limit else WAIT
+        bounds = f"[{_bound(math.exp(low))}x, {_bound(math.exp(high))}x]"
         message = (
-            f"{figure} = {value:.4g} ms, production {base:.4g} ms: {ratio:.2f}x "
-            f"{'<=' if passed else '>'} {self.max_ratio:g}x -> {'PASS' if passed else 'FAIL'}"
+            f"{subject} model time = {ratio:.2f}x production ({how}, {len(traffic.candidate.latency_ms)} "
+            f"canary calls), bounds {bounds} vs max {self.max_ratio:g}x"
         )
         return _verdict(
             self,
-            passed,
-            subject=figure,
+            verdict,
+            subject=subject,
             message=message,
             reason=Reason.LATENCY_RATIO_ABOVE_LIMIT,
             observed=ratio,
             expected=f"<= {self.max_ratio:g}x production",
             hint="The new version is slower than production: profile it, or raise max_ratio.",
-            evidence={figure: value, f"baseline_{figure}": base, "ratio": ratio},
+            evidence={
+                "ratio": ratio,
+                "bounds": [math.exp(low), math.exp(high)],
+                "compared": how,
+                "calls": len(traffic.candidate.latency_ms),
+                "baseline_calls": len(traffic.baseline.latency_ms),
+            },
         )
 
 
-def mean_confidence(outputs: ModelOutputs) -> float:
-    """Mean over rows of the highest class probability; nan without probabilities or rows."""
-    if outputs.y_score is None or len(outputs.y_score) == 0:
-        return math.nan
-    return float(np.nanmean(np.max(np.asarray(outputs.y_score, dtype=float), axis=1)))
-
-
 class MeanConfidenceGate(Gate):
-    """Pass when the mean top-class probability is at least `min` and has dropped by at most
-    `max_drop` from production's (classifiers with probabilities).
+    """Mean top-class probability (classifiers with probabilities): fail when it is below `min`
+    beyond noise, or has dropped from production's beyond noise AND by more than `max_drop`;
+    pass when the bounds show it within both; otherwise wait.
 
     Examples
     --------
@@ -185,39 +246,63 @@ class MeanConfidenceGate(Gate):
     """
 
     type_name = "mean_confidence"
-    _parameter_constraints = {"min": [Interval(float, 0, 1), NONE], "max_drop": [Interval(float, 0, 1), NONE]}
+    _parameter_constraints = {
+        "min": [Interval(float, 0, 1), NONE],
+        "max_drop": [Interval(float, 0, 1), NONE],
+        "alpha": _ALPHA,
+    }
 
-    def __init__(self, *, min: float | None = None, max_drop: float | None = None) -> None:
+    def __init__(
+        self, *, min: float | None = None, max_drop: float | None = None, alpha: float = 0.05
+    ) -> None:
         self.min = min
         self.max_drop = max_drop
+        self.alpha = alpha
 
     def evaluate(self, ctx: GateContext) -> CheckResult:
         require_any(f"gate '{self.type_name}'", self.get_params(), ["min", "max_drop"])
-        value = mean_confidence(ctx.candidate)
-        if math.isnan(value):
+        top = _top_scores(ctx.candidate)
+        if top is None and ctx.traffic is not None and not len(ctx.candidate.y_pred):
+            return _skipped(self, "confidence", "no canary predictions yet", Reason.NOT_ENOUGH_DATA)
+        if top is None:
             return _skipped(self, "confidence", "no class probabilities to measure confidence on")
-        base = mean_confidence(ctx.baseline) if ctx.baseline is not None else math.nan
-        broken = []
-        if self.min is not None and value < self.min:
-            broken.append(f"mean confidence {value:.3f} < {self.min:g}")
-        if self.max_drop is not None and not math.isnan(base) and base - value > self.max_drop:
-            broken.append(
-                f"mean confidence {value:.3f}, production {base:.3f}: dropped by more than {self.max_drop:g}"
+        z = z_of(self.alpha)
+        value, low, high = mean_bounds(top, z=z)
+        base_top = _top_scores(ctx.baseline) if ctx.baseline is not None else None
+        verdicts, parts, base = [], [f"bounds [{_bound(low)}, {_bound(high)}]"], math.nan
+        if self.min is not None:
+            verdicts.append(FAIL if high < self.min else PASS if low >= self.min else WAIT)
+            parts.append(f"min {self.min:g}")
+        if self.max_drop is not None and base_top is not None:
+            drop, drop_low, drop_high = mover(mean_bounds(base_top, z=z), (value, low, high))
+            base = value + drop
+            dropped = drop_low > 0 and drop > self.max_drop
+            verdicts.append(FAIL if dropped else PASS if drop_high <= self.max_drop else WAIT)
+            parts.append(
+                f"production {base:.3f}, drop {drop:+.3f} "
+                f"(upper bound {_bound(drop_high)}) vs {self.max_drop:g}"
             )
         return _verdict(
             self,
-            not broken,
+            _combine(verdicts) if verdicts else PASS,
             subject="confidence",
-            message=("; ".join(broken) + " -> FAIL") if broken else f"mean confidence {value:.3f} -> PASS",
+            message=f"mean confidence {value:.3f} on {len(top)} rows, " + ", ".join(parts),
             reason=Reason.CONFIDENCE_BELOW_LIMIT,
             observed=value,
             expected={"min": self.min, "max_drop": self.max_drop},
             hint="The model is less sure of its answers: check the inputs for drift.",
             evidence={
                 "mean_confidence": value,
+                "bounds": [low, high],
                 "baseline_mean_confidence": None if math.isnan(base) else base,
             },
         )
+
+
+def _top_scores(outputs: ModelOutputs) -> np.ndarray | None:
+    if outputs.y_score is None or len(outputs.y_score) == 0:
+        return None
+    return np.max(np.asarray(outputs.y_score, dtype=float), axis=1)
 
 
 def population_stability_index(reference: np.ndarray, current: np.ndarray, *, bins: int = 10) -> float:
@@ -255,8 +340,13 @@ def _distribution(outputs: ModelOutputs) -> np.ndarray:
 
 
 class PredictionShiftGate(Gate):
-    """Pass when the PSI of the candidate's predictions against production's is at most `max_psi`;
-    skipped on fewer than `min_rows` candidate predictions, where PSI is mostly noise.
+    """PSI of the candidate's predictions against production's, judged against sampling noise.
+
+    Between two samples of one distribution of sizes n and m, PSI over k bins is about
+    `(1/n + 1/m) chi2(k - 1)`: on 110 rows its 95th percentile is ~0.16, so a PSI of 0.2
+    there may be noise. While that noise level (the `1 - alpha` quantile) reaches `max_psi`,
+    or under `min_rows` rows, the gate waits; after that it fails when PSI is above `max_psi`
+    (beyond noise and above the threshold) and passes otherwise.
 
     Examples
     --------
@@ -269,46 +359,62 @@ class PredictionShiftGate(Gate):
         "max_psi": [Interval(float, 0, None, "neither")],
         "bins": [Interval(int, 2, 100)],
         "min_rows": [Interval(int, 1, None)],
+        "alpha": _ALPHA,
     }
     needs = frozenset({"baseline"})
 
-    def __init__(self, *, max_psi: float = 0.2, bins: int = 10, min_rows: int = 200) -> None:
+    def __init__(
+        self, *, max_psi: float = 0.2, bins: int = 10, min_rows: int = 50, alpha: float = 0.01
+    ) -> None:
         self.max_psi = max_psi
         self.bins = bins
         self.min_rows = min_rows
+        self.alpha = alpha
 
     def evaluate(self, ctx: GateContext) -> CheckResult:
         if ctx.baseline is None:
             return _skipped(
                 self, "predictions", "no production predictions to compare with", Reason.NO_BASELINE
             )
-        rows = len(ctx.candidate.y_pred)
-        if rows < self.min_rows:
-            # PSI over 10 bins reads ~0.2 on 60 rows of one same distribution: too noisy to judge
-            return _skipped(self, "predictions", f"{rows} predictions, fewer than min_rows {self.min_rows}")
-        psi = population_stability_index(
-            _distribution(ctx.baseline), _distribution(ctx.candidate), bins=self.bins
-        )
-        if math.isnan(psi):
-            return _skipped(self, "predictions", "no predictions in the window to compare")
-        passed = psi <= self.max_psi
+        reference, current = _distribution(ctx.baseline), _distribution(ctx.candidate)
+        if len(current) < self.min_rows or not len(reference):
+            message = f"{len(current)} predictions, fewer than min_rows {self.min_rows}"
+            return _skipped(self, "predictions", message, Reason.NOT_ENOUGH_DATA)
+        psi = population_stability_index(reference, current, bins=self.bins)
+        noise = psi_noise(len(current), len(reference), _bins_used(reference, self.bins), alpha=self.alpha)
+        verdict = WAIT if noise >= self.max_psi else FAIL if psi > self.max_psi else PASS
         return _verdict(
             self,
-            passed,
+            verdict,
             subject="predictions",
-            message=f"PSI of predictions against production = {psi:.3f} "
-            f"{'<=' if passed else '>'} {self.max_psi:g} -> {'PASS' if passed else 'FAIL'}",
+            message=f"PSI of predictions against production = {psi:.3f} on {len(current)} rows "
+            f"(noise level {noise:.3f} at this size) vs max {self.max_psi:g}",
             reason=Reason.PREDICTION_SHIFT,
             observed=psi,
             expected=f"<= {self.max_psi:g}",
             hint="The new version predicts a different distribution: compare them on recent data.",
-            evidence={"psi": psi, "bins": self.bins, "rows": len(ctx.candidate.y_pred)},
+            evidence={
+                "psi": psi,
+                "noise": noise,
+                "bins": self.bins,
+                "rows": len(current),
+                "baseline_rows": len(reference),
+            },
         )
 
 
+def _bins_used(reference: np.ndarray, bins: int) -> int:
+    """Bins PSI really has: ties can merge reference quantiles; labels have one per category."""
+    if np.issubdtype(reference.dtype, np.number):
+        edges = np.unique(np.quantile(reference.astype(float), np.linspace(0, 1, bins + 1)[1:-1]))
+        return len(edges) + 1
+    return len(np.unique(reference.astype(str)))
+
+
 class ShadowAgreementGate(Gate):
-    """Pass when the candidate gives production's answer on at least `min_agreement` of the same
-    rows: the shadow route live, the test split offline.
+    """Share of rows where the candidate gives production's answer on the same rows (the shadow
+    route live, the test split offline): fail when its upper bound is below `min_agreement`,
+    pass when its lower bound reaches it, otherwise wait.
 
     Examples
     --------
@@ -317,40 +423,44 @@ class ShadowAgreementGate(Gate):
     """
 
     type_name = "shadow_agreement"
-    _parameter_constraints = {"min_agreement": [Interval(float, 0, 1)]}
+    _parameter_constraints = {"min_agreement": [Interval(float, 0, 1)], "alpha": _ALPHA}
     needs = frozenset({"baseline"})
 
-    def __init__(self, *, min_agreement: float = 0.9) -> None:
+    def __init__(self, *, min_agreement: float = 0.9, alpha: float = 0.05) -> None:
         self.min_agreement = min_agreement
+        self.alpha = alpha
 
-    def _agreement(self, ctx: GateContext) -> float | None:
-        if "shadow_agreement" in ctx.performance:
-            return _figure(ctx, "shadow_agreement")
+    def _pairs(self, ctx: GateContext) -> tuple[int, int] | None:
+        """(agreeing rows, paired rows), or None when nothing was paired."""
+        if "shadow_pairs" in ctx.performance:
+            pairs = int(ctx.performance["shadow_pairs"])
+            agree = int(round(float(ctx.performance.get("shadow_agreement", 0.0)) * pairs))
+            return (agree, pairs) if pairs else None
         if (
             ctx.baseline is None
             or len(ctx.baseline.y_pred) != len(ctx.candidate.y_pred)
             or not len(ctx.y_true)
         ):
             return None
-        pairs: Any = np.asarray(ctx.candidate.y_pred).astype(str) == np.asarray(ctx.baseline.y_pred).astype(
-            str
-        )
-        return float(np.mean(pairs))
+        same = np.asarray(ctx.candidate.y_pred).astype(str) == np.asarray(ctx.baseline.y_pred).astype(str)
+        return int(same.sum()), len(same)
 
     def evaluate(self, ctx: GateContext) -> CheckResult:
-        agreement = self._agreement(ctx)
-        if agreement is None:
+        pairs = self._pairs(ctx)
+        if pairs is None:
             return _skipped(self, "agreement", "no rows scored by both the candidate and production")
-        passed = agreement >= self.min_agreement
+        agree, n = pairs
+        low, high = wilson_bounds(agree, n, z=z_of(self.alpha))
+        verdict = FAIL if high < self.min_agreement else PASS if low >= self.min_agreement else WAIT
         return _verdict(
             self,
-            passed,
+            verdict,
             subject="agreement",
-            message=f"agreement with production = {agreement:.2%} "
-            f"{'>=' if passed else '<'} {self.min_agreement:.2%} -> {'PASS' if passed else 'FAIL'}",
+            message=f"agreement with production = {agree / n:.2%} of {n} rows, bounds "
+            f"[{low:.2%}, {high:.2%}] vs min {self.min_agreement:.2%}",
             reason=Reason.SHADOW_DISAGREEMENT,
-            observed=agreement,
+            observed=agree / n,
             expected=f">= {self.min_agreement:g}",
             hint="The new version answers differently from production on the same rows.",
-            evidence={"agreement": agreement},
+            evidence={"agreement": agree / n, "rows": n, "bounds": [low, high]},
         )

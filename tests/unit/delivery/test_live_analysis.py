@@ -10,7 +10,8 @@ from prediction_parts import T0, feedback_for, traffic, write_part
 
 from shipyard.config.policy import GateConfig
 from shipyard.core.results import Reason, Status
-from shipyard.delivery.analysis import LiveWindow, analyse
+from shipyard.delivery.analysis import CounterWindow, LiveWindow, analyse, route_sample
+from shipyard.delivery.counters import Counts
 from shipyard.evaluation.outputs import ModelOutputs
 from shipyard.gates.catalog import build_gates
 from shipyard.serving import predlog as log
@@ -139,3 +140,44 @@ def test_no_regression_runs_live_with_production_scored_on_the_canary_rows(proje
     )
     assert result.report.results[0].status is Status.PASSED
     assert "production" in result.report.results[0].message
+
+
+def test_errors_the_log_lost_count_from_the_server_counters(project_root):
+    write_traffic(project_root, 0, n_canary=200)
+    rules = gates({"type": "error_rate", "max_increase": 0.02})
+    counters = CounterWindow(step={"2": Counts(240, 40), "1": Counts(1000, 0)})
+    result = analyse(
+        window(project_root), rules, since=T0, baseline_since=T0, min_requests=50, counters=counters
+    )
+    (violation,) = result.violated()
+    assert violation.evidence["error_source"] == "server counters"
+    assert violation.evidence["errors"] == 40 and violation.evidence["requests"] == 240
+    assert "from the server counters" in violation.message
+    fewer = CounterWindow(step={"2": Counts(200, 0)})  # the log shows as many: the log is used
+    kept = analyse(window(project_root), rules, since=T0, baseline_since=T0, min_requests=50, counters=fewer)
+    assert kept.report.results[0].evidence["error_source"] == "log"
+
+
+def test_a_request_counts_once_and_a_model_call_once_whatever_its_rows():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            log.REQUEST_ID: ["a", "a", "b", "c", "d"],
+            log.STATUS: ["ok", "ok", "ok", "error", "ok"],
+            log.LATENCY_MS: [4.0, 4.0, 4.0, 0.0, 2.0],
+            "batch_rows": [3, 3, 3, 1, 1],
+        }
+    )
+    sample = route_sample(frame)
+    assert (sample.requests, sample.errors) == (4, 1)
+    assert sorted(sample.latency_ms) == [2.0, 4.0] and sorted(sample.batch_rows) == [1.0, 3.0]
+    assert route_sample(frame.drop(columns="batch_rows")).batch_rows is None
+
+
+def test_a_step_with_rules_still_waiting_reports_them(project_root):
+    write_traffic(project_root, 0)
+    rules = gates({"type": "prediction_shift", "max_psi": 0.1}, {"type": "error_rate", "max_increase": 0.01})
+    result = analyse(window(project_root), rules, since=T0, baseline_since=T0, min_requests=50)
+    assert result.enough and not result.violated()
+    assert [r.check for r in result.waiting()] == ["prediction_shift", "error_rate"]

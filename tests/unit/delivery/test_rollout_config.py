@@ -56,3 +56,18 @@ def test_bad_analysis_rules_name_their_key_path():
     config = RolloutConfig(analysis=[GateConfig(type="latency_ratio", max_ratio=0.5)])
     with pytest.raises(ConfigError, match=r"rollout.analysis\[0\]: The 'max_ratio' option"):
         build_analysis(config, "classification")
+
+
+def test_the_step_deadline_defaults_to_four_step_durations_and_may_not_be_shorter():
+    assert RolloutConfig(step_duration_s=60).deadline_s == 240
+    assert RolloutConfig(step_duration_s=60, step_deadline_s=90).deadline_s == 90
+    with pytest.raises(
+        ValidationError, match=r"step_deadline_s \(30\) must be at least step_duration_s \(60\)"
+    ):
+        RolloutConfig(step_duration_s=60, step_deadline_s=30)
+
+
+def test_bad_alpha_of_a_live_rule_is_refused_with_its_key_path():
+    config = RolloutConfig(analysis=[GateConfig(type="error_rate", max_increase=0.02, alpha=0.9)])
+    with pytest.raises(ConfigError, match=r"rollout.analysis\[0\]: The 'alpha' option .* \(0, 0.5\)"):
+        build_analysis(config, "classification")

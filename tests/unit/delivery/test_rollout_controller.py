@@ -30,6 +30,7 @@ entrypoints: {train: model:train}
 rollout:
   steps: [10, 50, 100]
   step_duration_s: 0.3
+  step_deadline_s: 6
   analysis_interval_s: 0.05
   min_requests: 10
   consecutive_violations: 2
@@ -121,23 +122,47 @@ def setup(
     registry.close()
 
 
-def traffic_writer(root: Path, *, canary_latency: float, seed: int = 0):
-    """A `sleep` for the controller that first writes 0.1 s of traffic with current timestamps."""
+def traffic_writer(
+    root: Path, *, canary_latency: float, seed: int = 0, canary: int = 40, counted_errors: float = 0.0
+):
+    """A `sleep` for the controller that first writes a burst of traffic with current timestamps,
+    and the server's counters file: `counted_errors` of the canary's requests failed there,
+    while the log (as when a log fault dropped those rows) shows none."""
     counter = iter(range(10_000))
+    totals = {"1": [0, 0], "2": [0, 0]}
 
     def sleep(seconds: float) -> None:
         now = st.now()
         n = next(counter)
         folder = log.prediction_log_dir(root)
         write_part(
-            folder, traffic(30, route="production", version="1", latency_ms=5.0, seed=seed + n, start=now)
+            folder, traffic(60, route="production", version="1", latency_ms=5.0, seed=seed + n, start=now)
         )
-        write_part(
-            folder, traffic(15, route="canary", version="2", latency_ms=canary_latency, seed=n, start=now)
-        )
+        if canary:
+            columns = traffic(
+                canary, route="canary", version="2", latency_ms=canary_latency, seed=n, start=now
+            )
+            write_part(folder, columns)
+        totals["1"][0] += 60
+        totals["2"][0] += canary
+        totals["2"][1] += round(canary * counted_errors)
+        write_counters(folder, "server-a", totals)
         time.sleep(min(seconds, 0.05))
 
     return sleep
+
+
+def write_counters(folder: Path, server_id: str, totals: dict[str, list[int]]) -> None:
+    """A server's counters file in the documented format (contract 1), replaced atomically."""
+    versions = {v: {"requests": r, "errors": e, "rows_scored": r - e, "rows_logged": r - e, "rows_lost": 0}
+                for v, (r, e) in totals.items()}  # fmt: skip
+    payload = {"server_id": server_id, "started_at": "2026-11-22T12:00:00+00:00",
+               "updated_at": st.now().isoformat(), "versions": versions}  # fmt: skip
+    path = folder / "_counters" / f"{server_id}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload))
+    tmp.replace(path)
 
 
 def controller(project, registry, store, **kwargs) -> RolloutController:
@@ -150,7 +175,7 @@ def test_a_good_canary_goes_through_every_step_to_production(setup, webhook):
     rollout = ctl.start("2")
     assert read_desired(ctl.deploy_path).canary.weight == 0.1
     done = ctl.drive(rollout)
-    assert done.status == st.SUCCEEDED and done.step == 2
+    assert done.status == st.SUCCEEDED and done.step == 2, done.reason
     desired = read_desired(ctl.deploy_path)
     assert (desired.production, desired.previous, desired.canary) == ("2", "1", None)
     assert registry.get("production").version == "2" and registry.get("previous").version == "1"
@@ -164,12 +189,42 @@ def test_a_slow_canary_is_rolled_back_with_an_incident_and_the_rejected_alias(se
     project, registry, store = setup
     ctl = controller(project, registry, store, sleep=traffic_writer(project.root, canary_latency=15.0))
     done = ctl.drive(ctl.start("2"))
-    assert done.status == st.ROLLED_BACK and done.step == 0 and "latency_p99_ms" in done.reason
+    assert done.status == st.ROLLED_BACK and done.step == 0 and "latency_p50 model time" in done.reason
     assert read_desired(ctl.deploy_path).canary is None
     assert registry.get("rejected").version == "2" and registry.get("production").version == "1"
     (incident,) = store.incidents(done.id)
     assert incident["evidence"]["fired"] == ["latency_ratio"]
     assert incident["evidence"]["violations"]["latency_ratio"] == 2
+    assert [m["event"] for m in webhook[1]] == ["incident"]
+
+
+def test_errors_the_log_lost_are_seen_in_the_server_counters_and_roll_back(setup, webhook):
+    project, registry, store = setup
+    sleep = traffic_writer(project.root, canary_latency=5.0, counted_errors=0.2)
+    ctl = controller(project, registry, store, sleep=sleep)
+    done = ctl.drive(ctl.start("2"))
+    assert done.status == st.ROLLED_BACK and done.step == 0, done.reason
+    (incident,) = store.incidents(done.id)
+    assert incident["evidence"]["fired"] == ["error_rate"]
+    assert "from the server counters" in done.reason
+    assert incident["evidence"]["figures"]["error_rate"] == pytest.approx(0.2, abs=0.02)
+    assert read_desired(ctl.deploy_path).canary is None
+
+
+def test_a_canary_without_traffic_is_rolled_back_at_the_step_deadline(setup, webhook):
+    project, registry, store = setup
+    config = project.policy.rollout.model_copy(update={"step_deadline_s": 0.6})
+    sleep = traffic_writer(project.root, canary_latency=5.0, canary=0)
+    ctl = controller(project, registry, store, sleep=sleep, config=config)
+    started = time.monotonic()
+    done = ctl.drive(ctl.start("2"))
+    assert time.monotonic() - started < 5
+    assert done.status == st.ROLLED_BACK and done.step == 0
+    assert "no analysable data within the step's deadline of 0.6 s" in done.reason
+    assert "0 of 10 canary requests" in done.reason
+    (incident,) = store.incidents(done.id)
+    assert incident["evidence"]["fired"] == ["no_data_deadline"]
+    assert read_desired(ctl.deploy_path).canary is None and registry.get("rejected").version == "2"
     assert [m["event"] for m in webhook[1]] == ["incident"]
 
 
