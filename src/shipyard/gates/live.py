@@ -32,6 +32,13 @@ from shipyard.evaluation.traffic import (
 from shipyard.gates.base import Gate, GateContext
 from shipyard.gates.thresholds import require_any
 
+#: rules with nothing to measure offline (no requests fail, no route is timed in the gate
+#: stage), each with the offline gate that measures the same thing; refused under `gates:`
+LIVE_ONLY_GATES = {
+    "error_rate": "{type: output_contract} (outputs that could not be served)",
+    "latency_ratio": "{type: performance, max_latency_ratio: 1.5} (both models timed side by side)",
+}
+
 #: gate types that read traffic figures and outputs only; live analysis gives every other
 #: gate type the rows that have feedback labels instead
 TRAFFIC_GATES = frozenset(

@@ -37,6 +37,7 @@ def lint(project: Project, *, smoke: bool = False) -> None:
             load_entrypoint(ref, project.root, key=key)
     if policy.metrics:
         check_metric_names(policy.task, policy.metrics, "shipyard.yaml: metrics")
+    _refuse_live_only(policy.gates)
     gates = build_gates(policy.gates, task=policy.task, project_root=project.root)
     if policy.rollout.analysis:
         from shipyard.delivery.controller import build_analysis
@@ -50,6 +51,20 @@ def lint(project: Project, *, smoke: bool = False) -> None:
             "shipyard.yaml: split.method: 'stratified' needs a classification task; "
             "use 'random' or 'time' for regression."
         )
+
+
+def _refuse_live_only(configs: list[Any]) -> None:
+    """A live rule under `gates:` would be skipped on every run, and a skip does not block:
+    refuse it, naming the offline gate that measures the same thing."""
+    from shipyard.gates.live import LIVE_ONLY_GATES
+
+    for i, config in enumerate(configs):
+        if config.type in LIVE_ONLY_GATES:
+            raise ConfigError(
+                f"shipyard.yaml: gates[{i}]: '{config.type}' judges live traffic, so it belongs under "
+                f"rollout.analysis; offline it has nothing to measure. Use "
+                f"{LIVE_ONLY_GATES[config.type]} under gates:."
+            )
 
 
 def _check_columns(project: Project) -> None:

@@ -95,3 +95,14 @@ def test_rollout_analysis_rules_are_linted_before_anything_runs(tmp_path):
     (project.root / "shipyard.yaml").write_text(yaml.safe_dump(policy))
     with pytest.raises(ConfigError, match=r"rollout.analysis\[0\].type: unknown gate type 'eror_rate'"):
         lint(Project.load(project.root))
+
+
+@pytest.mark.parametrize(
+    ("rule", "offline"), [("latency_ratio", "max_latency_ratio"), ("error_rate", "output_contract")]
+)
+def test_live_only_rules_under_gates_are_refused_with_the_offline_equivalent(
+    tmp_path: Path, rule: str, offline: str
+) -> None:
+    project = _project(tmp_path / "p", [{"type": "output_contract"}, {"type": rule}])
+    with pytest.raises(ConfigError, match=rf"gates\[1\]: '{rule}' judges live traffic.*{offline}"):
+        lint(project)
