@@ -13,7 +13,8 @@ Only sha256 digests are kept in memory, and a presented token is hashed and comp
 plus `/v1/models` details, `/v1/reload` and `/metrics`).
 
 Examples:
-    >>> tokens = TokenStore.parse("alpha-0123456789ab predict\\nsha256:" + digest("beta") + " feedback,predict")
+    >>> text = "alpha-0123456789ab predict\\nsha256:" + digest("beta") + " feedback,predict"
+    >>> tokens = TokenStore.parse(text)
     >>> tokens.scopes_of("alpha-0123456789ab"), sorted(tokens.scopes_of("beta"))
     (frozenset({'predict'}), ['feedback', 'predict'])
     >>> tokens.scopes_of("gamma") is None

@@ -1,4 +1,4 @@
-"""Bearer tokens and scopes (401 vs 403), and labels only for rows the server scored, once, at a bounded rate."""
+"""Bearer tokens and scopes (401 vs 403); labels only for rows the server scored, once, at a bounded rate."""
 
 from __future__ import annotations
 
