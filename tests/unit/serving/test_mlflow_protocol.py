@@ -51,7 +51,8 @@ def test_mlflow_client_payloads_are_scored(state: ServerState, name: str) -> Non
 @pytest.mark.parametrize(
     "content_type",
     [None, "text/plain", "application/xml", "application/json; charset=latin-1",
-     "application/json; format=pandas-split", "application/x-www-form-urlencoded", "application/vnd.apache.parquet"],
+     "application/json; format=pandas-split", "application/x-www-form-urlencoded",
+     "application/vnd.apache.parquet"],
 )  # fmt: skip
 def test_unsupported_content_types_are_415(state: ServerState, content_type: str | None) -> None:
     headers = {} if content_type is None else {"content-type": content_type}
