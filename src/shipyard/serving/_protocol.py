@@ -20,6 +20,10 @@ _TOO_LARGE = (
 )
 
 
+class _HeadersTooLarge(Exception):
+    """Raised inside the parser callbacks to stop reading oversized headers."""
+
+
 def guarded_protocol(header_timeout_s: float, max_header_bytes: int) -> type[HttpToolsProtocol]:
     """An `HttpToolsProtocol` subclass enforcing these limits (uvicorn takes the class as `http=`)."""
 
@@ -37,14 +41,27 @@ def guarded_protocol(header_timeout_s: float, max_header_bytes: int) -> type[Htt
             self._disarm()
             super().connection_lost(exc)
 
-        def data_received(self, data: bytes) -> None:
-            super().data_received(data)
-            if self._header_timer is not None:  # still waiting for the end of the headers
-                self._header_bytes += len(data)
-                if self._header_bytes > max_header_bytes and not self.transport.is_closing():
-                    self._disarm()
-                    self.transport.write(_TOO_LARGE)
-                    self.transport.close()
+        def on_url(self, url: bytes) -> None:
+            self._count(len(url))
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._count(len(name) + len(value) + 4)
+            super().on_header(name, value)
+
+        def _count(self, size: int) -> None:
+            self._header_bytes += size
+            if self._header_bytes > max_header_bytes:
+                raise _HeadersTooLarge  # httptools stops parsing; uvicorn then calls send_400_response
+
+        def send_400_response(self, msg: str) -> None:
+            if self._header_bytes <= max_header_bytes:
+                super().send_400_response(msg)
+                return
+            self._disarm()
+            if not self.transport.is_closing():
+                self.transport.write(_TOO_LARGE)
+                self.transport.close()
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
