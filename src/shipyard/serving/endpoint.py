@@ -42,6 +42,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 ROUTES = {"/predict": False, "/invocations": True}  # path -> MLflow response format
 _JSON = (b"content-type", b"application/json")
+MAX_PROBLEMS = 50
 _CORRELATION = re.compile(r"[\x21-\x7e]{1,128}")
 MLFLOW_ERROR_CODES = {
     401: "UNAUTHENTICATED",
@@ -182,9 +183,9 @@ class ScoringEndpoint:
                 rows.key = headers[b"x-request-key"].decode("latin-1")
             problems = state.validator.check(rows)
             if problems:
-                raise RequestError(
-                    422, f"The request failed validation: {len(problems)} problem(s).", problems
-                )
+                shown = f" (the first {MAX_PROBLEMS} listed)" if len(problems) > MAX_PROBLEMS else ""
+                message = f"The request failed validation: {len(problems)} problem(s){shown}."
+                raise RequestError(422, message, problems[:MAX_PROBLEMS])
         except RequestError as exc:
             state.metrics.invalid.labels(str(exc.status)).inc()
             status, body = error_payload(exc.status, exc.body, ids[-1], mlflow=mlflow_format)

@@ -53,7 +53,7 @@ def shown(value: Any) -> Any:
 def _problem(name: str, rule: Reason, message: str, values: list[Any], rows: list[int]) -> dict[str, Any]:
     shown_values = [shown(v) for v in values[:MAX_EXAMPLES]]
     return {
-        "field": name,
+        "field": shown(name),
         "rule": str(rule),
         "value": shown_values[0] if shown_values else None,
         "values": shown_values,

@@ -167,3 +167,13 @@ def test_the_routing_key_must_be_a_scalar(tmp_path: Path) -> None:
     body = orjson.dumps({"key": {"a": [1]}, "records": [row()]})
     (response,) = send(make(tmp_path), [("POST", "/predict", {"content": body})])
     assert response.status_code == 422 and "routing key" in response.json()["detail"]
+
+
+def test_many_unknown_fields_give_a_bounded_error_body(tmp_path: Path) -> None:
+    body = row(**{f"{'f' * 200}{i}": i for i in range(5_000)})
+    (response,) = send(make(tmp_path), [("POST", "/predict", {"json": [body]})])
+    assert response.status_code == 422
+    assert (
+        len(response.json()["errors"]) == 50 and "5000 problem(s) (the first 50" in response.json()["detail"]
+    )
+    assert len(response.content) < 30_000
