@@ -1,4 +1,4 @@
-"""Side by side with `mlflow models serve`: the same payloads and error cases get the same statuses and body keys.
+"""Side by side with `mlflow models serve`: the same payloads and error cases, the same statuses and bodies.
 
 One MLflow scoring server (~11 s to start) serves a logistic regression with a signature;
 the Shipyard app serves the same estimator in process with the equivalent schema.
