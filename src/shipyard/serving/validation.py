@@ -251,7 +251,9 @@ def batch_frame(validator: RequestValidator, parts: list[Rows]) -> Any:
         family = families.get(name)
         if family == "float":
             data[name] = np.array(values, dtype=np.float64)
-        elif family == "int" and None not in values:
+        elif family == "int" and None in values:  # float64 with NaN, as pandas reads such a column
+            data[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        elif family == "int":
             data[name] = np.array(values, dtype=np.int64)
         elif family == "datetime":
             stamps, _ = parse_datetimes(pd.Series(values, dtype=object))
