@@ -56,13 +56,11 @@ class ServerState:
     predictions: LogWriter | None = None
     feedback: LogWriter | None = None
     tokens: TokenStore | None = None  # None or empty: no authentication (loopback only)
-    request_ids: RequestIds | None = None  # None: a random key for this process only
+    request_ids: RequestIds = field(default_factory=lambda: RequestIds(secrets.token_bytes(32)))
     ready: bool = True
 
     def __post_init__(self) -> None:
         cfg = self.config
-        if self.request_ids is None:
-            self.request_ids = RequestIds(secrets.token_bytes(32))
         self.labels = LabelGuard(rate_per_s=cfg.feedback_labels_per_s, burst=cfg.max_feedback_items)
         if cfg.log_predictions and self.predictions is None:
             self.predictions = LogWriter(
@@ -300,7 +298,6 @@ def _feedback_items(body: bytes, max_items: int) -> list[tuple[str, int, str]]:
 
 def _check_issued(state: ServerState, items: list[tuple[str, int, str]]) -> None:
     """Refuse labels for ids this server did not issue (or too long ago), rows it did not score, repeats."""
-    assert state.request_ids is not None
     retention_s = state.config.feedback_retention_days * 86_400
     rows_of: dict[str, int | None] = {}
     problems = []

@@ -158,7 +158,7 @@ def openapi_document(validator: RequestValidator, cfg: ServingConfig) -> dict[st
         },
         "required": ["request_id", "label"],
     }
-    bearer = [{"bearer": []}, {}]
+    bearer: list[dict[str, list[str]]] = [{"bearer": []}, {}]
     plain = {"200": {"description": "OK"}}
     return {
         "openapi": "3.1.0",

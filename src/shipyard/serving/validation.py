@@ -76,6 +76,8 @@ def _nested(name: str, values: list[Any]) -> list[dict[str, Any]]:
 
 def _out_of_dtype(name: str, family: str, values: list[Any]) -> list[dict[str, Any]]:
     """Numbers the model's dtype cannot hold: beyond int64 for int, non-finite or beyond float32."""
+    low: float
+    high: float
     if family == "int":
         low, high, what = INT64_MIN, INT64_MAX, "the 64-bit integer range"
     else:
@@ -118,18 +120,17 @@ class RequestValidator:
 
     def check(self, rows: Rows) -> list[dict[str, Any]]:
         """Every problem of one request (empty when valid)."""
+        problems: list[dict[str, Any]] = []
         if self.schema is None:
-            problems = []
-            for name, values in rows.columns.items():
-                bad, where = _offenders(values, lambda v: v is MISSING)
+            for name, sent in rows.columns.items():
+                bad, where = _offenders(sent, lambda v: v is MISSING)
                 if where:
                     problems.append(
                         _problem(name, Reason.MISSING_COLUMN, f"'{name}' is missing.", bad, where)
                     )
-                if _CONTAINERS & set(map(type, values)):
-                    problems.extend(_nested(name, values))
+                if _CONTAINERS & set(map(type, sent)):
+                    problems.extend(_nested(name, sent))
             return problems
-        problems: list[dict[str, Any]] = []
         given = rows.columns
         for name in given.keys() - self._known:
             problems.append(

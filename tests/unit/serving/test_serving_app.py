@@ -50,7 +50,6 @@ def test_predict_columnar_equals_records(state: ServerState, tmp_path: Path) -> 
 
 def test_generated_request_id_is_echoed(state: ServerState) -> None:
     response = post(state, "/predict", json=[record()])
-    assert state.request_ids is not None
     assert state.request_ids.rows_of(response.headers["x-request-id"], retention_s=60) == 1
     assert response.json()["request_id"] == response.headers["x-request-id"]
 
