@@ -40,12 +40,13 @@ class Server:
 
     project: Path
     args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[str] = field(init=False)
     url: str = field(init=False)
     terminated: bool = False
 
     def __enter__(self) -> Server:
-        env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+        env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **self.env}
         env.pop("MLFLOW_TRACKING_URI", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "shipyard.cli", "serve", "--project", str(self.project), "--port", "0",

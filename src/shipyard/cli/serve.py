@@ -33,6 +33,16 @@ def serve(
     log_predictions: Annotated[
         bool | None, typer.Option("--log/--no-log", help="Write the prediction log.")
     ] = None,
+    tokens_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Secret file of bearer tokens ('sha256:HEX SCOPES' per line); also SHIPYARD_TOKENS."
+        ),
+    ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Allow a non-loopback --host without tokens (no authentication)."),
+    ] = False,
 ) -> None:
     """Serve the production model (plus canary/shadow) over HTTP until SIGTERM or Ctrl-C."""
     # The server's own process: one OpenMP/BLAS thread per call (2-core machines oversubscribe
@@ -43,7 +53,8 @@ def serve(
     from threadpoolctl import threadpool_limits
 
     from shipyard.errors import ConfigError
-    from shipyard.serving.server import ServeOptions, bind, build_state, run
+    from shipyard.serving.auth import TokenStore
+    from shipyard.serving.server import ServeOptions, bind, build_state, check_exposure, run
 
     proj = load_project(project)
     if desired is not None and (canary or shadow):
@@ -62,7 +73,9 @@ def serve(
     desired_path = (
         None if desired is None else (desired if desired.exists() else proj.root / desired).resolve()
     )
-    options = ServeOptions(desired_path, canary, canary_weight if canary else 0.0, shadow)
+    tokens = TokenStore.load(tokens_file)
+    check_exposure(config.host, tokens, insecure)
+    options = ServeOptions(desired_path, canary, canary_weight if canary else 0.0, shadow, tokens, insecure)
     threadpool_limits(int(os.environ["OMP_NUM_THREADS"]))
     state = build_state(proj, options, config)
     sock = bind(config.host, config.port)
@@ -73,5 +86,7 @@ def serve(
             f", {route} {served[route]['version']}" for route in ("canary", "shadow") if served.get(route)
         )
         console.print(f"Serving {served['model']} version {served['production']['version']}{extra} at {url}")
+        if tokens:
+            console.print(f"Bearer tokens required ({len(tokens.entries)} configured).")
 
     run(state, sock, on_ready=ready)

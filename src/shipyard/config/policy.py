@@ -116,6 +116,17 @@ class ServingConfig(_Section):
     log_flush_interval_s: float = Field(2.0, gt=0, description="or at least this often")
     key_field: str = Field("key", description="JSON field holding the sticky canary key")
     poll_interval_s: float = Field(0.5, gt=0, description="how often --desired checks its file")
+    header_timeout_s: float = Field(10.0, gt=0, description="close connections whose headers take longer")
+    body_timeout_s: float = Field(30.0, gt=0, description="answer 408 when a body takes longer to arrive")
+    keep_alive_s: int = Field(5, ge=1, description="close idle keep-alive connections after this")
+    max_header_bytes: int = Field(65_536, ge=1024, description="close connections sending larger headers")
+    max_feedback_items: int = Field(10_000, ge=1, description="more labels in one /feedback request get 413")
+    feedback_labels_per_s: float = Field(
+        1000.0, gt=0, description="labels per second per client (burst: max_feedback_items); over it 429"
+    )
+    feedback_retention_days: float = Field(
+        30.0, gt=0, description="labels are accepted for requests served at most this long ago"
+    )
 
 
 class RolloutConfig(_Section):

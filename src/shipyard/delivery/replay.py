@@ -3,7 +3,9 @@
 Bounded on purpose: a fixed request rate, a fixed duration, a cap on requests in flight, and
 loopback addresses only; it drives rollouts in the demo and the tests, it is not a load
 tester for other people's servers. With `feedback`, each row's label is posted to /feedback
-after its prediction, so rollout analysis can compute business metrics.
+after its prediction (under the request id the server issued), so rollout analysis can
+compute business metrics. A server that requires tokens gets `SHIPYARD_CLIENT_TOKEN` as a
+bearer token.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import ipaddress
 import json
 import math
+import os
 import signal
 import threading
 import time
@@ -146,7 +149,9 @@ async def _replay(plan: ReplayPlan, records: list[dict[str, Any]], labels: list[
     # is never sent on a connection the server is closing
     limits = httpx.Limits(max_connections=plan.max_in_flight, keepalive_expiry=1.0)
     try:
-        async with httpx.AsyncClient(timeout=plan.timeout, limits=limits) as client:
+        token = os.environ.get("SHIPYARD_CLIENT_TOKEN")
+        auth = {"Authorization": f"Bearer {token}"} if token else {}
+        async with httpx.AsyncClient(timeout=plan.timeout, limits=limits, headers=auth) as client:
             tasks = []
             start = time.perf_counter()
             total = max(1, int(plan.rps * plan.duration))
@@ -183,8 +188,7 @@ async def _one(
 ) -> None:
     import httpx
 
-    request_id = uuid.uuid4().hex
-    headers = {"X-Request-ID": request_id, "X-Request-Key": uuid.uuid4().hex}
+    headers = {"X-Request-Key": uuid.uuid4().hex}
     result.sent += 1
     began = time.perf_counter()
     try:
@@ -200,6 +204,7 @@ async def _one(
             result.errors[f"HTTP {response.status_code}"] += 1
             return
         if plan.feedback and labels is not None:
+            request_id = response.headers.get("x-request-id", "")  # issued by the server
             body = [
                 {"request_id": request_id, "row": j, "label": str(labels[i])} for j, i in enumerate(picked)
             ]

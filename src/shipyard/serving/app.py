@@ -1,8 +1,10 @@
-"""The ASGI app: `/predict`, `/invocations`, `/feedback`, health, `/v1/models` and `/metrics`.
+"""The ASGI app: `/predict`, `/invocations`, `/feedback`, health, `/v1/models`, `/metrics`, `/openapi.json`.
 
 The two scoring routes are served by `endpoint.ScoringEndpoint` in front of the FastAPI app
 (which serves the rest). Nothing a client sends can crash the process: a bad request gets
-400/413/422 with every problem listed, a model failure a 500.
+400/401/403/408/409/413/415/422/429 with every problem listed, a model failure a 500 with
+no internals. With tokens configured every route but the health checks, `/version`,
+`/openapi.json` and the public part of `/v1/models` needs a bearer token of the right scope.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -23,11 +26,14 @@ from starlette.responses import Response
 
 from shipyard.config.policy import ServingConfig
 from shipyard.serving import predlog as P
+from shipyard.serving.auth import ADMIN, FEEDBACK, TokenStore, Verdict, authorize
 from shipyard.serving.batching import RoutedBatcher
 from shipyard.serving.counters import ServerCounters
-from shipyard.serving.endpoint import ScoringEndpoint
+from shipyard.serving.endpoint import INTERNAL_ERROR, ScoringEndpoint
+from shipyard.serving.feedback import LabelGuard, RequestIds
 from shipyard.serving.metrics import ServerMetrics
 from shipyard.serving.models import ModelHolder
+from shipyard.serving.openapi import openapi_document
 from shipyard.serving.payload import RequestError
 from shipyard.serving.prediction_log import PredictionLog
 from shipyard.serving.predlog import LogWriter
@@ -51,12 +57,15 @@ class ServerState:
     desired_path: Path | None = None
     predictions: PredictionLog | None = None
     feedback: LogWriter | None = None
+    tokens: TokenStore | None = None  # None or empty: no authentication (loopback only)
+    request_ids: RequestIds = field(default_factory=lambda: RequestIds(secrets.token_bytes(32)))
     ready: bool = True
 
     def __post_init__(self) -> None:
         cfg = self.config
         self.counters = ServerCounters(P.prediction_log_dir(self.project_root))
         self.metrics.watch(self.counters)
+        self.labels = LabelGuard(rate_per_s=cfg.feedback_labels_per_s, burst=cfg.max_feedback_items)
         if cfg.log_predictions and self.predictions is None:
             self.predictions = PredictionLog(
                 P.prediction_log_dir(self.project_root),
@@ -115,17 +124,15 @@ def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None
     return Response(orjson.dumps(payload), status_code=status, media_type=_JSON, headers=headers)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        raise RequestError(413, f"The body has {length} bytes; serving.max_payload_bytes is {limit}.")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(413, f"The body exceeds serving.max_payload_bytes = {limit} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _refused(verdict: Verdict) -> Response:
+    headers = {"WWW-Authenticate": "Bearer"} if verdict.status == 401 else None
+    return _json({"detail": verdict.message}, verdict.status, headers)
+
+
+async def _read_body(request: Request, limit: int, timeout_s: float) -> bytes:
+    from shipyard.serving.endpoint import read_body
+
+    return await read_body(request.receive, dict(request.scope["headers"]), limit, timeout_s)
 
 
 def create_app(state: ServerState) -> ScoringEndpoint:
@@ -148,16 +155,40 @@ def create_app(state: ServerState) -> ScoringEndpoint:
                 watcher.cancel()
             await state.close()
 
-    app = FastAPI(title="Shipyard model server", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Shipyard model server", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
+
+    def check(request: Request, scope: str) -> Verdict:
+        return authorize(state.tokens, request.headers.get("authorization"), scope)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return _json({"detail": INTERNAL_ERROR}, 500)
 
     @app.post("/feedback", status_code=202)
     async def feedback(request: Request) -> Response:
         """Delayed ground truth: `{"request_id", "label", "row"?}` or a list of them."""
+        verdict = check(request, FEEDBACK)
+        if verdict.status:
+            return _refused(verdict)
+        retry = "1"
         try:
-            items = _feedback_items(await _read_body(request, cfg.max_payload_bytes))
+            body = await _read_body(request, cfg.max_payload_bytes, cfg.body_timeout_s)
+            items = _feedback_items(body, cfg.max_feedback_items)
+            client = verdict.subject or (request.client.host if request.client else "")
+            wait_s = state.labels.take(client, len(items))
+            if wait_s:
+                retry = str(max(1, round(wait_s)))
+                raise RequestError(
+                    429, f"Too many labels: at most {cfg.feedback_labels_per_s:g}/s; retry in {retry} s."
+                )
+            _check_issued(state, items)
         except RequestError as exc:
             metrics.invalid.labels(str(exc.status)).inc()
-            return _json(exc.body, exc.status)
+            headers = {"Retry-After": retry} if exc.status == 429 else None
+            return _json(exc.body, exc.status, headers)
         assert state.feedback is not None
         now = time.time()
         state.feedback.submit(lambda: _feedback_table(items, now), len(items))
@@ -172,27 +203,74 @@ def create_app(state: ServerState) -> ScoringEndpoint:
         ready = state.ready and state.holder.current is not None
         return _json({"ready": ready}, 200 if ready else 503)
 
+    async def ping() -> Response:
+        """MLflow's health check: 200 with a newline body once a model is loaded."""
+        ready = state.ready and state.holder.current is not None
+        return Response("\n", status_code=200 if ready else 503, media_type=_JSON)
+
+    app.get("/ping")(ping)
+    app.get("/health")(ping)
+
+    @app.get("/version")
+    async def version() -> Response:
+        """The MLflow version this server speaks (as `mlflow models serve` answers)."""
+        return Response(_mlflow_version(), media_type="text/plain")
+
     @app.get("/v1/models")
-    async def models() -> Response:
-        described = state.holder.describe()
-        described["desired_file"] = None if state.desired_path is None else str(state.desired_path)
+    async def models(request: Request) -> Response:
+        """What is served; with an admin token (or without authentication) the operational details."""
+        described = state.holder.current.describe() if state.holder.current is not None else {}
+        failed = state.holder.last_error is not None
+        described["last_error"] = "Loading the deploy file failed; see the server log." if failed else None
+        if state.tokens and check(request, ADMIN).status:
+            return _json(described)
+        if state.tokens:
+            described["last_error"] = state.holder.last_error
+        described["swaps"] = state.holder.swaps
+        described["desired_file"] = None if state.desired_path is None else state.desired_path.name
         if state.predictions is not None:
             described["prediction_log"] = state.predictions.describe()
         return _json(described)
 
+    @app.post("/v1/reload")
+    async def reload(request: Request) -> Response:
+        """Apply the deploy file now (admin)."""
+        verdict = check(request, ADMIN)
+        if verdict.status:
+            return _refused(verdict)
+        if state.desired_path is None:
+            return _json({"detail": "This server was started without --desired: nothing to reload."}, 409)
+        from shipyard.serving.server import reconcile
+
+        applied = await reconcile(state)
+        return _json({"applied": applied}, 200 if applied else 503)
+
     @app.get("/metrics")
-    async def prometheus() -> Response:
+    async def prometheus(request: Request) -> Response:
+        verdict = check(request, ADMIN)
+        if verdict.status:
+            return _refused(verdict)
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    document = orjson.dumps(openapi_document(state.validator, cfg))
+
+    @app.get("/openapi.json")
+    async def openapi() -> Response:
+        return Response(document, media_type=_JSON)
 
     return ScoringEndpoint(app, state)
 
 
-def _feedback_items(body: bytes) -> list[tuple[str, int, str]]:
+def _feedback_items(body: bytes, max_items: int) -> list[tuple[str, int, str]]:
     try:
         payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise RequestError(400, f"Malformed JSON: {exc}.") from None
+    except orjson.JSONDecodeError:
+        raise RequestError(400, "Malformed JSON: send a JSON object or a list of objects.") from None
     entries = payload if isinstance(payload, list) else [payload]
+    if len(entries) > max_items:
+        raise RequestError(
+            413, f"{len(entries)} labels in one request; serving.max_feedback_items is {max_items}."
+        )
     items, problems = [], []
     for i, entry in enumerate(entries):
         if (
@@ -204,14 +282,64 @@ def _feedback_items(body: bytes) -> list[tuple[str, int, str]]:
                 {"index": i, "rule": "shape", "message": "needs 'request_id' (string) and 'label'"}
             )
             continue
-        row = entry.get("row", 0)
-        if type(row) is not int or row < 0:
-            problems.append({"index": i, "field": "row", "value": row, "rule": "wrong_dtype"})
+        row, label = entry.get("row", 0), entry["label"]
+        if type(row) is not int or not 0 <= row < 2**31:
+            problems.append(
+                {"index": i, "field": "row", "rule": "wrong_dtype", "message": "a row index >= 0"}
+            )
             continue
-        items.append((entry["request_id"], row, str(entry["label"])))
+        if type(label) not in (str, int, float, bool) or len(str(label)) > 256:
+            problems.append(
+                {
+                    "index": i,
+                    "field": "label",
+                    "rule": "wrong_dtype",
+                    "message": "a scalar of at most 256 chars",
+                }
+            )
+            continue
+        items.append((entry["request_id"], row, str(label)))
     if problems or not items:
-        raise RequestError(422, f"{len(problems) or 'No'} invalid feedback entries.", problems)
+        raise RequestError(422, f"{len(problems) or 'No'} invalid feedback entries.", problems[:20])
     return items
+
+
+def _check_issued(state: ServerState, items: list[tuple[str, int, str]]) -> None:
+    """Refuse labels for ids this server did not issue (or too long ago), rows it did not score, repeats."""
+    retention_s = state.config.feedback_retention_days * 86_400
+    rows_of: dict[str, int | None] = {}
+    problems = []
+    for i, (request_id, row, _) in enumerate(items):
+        if request_id not in rows_of:
+            rows_of[request_id] = state.request_ids.rows_of(request_id, retention_s=retention_s)
+        rows = rows_of[request_id]
+        if rows is None or row >= rows:
+            rule = "unknown_request_id" if rows is None else "row_out_of_range"
+            problems.append({"index": i, "field": "request_id" if rows is None else "row", "rule": rule})
+    if problems:
+        raise RequestError(
+            422,
+            f"{len(problems)} label(s) name no row this server scored in the last "
+            f"{state.config.feedback_retention_days:g} days: send the 'request_id' of a /predict answer "
+            "and a 'row' below its number of rows.",
+            problems[:20],
+        )
+    repeated = state.labels.claim([(r, row) for r, row, _ in items])
+    if repeated:
+        raise RequestError(
+            409,
+            f"{len(repeated)} row(s) already have a label; the first label wins.",
+            [{"index": i, "rule": "already_labelled"} for i in repeated[:20]],
+        )
+
+
+def _mlflow_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mlflow")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _feedback_table(items: list[tuple[str, int, str]], now: float) -> Any:

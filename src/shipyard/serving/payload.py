@@ -4,7 +4,11 @@
     {"records": [...]} / {"dataframe_records": [...]}    records
     {"columns": {"amount": [12.5, ...], ...}}            columnar
     {"dataframe_split": {"columns": [...], "data": [[...], ...]}}
-    {"instances": [...]} / {"inputs": [...] or {...}}    records or columnar
+    {"instances": [...] or {...}} / {"inputs": [...] or {...}}   records or columnar
+
+Shapes are read one level at a time, never recursively, and every value must be a scalar
+(a list or object where a value belongs is a 422 naming the field), so deep nesting cannot
+exhaust the stack; orjson itself refuses more than 1024 levels (400).
 
 A field absent from some records is filled with `MISSING` (told apart from an explicit null)
 so the validator can report it with its row numbers.
@@ -66,9 +70,23 @@ def _split_to_columns(split: Any) -> dict[str, list[Any]]:
     if not isinstance(split, dict) or not isinstance(split.get("columns"), list):
         raise RequestError(422, "'dataframe_split' needs 'columns' (a list of names) and 'data' (rows).")
     names, data = split["columns"], split.get("data", [])
+    if not all(isinstance(name, str) for name in names) or len(set(names)) != len(names):
+        raise RequestError(422, "'dataframe_split.columns' must be distinct strings.")
     if not isinstance(data, list) or not all(isinstance(r, list) and len(r) == len(names) for r in data):
         raise RequestError(422, f"'dataframe_split.data' must be a list of rows of {len(names)} values.")
-    return {str(name): [row[i] for row in data] for i, name in enumerate(names)}
+    index = split.get("index")
+    if index is not None and (not isinstance(index, list) or len(index) != len(data)):
+        size = len(index) if isinstance(index, list) else type(index).__name__
+        raise RequestError(
+            422, f"'dataframe_split.index' has {size} entries but 'data' has {len(data)} rows."
+        )
+    return {name: [row[i] for row in data] for i, name in enumerate(names)}
+
+
+def _columnar(value: Any, key: str) -> dict[str, list[Any]]:
+    if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
+        raise RequestError(422, f"'{key}' must map each field to a list of values.")
+    return value
 
 
 def _columns_of(payload: Any) -> dict[str, list[Any]]:
@@ -76,20 +94,15 @@ def _columns_of(payload: Any) -> dict[str, list[Any]]:
         return _records_to_columns(payload)
     if not isinstance(payload, dict):
         raise RequestError(422, f"The body must be a JSON object or a list of records, not {payload!r}.")
-    for key in ("records", "dataframe_records", "instances"):
+    for key in ("records", "dataframe_records"):
         if key in payload:
-            value = payload[key]
-            return _columns_of(value) if isinstance(value, dict) else _records_to_columns(_list(value, key))
+            return _records_to_columns(_list(payload[key], key))
     if "dataframe_split" in payload:
         return _split_to_columns(payload["dataframe_split"])
-    for key in ("columns", "inputs"):
+    for key in ("instances", "inputs", "columns"):
         if key in payload:
             value = payload[key]
-            if isinstance(value, list):
-                return _records_to_columns(value)
-            if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
-                raise RequestError(422, f"'{key}' must map each field to a list of values.")
-            return value
+            return _records_to_columns(value) if isinstance(value, list) else _columnar(value, key)
     raise RequestError(
         422,
         "The body has none of 'records', 'columns', 'dataframe_split', 'dataframe_records', "
@@ -112,6 +125,8 @@ def parse_body(body: bytes, *, key_field: str = "key", max_rows: int = 10_000) -
     key = None
     if isinstance(payload, dict) and key_field in payload:
         raw_key = payload.pop(key_field)
+        if raw_key is not None and type(raw_key) not in (str, int):
+            raise RequestError(422, f"'{key_field}' (the routing key) must be a string or an integer.")
         key = None if raw_key is None else str(raw_key)
     columns = _columns_of(payload)
     lengths = {len(v) for v in columns.values()}

@@ -309,10 +309,9 @@ class PredictionLog:
             shutil.rmtree(self._wal, ignore_errors=True)
 
     def describe(self) -> dict[str, Any]:
-        """What `/v1/models` shows of the log: its folder and this server's row counts."""
+        """What `/v1/models` shows of the log: this server's row counts (never a path)."""
         counters = self.counters
         return {
-            "dir": str(self.folder),
             "server_id": counters.server_id,
             "written_rows": counters.total("rows_logged"),
             "quarantined_rows": counters.total("rows_quarantined"),

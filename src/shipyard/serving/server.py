@@ -4,6 +4,11 @@ The first model set is loaded before the port is opened, so a registry that cann
 reached, a missing `production` alias, an unknown version or a tampered artifact stop the
 command with a clear error and a non-zero exit. Later loads (deploy-file changes) that fail
 leave the current models serving.
+
+Exposure: binding beyond loopback needs bearer tokens (or an explicit `--insecure`), and
+slow clients cannot hold connections: headers must arrive within `serving.header_timeout_s`
+and fit `serving.max_header_bytes`, idle keep-alive connections close after
+`serving.keep_alive_s`, bodies must arrive within `serving.body_timeout_s` (408).
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipyard.config.policy import ServingConfig
-from shipyard.errors import ModelVersionNotFound, RegistryError, ServingError
+from shipyard.errors import ConfigError, ModelVersionNotFound, RegistryError, ServingError
+from shipyard.serving.auth import TokenStore, is_loopback
 from shipyard.serving.desired import CanaryState, DesiredState, read_desired, write_desired
 from shipyard.serving.models import ModelHolder
 from shipyard.serving.validation import RequestValidator
@@ -38,6 +44,25 @@ class ServeOptions:
     canary: str | None = None
     canary_weight: float = 0.0
     shadow: str | None = None
+    tokens: TokenStore | None = None
+    insecure: bool = False
+
+
+def check_exposure(host: str, tokens: TokenStore | None, insecure: bool) -> None:
+    """Refuse to listen beyond loopback without tokens, unless `insecure` (then warn loudly)."""
+    if is_loopback(host) or tokens:
+        return
+    if not insecure:
+        raise ConfigError(
+            f"Refusing to listen on {host} without authentication: anyone who can reach this port could "
+            "score, send labels and read the model set. Set SHIPYARD_TOKENS or pass --tokens-file "
+            "(see docs/serving.md), bind 127.0.0.1 behind a reverse proxy, or pass --insecure."
+        )
+    logger.warning(
+        "INSECURE: listening on %s with NO authentication (--insecure). Anyone who can reach this port can "
+        "score, send labels that trigger retraining, and read the model set.",
+        host,
+    )
 
 
 def initial_desired(registry: ModelRegistry, options: ServeOptions) -> DesiredState:
@@ -95,7 +120,19 @@ def build_state(project: Project, options: ServeOptions, config: ServingConfig |
     validator = RequestValidator(
         schema, allow=frozenset({config.key_field}), check_ranges=config.check_ranges
     )
-    return ServerState(config, holder, validator, project.root, desired_path=options.desired_path)
+    from shipyard.serving import predlog
+    from shipyard.serving.feedback import RequestIds
+
+    request_ids = RequestIds.for_folder(predlog.feedback_dir(project.root).parent)
+    return ServerState(
+        config,
+        holder,
+        validator,
+        project.root,
+        desired_path=options.desired_path,
+        tokens=options.tokens,
+        request_ids=request_ids,
+    )
 
 
 def _stat(path: Path) -> tuple[int, int, int] | None:
@@ -159,17 +196,21 @@ def run(state: ServerState, sock: socket.socket, *, on_ready: Callable[[str], No
     """Serve until SIGTERM/SIGINT, then finish in-flight requests and flush the logs."""
     import uvicorn
 
+    from shipyard.serving._protocol import guarded_protocol
     from shipyard.serving.app import create_app
 
+    cfg = state.config
     config = uvicorn.Config(
         create_app(state),
         loop="uvloop",
-        http="httptools",
+        http=guarded_protocol(cfg.header_timeout_s, cfg.max_header_bytes),
         lifespan="on",
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=30,
+        timeout_keep_alive=cfg.keep_alive_s,
         backlog=2048,
+        server_header=False,
     )
     server = uvicorn.Server(config)
     host, port = sock.getsockname()[:2]

@@ -90,16 +90,18 @@ def test_rows_drop_the_target_unless_kept(tmp_path):
 
 
 class FakeModelServer(http.server.BaseHTTPRequestHandler):
-    """Answers /predict like the model server (version header), /feedback with 202."""
+    """Answers /predict like the model server (version header, its own request id), /feedback with 202."""
 
-    seen: list[tuple[str, dict, dict]] = []
+    seen: list[tuple[str, dict, dict, str]] = []
 
     def do_POST(self) -> None:  # noqa: N802 - the stdlib's handler name
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).seen.append((self.path, dict(self.headers), body))
+        issued = f"server-id-{len(self.seen)}"
+        type(self).seen.append((self.path, dict(self.headers), body, issued))
         status = 500 if self.path == "/predict" and body["records"][0].get("x") == 13 else 200
         self.send_response(202 if self.path == "/feedback" else status)
         self.send_header("x-model-version", "7")
+        self.send_header("x-request-id", issued)
         self.send_header("Content-Length", "2")
         self.end_headers()
         self.wfile.write(b"{}")
@@ -129,9 +131,9 @@ def test_replay_sends_paced_requests_with_ids_and_posts_feedback(local_server):
     assert result.versions == {"7": 10}
     predicts = [s for s in seen if s[0] == "/predict"]
     feedback = {s[2][0]["request_id"]: s[2][0]["label"] for s in seen if s[0] == "/feedback"}
-    for _, headers, body in predicts:
+    for _, headers, body, issued in predicts:
         label = "abc"[body["records"][0]["x"] - 1]
-        assert feedback[headers["X-Request-ID"]] == label and headers["X-Request-Key"]
+        assert feedback[issued] == label and headers["X-Request-Key"]  # labelled under the server's id
 
 
 def test_replay_counts_failed_requests(local_server):

@@ -29,7 +29,8 @@ def test_predict_records_returns_version_request_id_and_probabilities(state: Ser
     response = post(state, "/predict", json=[record(1), record(2)], headers={"X-Request-ID": "abc"})
     assert response.status_code == 200
     body = response.json()
-    assert body["request_id"] == "abc" == response.headers["x-request-id"]
+    assert body["request_id"] == response.headers["x-request-id"] != "abc"  # the server issues ids
+    assert response.headers["x-correlation-id"] == "abc"
     assert body["model_version"] == "1" == response.headers["x-model-version"]
     assert body["route"] == "production"
     assert len(body["predictions"]) == len(body["scores"]) == 2
@@ -49,7 +50,7 @@ def test_predict_columnar_equals_records(state: ServerState, tmp_path: Path) -> 
 
 def test_generated_request_id_is_echoed(state: ServerState) -> None:
     response = post(state, "/predict", json=[record()])
-    assert len(response.headers["x-request-id"]) == 32
+    assert state.request_ids.rows_of(response.headers["x-request-id"], retention_s=60) == 1
     assert response.json()["request_id"] == response.headers["x-request-id"]
 
 
