@@ -290,7 +290,10 @@ def _sensitive_comment(p: Proposal) -> str:
 
 def _policy_values(p: Proposal) -> dict[str, object]:
     slices = f"\n# Metrics are also reported per value of these columns.\nslices: [{', '.join(p.slices)}]\n"
-    checks = "\n".join(f"  # {p.data_reasons[key]}\n  {key}: {value}" for key, value in p.data_checks.items())
+    checks = "\n".join(
+        "".join(f"  # {line}\n" for line in textwrap.wrap(p.data_reasons[key], 92)) + f"  {key}: {value}"
+        for key, value in p.data_checks.items()
+    )
     return {
         "data_name": p.data_name,
         "rows": f"{p.rows:,}",
