@@ -163,7 +163,7 @@ def flowers(seed: int = 0, rows: int = 300) -> RealisticSet:
     return RealisticSet("flowers", "iris_like.csv", "species", frame, "stratified")
 
 
-def house_prices(seed: int = 0, rows: int = 800) -> RealisticSet:
+def house_prices(seed: int = 0, rows: int = 800, *, nullable_int: bool = True) -> RealisticSet:
     """Regression on heavy-tailed prices with a nullable integer column and an ethnicity
     column (invariance only: fairness needs a binary task)."""
     rng = np.random.default_rng(seed)
@@ -172,6 +172,8 @@ def house_prices(seed: int = 0, rows: int = 800) -> RealisticSet:
     price = 1500 * area * (1 + 0.1 * rooms) * rng.lognormal(0, 0.25, rows)
     garage = pd.array(rng.integers(0, 3, rows), dtype="Int64")
     garage[rng.random(rows) < 0.01] = pd.NA
+    if not nullable_int:  # the same missing values as float64 NaN
+        garage = garage.astype("float64")
     frame = pd.DataFrame(
         {
             "area_m2": area.round(1),
