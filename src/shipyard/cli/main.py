@@ -128,8 +128,13 @@ def smoke(project: ProjectOption = Path(".")) -> None:
     outcome = run_smoke(_project(project), on_event=stage_printer(console))
     render_report(console, outcome.run.gate_report, title="Gates (smoke: only the output contract blocks)")
     render_report(console, outcome.contract, title="Loaded back through MLflow")
+    failed = [
+        f"{r.check} ({where})"
+        for where, report in (("gates", outcome.run.gate_report), ("loaded back", outcome.contract))
+        for r in report.failures
+    ]
     console.print(
-        f"Smoke {'passed' if outcome.contract.passed and outcome.run.gate_report.passed else 'FAILED'}"
+        f"Smoke {'FAILED: ' + ', '.join(failed) if failed else 'passed'}"
         f" in {outcome.seconds:.1f} s (max difference after reload {outcome.max_abs_difference:.2g})"
     )
     outcome.run.gate_report.raise_for_status()

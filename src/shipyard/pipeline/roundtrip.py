@@ -41,7 +41,10 @@ def check_round_trip(
     difference, _, _ = frame_difference(in_memory[numeric], served[numeric].set_axis(in_memory.index))
     outputs = servable.outputs_from_frame(served)
     gate_ctx = GateContext(task=ctx.policy.task, y_true=raw[target].to_numpy(), candidate=outputs, metrics={})
-    results = [OutputContractGate().evaluate(gate_ctx)]
+    # The project's own output contract options (e.g. one predicted class allowed for rare
+    # positives), so smoke never passes a contract in the gates and fails it here, or back.
+    contract = next((g.params for g in ctx.policy.gates if g.type == OutputContractGate.type_name), {})
+    results = [OutputContractGate(**contract).evaluate(gate_ctx)]
     if difference > ROUND_TRIP_TOLERANCE:
         results.append(
             CheckResult(

@@ -124,6 +124,10 @@ def split_indices(ctx: RunContext, raw: pd.DataFrame) -> tuple[np.ndarray, np.nd
         if split.column not in raw.columns:
             raise ConfigError(f"shipyard.yaml: split.column: column '{split.column}' is not in the data.")
         column = raw[split.column]
+        if column.dtype == object or pd.api.types.is_string_dtype(column):
+            # ISO dates stored as text (a Parquet string column): ordered as the dates they are
+            parsed = pd.to_datetime(column, format="ISO8601", errors="coerce", utc=True)
+            column = parsed if parsed.notna().sum() == column.notna().sum() else column
         if not (pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_numeric_dtype(column)):
             raise ConfigError(
                 f"shipyard.yaml: split.column: the time split orders rows by '{split.column}', which "
