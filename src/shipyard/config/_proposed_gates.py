@@ -5,7 +5,6 @@ and invariance for sensitive attributes, performance limits.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -94,19 +93,14 @@ def contract_gate(frame: pd.DataFrame, target: str, kind: str) -> Gate:
 
 
 def performance_gate() -> Gate:
-    from shipyard.gates.performance import PerformanceGate
-
-    ratio = "max_latency_ratio: 1.5"
-    lines = ["type: performance", "max_latency_p99_ms: 250", "max_size_mb: 100"]
     comment = (
         "Generous limits for shared CI runners; tighten them to your serving budget. The ratio "
         "compares with the production model, measured in the same process on the same rows."
     )
-    if "max_latency_ratio" in inspect.signature(PerformanceGate).parameters:
-        lines.append(ratio)
-    else:
-        lines.append(f"# {ratio}  (needs a Shipyard whose performance gate has ratio limits)")
-    return Gate(comment, tuple(lines))
+    return Gate(
+        comment,
+        ("type: performance", "max_latency_p99_ms: 250", "max_size_mb: 100", "max_latency_ratio: 1.5"),
+    )
 
 
 def people_gates(
