@@ -43,7 +43,7 @@ from shipyard.data.profile import (
     numeric_profile,
     numeric_values,
 )
-from shipyard.monitoring.base import DriftResult, proportions
+from shipyard.monitoring.base import DriftResult, proportions, rise_p_value
 from shipyard.monitoring.categorical import CATEGORICAL_TESTS, CategoricalSummary, aligned_counts
 from shipyard.monitoring.numeric import NUMERIC_TESTS, NumericAccumulator, NumericReference, NumericSummary
 from shipyard.monitoring.sources import BATCH_ROWS, Source, TableSource, open_source
@@ -86,15 +86,34 @@ def detect_drift(
             ref_source = as_source(reference)
             features, rows = _from_data(ref_source, source, config, pool, exclude)
             described, exact = ref_source.description, True
-    tested = [f for f in features if f.status == "tested" and f.p_value is not None]
-    for feature, adjusted in zip(tested, benjamini_hochberg([f.p_value for f in tested]), strict=True):
-        feature.p_adjusted = adjusted
+    _adjust(features)
+    too_few = 0 < rows < config.min_rows
     for feature in features:
+        if feature.status == "tested" and too_few:
+            feature.status = "too_few_rows"  # statistics kept for the report, no verdict
         if feature.status == "tested":
             feature.decide(thresholds_for(config, feature.name), config.fdr_alpha)
         else:
             feature.severity = thresholds_for(config, feature.name).severity or "warn"
     return DriftReport(features, described, source.description, rows, exact, config.drift_share, config)
+
+
+def _adjust(features: list[FeatureDrift]) -> None:
+    """Benjamini-Hochberg over every test of every tested column (distribution and null share)."""
+    tests = [
+        (feature, attribute, p)
+        for feature in features
+        if feature.status == "tested"
+        for attribute, p in (
+            ("p_adjusted", feature.p_value),
+            ("null_p_adjusted", feature.results["null_share"].p_value),
+        )
+        if p is not None
+    ]
+    for (feature, attribute, _), adjusted in zip(
+        tests, benjamini_hochberg([p for *_, p in tests]), strict=True
+    ):
+        setattr(feature, attribute, adjusted)
 
 
 def _plan(
@@ -210,7 +229,10 @@ def _compare(
     ref_nulls = ref.nulls / (ref.count + ref.nulls) if ref.count + ref.nulls else 0.0
     cur_nulls = summary.nulls / (summary.count + summary.nulls) if summary.count + summary.nulls else 0.0
     feature.results["null_share"] = DriftResult(
-        "null_share", cur_nulls - ref_nulls, detail={"reference": ref_nulls, "current": cur_nulls}
+        "null_share",
+        cur_nulls - ref_nulls,
+        rise_p_value(ref.nulls, ref.count + ref.nulls, summary.nulls, summary.count + summary.nulls),
+        detail={"reference": ref_nulls, "current": cur_nulls},
     )
     if ref.count and summary.count:
         tests = NUMERIC_TESTS if kind == "numeric" else CATEGORICAL_TESTS
