@@ -7,7 +7,11 @@ columns), versioned JSON, and built one column at a time.
 
 Numeric bins are defined by reference quantiles, so PSI and Jensen-Shannon computed
 from a profile are exact for those bins; KS and Wasserstein computed from a profile
-are approximate (see `shipyard.monitoring.numeric` for the error bounds).
+are approximate (see `shipyard.monitoring.numeric` for the error bounds). Heavy tails
+get extra quantiles (`tail_quantiles`, down to one row from either end) and every
+interval between quantiles the position of its values' mean (`interval_positions`),
+so Wasserstein stays close on them; profiles written before these two fields lack
+them and are still read (Wasserstein then falls back to the trapezoid rule).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ SCHEMA_VERSION = 1
 N_QUANTILES = 201
 N_BINS = 10
 N_HIST = 30
+TAIL_RATIO = 2**-0.5  # each extra tail quantile is this much closer to the end than the last
+POSITION_DIGITS = 4
 MAX_CATEGORIES = 1000
 PREDICTION = "prediction"
 
@@ -55,7 +61,25 @@ class NumericProfile:
     bin_counts: list[int]
     hist_edges: list[float]
     hist_counts: list[int]
+    tail_quantiles: list[float] = field(default_factory=list)  # lower tail then upper, see `grid`
+    interval_positions: list[float] = field(default_factory=list)  # per interval of `grid`, in [0, 1]
     kind: Literal["numeric"] = "numeric"
+
+    def grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and quantiles of `quantiles` and `tail_quantiles` merged, in order."""
+        return merged_grid(self.quantiles, self.tail_quantiles)
+
+
+def merged_grid(quantiles: list[float], tail_quantiles: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """The evenly spaced quantiles and the tail ones (lower tail, then upper) merged by probability."""
+    values = np.asarray(quantiles, dtype=np.float64)
+    probs = np.linspace(0.0, 1.0, len(values))
+    if not tail_quantiles or len(values) < 2:
+        return probs, values
+    tails = tail_probabilities(len(values), len(tail_quantiles) // 2)
+    merged = np.r_[probs, tails[::-1], 1.0 - tails]
+    order = np.argsort(merged, kind="stable")
+    return merged[order], np.r_[values, tail_quantiles][order]
 
 
 @dataclass(frozen=True)
@@ -145,6 +169,33 @@ def category_counts(array: pa.Array | pa.ChunkedArray) -> tuple[dict[str, int], 
     return dict(zip(map(str, keys), counts.field("counts").to_pylist(), strict=True)), nulls
 
 
+def tail_probabilities(n_quantiles: int, levels: int) -> np.ndarray:
+    """Distances from either end of the tail quantiles: r/m, r^2/m, ... (m = n_quantiles - 1)."""
+    return (1.0 / (n_quantiles - 1)) * TAIL_RATIO ** np.arange(1, levels + 1)
+
+
+def tail_levels(rows: int, n_quantiles: int) -> int:
+    """How many tail quantiles each side gets: until they are one row from the end."""
+    if rows < 2 or n_quantiles < 2:
+        return 0
+    return max(int(np.floor(np.log(1.0 / (rows * (1.0 / (n_quantiles - 1)))) / np.log(TAIL_RATIO))), 0)
+
+
+def interval_positions(sorted_values: np.ndarray, grid: np.ndarray) -> list[float]:
+    """Where the mean of the values strictly inside each interval of `grid` lies, from 0 (its left
+    end) to 1 (its right end); 0.5 for an empty or zero-width interval."""
+    left, right = grid[:-1], grid[1:]
+    start = np.searchsorted(sorted_values, left, side="right")
+    stop = np.maximum(np.searchsorted(sorted_values, right, side="left"), start)
+    sums = np.r_[0.0, np.cumsum(sorted_values - left[0])]  # shifted: fewer digits lost to cancellation
+    counts = stop - start
+    width = right - left
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (sums[stop] - sums[start]) / counts + left[0]
+        position = np.where((counts > 0) & (width > 0), (mean - left) / width, 0.5)
+    return np.round(np.clip(position, 0.0, 1.0), POSITION_DIGITS).tolist()
+
+
 def numeric_profile(
     sorted_values: np.ndarray, nulls: int, *, n_quantiles: int = N_QUANTILES, n_bins: int = N_BINS
 ) -> NumericProfile:
@@ -159,6 +210,8 @@ def numeric_profile(
     edges = np.unique(quantiles[np.linspace(0, n_quantiles - 1, n_bins + 1).round().astype(int)[1:-1]])
     hist_edges = np.array(_round(np.linspace(quantiles[0], quantiles[-1], N_HIST + 1)))
     hist_edges = np.unique(hist_edges)
+    tails = tail_probabilities(n_quantiles, tail_levels(n, n_quantiles))
+    tail_quantiles = _round(sorted_quantiles(sorted_values, np.r_[tails[::-1], 1.0 - tails]))
     return NumericProfile(
         count=n,
         nulls=nulls,
@@ -171,6 +224,8 @@ def numeric_profile(
         bin_counts=np.diff(np.searchsorted(sorted_values, edges, side="right"), prepend=0, append=n).tolist(),
         hist_edges=hist_edges.tolist(),
         hist_counts=np.diff(np.searchsorted(sorted_values, hist_edges[1:-1]), prepend=0, append=n).tolist(),
+        tail_quantiles=tail_quantiles,
+        interval_positions=interval_positions(sorted_values, merged_grid(quantiles, tail_quantiles)[1]),
     )
 
 

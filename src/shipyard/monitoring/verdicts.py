@@ -195,7 +195,7 @@ class DriftReport:
                 f"Too few rows to judge drift: {self.current_rows} current rows, fewer than "
                 f"monitoring.min_rows = {self.config.min_rows}."
             )
-            hint = "Widen --window, or lower monitoring.min_rows (below 100 the false-alarm rate is unmeasured)."
+            hint = "Widen --window, or lower monitoring.min_rows (its false-alarm rate is measured from 100)."
             results.append(
                 CheckResult(
                     "dataset_drift",
@@ -264,8 +264,9 @@ def _check(feature: FeatureDrift) -> CheckResult:
         noise = ""
         if feature.within_noise:
             p = feature.p_adjusted if feature.p_adjusted is not None else feature.null_p_adjusted
-            noise = f" ({', '.join(feature.within_noise)}, but within sampling noise: FDR-adjusted p {p:.2g})"
-        return CheckResult("drift", Status.PASSED, f"{name}: no drift{noise}", subject=name, observed=observed)
+            noise = f" ({', '.join(feature.within_noise)}, within sampling noise: FDR-adjusted p {p:.2g})"
+        message = f"{name}: no drift{noise}"
+        return CheckResult("drift", Status.PASSED, message, subject=name, observed=observed)
     nulls_only = all(t.startswith("null_share") for t in feature.triggered)
     if name == PREDICTION:
         reason = Reason.PREDICTION_DRIFT
