@@ -149,6 +149,12 @@ class DriftReport:
         """Fewer current rows than `monitoring.min_rows`: no verdict, neither pass nor fail."""
         return 0 < self.current_rows < self.config.min_rows
 
+    def too_few_rows_message(self) -> str:
+        return (
+            f"Too few rows to judge drift: {self.current_rows} current rows, fewer than "
+            f"monitoring.min_rows = {self.config.min_rows}."
+        )
+
     @property
     def verdict(self) -> str:
         """`too_few_rows`, `empty`, `drift` (a blocking check failed) or `no_drift`."""
@@ -191,10 +197,7 @@ class DriftReport:
         """One check per column plus the dataset verdict, as every other Shipyard report."""
         results = [_check(f) for f in self.features]
         if self.too_few_rows:
-            message = (
-                f"Too few rows to judge drift: {self.current_rows} current rows, fewer than "
-                f"monitoring.min_rows = {self.config.min_rows}."
-            )
+            message = self.too_few_rows_message()
             hint = "Widen --window, or lower monitoring.min_rows (its false-alarm rate is measured from 100)."
             results.append(
                 CheckResult(
