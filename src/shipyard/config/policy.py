@@ -204,8 +204,8 @@ class ConceptConfig(_Section):
     """`shipyard monitor performance`: detectors on the error stream of labelled predictions."""
 
     adwin_delta: float = Field(0.002, gt=0, lt=1, description="ADWIN confidence; smaller alarms less")
-    ph_threshold: float = Field(25.0, gt=0, description="Page-Hinkley alarm threshold (lambda)")
-    ph_delta: float = Field(0.02, ge=0, description="Page-Hinkley tolerated change (delta)")
+    ph_threshold: float = Field(40.0, gt=0, description="Page-Hinkley alarm threshold (lambda)")
+    ph_delta: float = Field(0.015, ge=0, description="Page-Hinkley tolerated change (delta)")
     ph_min_instances: int = Field(30, ge=1, description="Page-Hinkley warm-up rows")
     ph_alpha: float = Field(
         1.0, gt=0, le=1, description="Page-Hinkley forgetting factor; 1 = none (river's default 0.9999)"
