@@ -91,6 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sizes up to 100k (under a minute)")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the full form's run counts")
     args = parser.parse_args()
     if args.quick:
         null_runs = {100: 160, 1_000: 160, 10_000: 40, 100_000: 6}
@@ -98,6 +99,8 @@ def main() -> None:
     else:
         null_runs = {100: 1000, 300: 500, 1_000: 500, 10_000: 300, 100_000: 100, 1_000_000: 40}
         power_runs = {2_000: 300, 10_000: 100, 100_000: 40}
+        null_runs = {n: max(int(r * args.scale), 5) for n, r in null_runs.items()}
+        power_runs = {n: max(int(r * args.scale), 5) for n, r in power_runs.items()}
     tasks = [("null", n, s, {}) for n, runs in null_runs.items() for s in range(runs)]
     tasks += [("power", n, s, {"x0": 0.5}) for n, runs in power_runs.items() for s in range(runs)]
     issue = {
