@@ -10,10 +10,10 @@ Two paths, told apart by `DriftResult.exact`:
   signed CDF difference exactly inside each interval between reference quantiles,
   from the mean of the reference's values there (stored in the profile) and the sum
   of the current's (accumulated), and adds the absolute values: exact unless the two
-  CDFs cross inside an interval, so within a few percent on shifted heavy tails
-  (lognormal sigma 2) and below the exact value, never above, by up to a third on
-  pure sampling noise there. Profiles without interval positions (written before
-  them) use the trapezoid rule between quantiles.
+  CDFs cross inside an interval: within a few percent on shifted heavy tails
+  (lognormal sigma 2, 20,000 rows), and mostly below the exact value on pure
+  sampling noise there (0.5x to 1.2x). Profiles without interval positions (written
+  before them) use the trapezoid rule between quantiles.
 
 PSI and Jensen-Shannon are computed on the reference's quantile bins and are the
 same on both paths. The current side is accumulated chunk by chunk on the
