@@ -124,10 +124,12 @@ class NumericAccumulator:
             right = np.searchsorted(chunk, self.knots, side="right")
             s.less += left
             s.equal += right - left
-            if len(self.knots) > 1:
-                # shifted by the first knot: sums of a long chunk lose fewer digits to cancellation
-                sums = np.r_[0.0, np.cumsum(chunk - self.knots[0])]
-                s.inside += sums[left[1:]] - sums[right[:-1]] + (left[1:] - right[:-1]) * self.knots[0]
+            if len(self.knots) > 1 and self.reference.interval_means is not None:
+                running = np.cumsum(chunk)  # sum of the first i values: running[i - 1]
+                stop, start = left[1:], right[:-1]
+                upto_stop = np.where(stop > 0, running[np.maximum(stop - 1, 0)], 0.0)
+                upto_start = np.where(start > 0, running[np.maximum(start - 1, 0)], 0.0)
+                s.inside += np.where(stop > start, upto_stop - upto_start, 0.0)
             first, last = self.knots[0], self.knots[-1]
             s.below += float(left[0] * first - chunk[: left[0]].sum())
             start = np.searchsorted(chunk, last, side="right")
