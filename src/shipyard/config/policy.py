@@ -215,8 +215,12 @@ class DriftThresholds(_Section):
     js: float | None = Field(None, ge=0, le=1, description="Jensen-Shannon distance (natural log)")
     unseen_share: float | None = Field(0.01, ge=0, le=1, description="share of values in unseen categories")
     null_share: float | None = Field(0.1, ge=0, le=1, description="rise of the share of nulls")
-    use_p_value: bool = Field(False, description="also drifted when the FDR-adjusted p-value < fdr_alpha")
-    severity: Literal["warn", "fail"] | None = Field(None, description="a drifted column warns or fails")
+    use_p_value: bool = Field(
+        False, description="drifted on a significant FDR-adjusted p-value alone, whatever the effect size"
+    )
+    severity: Literal["warn", "fail"] | None = Field(
+        None, description="a drifted column warns or fails; default per monitoring.fail_on"
+    )
     ignore: bool = Field(False, description="do not test this column")
 
 
@@ -224,9 +228,12 @@ class ConceptConfig(_Section):
     """`shipyard monitor performance`: detectors on the error stream of labelled predictions."""
 
     adwin_delta: float = Field(0.002, gt=0, lt=1, description="ADWIN confidence; smaller alarms less")
-    ph_threshold: float = Field(25.0, gt=0, description="Page-Hinkley alarm threshold (lambda)")
-    ph_delta: float = Field(0.02, ge=0, description="Page-Hinkley tolerated change (delta)")
+    ph_threshold: float = Field(40.0, gt=0, description="Page-Hinkley alarm threshold (lambda)")
+    ph_delta: float = Field(0.015, ge=0, description="Page-Hinkley tolerated change (delta)")
     ph_min_instances: int = Field(30, ge=1, description="Page-Hinkley warm-up rows")
+    ph_alpha: float = Field(
+        1.0, gt=0, le=1, description="Page-Hinkley forgetting factor; 1 = none (river's default 0.9999)"
+    )
     window: int = Field(500, ge=10, description="rows in each rolling metric window")
     max_metric_drop: float = Field(0.05, ge=0, description="rolling metric worse than offline by more alerts")
 
@@ -237,6 +244,10 @@ class MonitoringConfig(_Section):
     window: str = Field("7d", pattern=r"^\d+[smhdw]$", description="how far back the prediction log is read")
     fdr_alpha: float = Field(0.05, gt=0, lt=1, description="Benjamini-Hochberg level for adjusted p-values")
     drift_share: float = Field(0.5, gt=0, le=1, description="dataset drift when this share of columns drift")
+    fail_on: Literal["column", "dataset"] = Field(
+        "column", description="column: any drifted column fails; dataset: only dataset drift fails"
+    )
+    min_rows: int = Field(100, ge=1, description="fewer current rows: verdict too_few_rows (exit 2)")
     thresholds: DriftThresholds = Field(default_factory=DriftThresholds, description="for every column")
     features: dict[str, DriftThresholds] = Field(default_factory=dict, description="overrides per column")
     prediction: DriftThresholds = Field(
