@@ -36,6 +36,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/gates.py --quick
 	$(BIN)/python benchmarks/cost_ratio.py --quick
 	$(BIN)/python benchmarks/canary.py --quick
+	$(BIN)/python benchmarks/drift_calibration.py --quick
+	$(BIN)/python benchmarks/drift_concept.py --quick
+	$(BIN)/python benchmarks/init_policy.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache examples/fraud/.shipyard
