@@ -211,6 +211,7 @@ def env_check(
 
 # Command groups defined in their own modules (each imports only typer at module level):
 from shipyard.cli.init import init  # noqa: E402
+from shipyard.cli.keys import keys_app  # noqa: E402
 from shipyard.cli.monitor import monitor_app  # noqa: E402
 from shipyard.cli.report import report  # noqa: E402
 from shipyard.cli.retrain import retrain, watch  # noqa: E402
@@ -224,6 +225,7 @@ app.add_typer(rollout_app, name="rollout")
 app.command()(rollback)
 app.add_typer(traffic_app, name="traffic")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(keys_app, name="keys")
 app.command()(retrain)
 app.command()(watch)
 

@@ -33,6 +33,10 @@ def serve(
     log_predictions: Annotated[
         bool | None, typer.Option("--log/--no-log", help="Write the prediction log.")
     ] = None,
+    verify_key: Annotated[
+        Path | None,
+        typer.Option(help="Ed25519 public key (PEM): serve only versions signed with its private key."),
+    ] = None,
 ) -> None:
     """Serve the production model (plus canary/shadow) over HTTP until SIGTERM or Ctrl-C."""
     # The server's own process: one OpenMP/BLAS thread per call (2-core machines oversubscribe
@@ -62,7 +66,7 @@ def serve(
     desired_path = (
         None if desired is None else (desired if desired.exists() else proj.root / desired).resolve()
     )
-    options = ServeOptions(desired_path, canary, canary_weight if canary else 0.0, shadow)
+    options = ServeOptions(desired_path, canary, canary_weight if canary else 0.0, shadow, verify_key)
     threadpool_limits(int(os.environ["OMP_NUM_THREADS"]))
     state = build_state(proj, options, config)
     sock = bind(config.host, config.port)

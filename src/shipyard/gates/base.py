@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from shipyard.config.policy import SplitConfig
+    from shipyard.training.formats import ModelTrust
     from shipyard.data.schema import Schema
     from shipyard.training._servable import Servable
 
@@ -61,6 +62,7 @@ class GateContext:
     schema: Schema | None = None
     split: SplitConfig | None = None
     project_root: Path | None = None
+    model_trust: ModelTrust | None = None  # what loading `model_dir` may build (shipyard.yaml)
 
 
 class Gate:

@@ -38,6 +38,7 @@ class ServeOptions:
     canary: str | None = None
     canary_weight: float = 0.0
     shadow: str | None = None
+    verify_key: Path | None = None  # `--verify-key`: before $SHIPYARD_VERIFY_KEY and registry.verify_key
 
 
 def initial_desired(registry: ModelRegistry, options: ServeOptions) -> DesiredState:
@@ -77,7 +78,15 @@ def build_state(project: Project, options: ServeOptions, config: ServingConfig |
 
     config = config or project.policy.serving
     registry = open_registry(project)
-    holder = ModelHolder(registry, on_mismatch=project.policy.environment.on_mismatch)
+    from shipyard.registry.signing import verify_key_for
+    from shipyard.training.formats import ModelTrust
+
+    holder = ModelHolder(
+        registry,
+        on_mismatch=project.policy.environment.on_mismatch,
+        trust=ModelTrust.of(project.policy),
+        verify_key=verify_key_for(project, options.verify_key),
+    )
     try:
         holder.apply(initial_desired(registry, options))
     except (ModelVersionNotFound, ServingError):
