@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from shipyard.config.policy import SplitConfig
-    from shipyard.training.formats import ModelTrust
     from shipyard.data.schema import Schema
     from shipyard.training._servable import Servable
+    from shipyard.training.formats import ModelTrust
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ ESTIMATOR_ARTIFACT = "estimator"
 METADATA_FILE = "shipyard.json"
 # The trust of the `load_pyfunc` call in progress: MLflow builds the pyfunc, which cannot take
 # arguments, and a trust list must never come from the model's own files (MLmodel included).
-_PYFUNC_TRUST: ContextVar[ModelTrust] = ContextVar("shipyard_pyfunc_trust", default=ModelTrust())
+_PYFUNC_TRUST: ContextVar[ModelTrust | None] = ContextVar("shipyard_pyfunc_trust", default=None)
 
 
 def package_model(
@@ -180,4 +180,4 @@ def _pyfunc_trust(trust: ModelTrust) -> Iterator[None]:
 
 def pyfunc_trust() -> ModelTrust:
     """The trust of the `load_pyfunc` call in progress (Shipyard's defaults outside one)."""
-    return _PYFUNC_TRUST.get()
+    return _PYFUNC_TRUST.get() or ModelTrust()

@@ -300,8 +300,13 @@ def load_torch(folder: Path, *, code_modules: frozenset[str]) -> _TorchEstimator
         factory = getattr(factory, part)
     estimator = cls(factory, **document.get("params", {}))
     for key, value in document.get("fitted", {}).items():
-        setattr(estimator, key, np.asarray(value, dtype=object if key == "feature_names_in_" else None)
-                if isinstance(value, list) else value)
+        setattr(
+            estimator,
+            key,
+            np.asarray(value, dtype=object if key == "feature_names_in_" else None)
+            if isinstance(value, list)
+            else value,
+        )
     weights = torch.load(folder / _WEIGHTS_FILE, map_location="cpu", weights_only=True)
     with torch.random.fork_rng(devices=[]):
         module = estimator._build(estimator.n_features_in_)
