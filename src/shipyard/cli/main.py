@@ -277,12 +277,22 @@ def run_cli(argv: list[str]) -> int:
     except e.ShipyardError as exc:
         errors.print(f"[bold red]Error:[/] {exc}")
         return ExitCode.STAGE_CRASHED
+    except OSError as exc:
+        usage = e.environment_error(exc)
+        if usage is None:
+            return _crashed()
+        errors.print(f"[bold red]Usage error:[/] {usage}")
+        return ExitCode.USAGE_ERROR
     except Exception:  # noqa: BLE001 - the last line of defence turns any crash into exit 3
-        import traceback
+        return _crashed()
 
-        errors.print(traceback.format_exc(), markup=False)
-        errors.print("[bold red]Shipyard crashed (a bug: please report it with the traceback).[/]")
-        return ExitCode.STAGE_CRASHED
+
+def _crashed() -> int:
+    import traceback
+
+    errors.print(traceback.format_exc(), markup=False)
+    errors.print("[bold red]Shipyard crashed (a bug: please report it with the traceback).[/]")
+    return ExitCode.STAGE_CRASHED
 
 
 def _report_interrupt() -> None:

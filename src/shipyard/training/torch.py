@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import pickle  # only for the error `torch.load(weights_only=True)` raises; nothing is unpickled
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -307,7 +308,13 @@ def load_torch(folder: Path, *, code_modules: frozenset[str]) -> _TorchEstimator
             if isinstance(value, list)
             else value,
         )
-    weights = torch.load(folder / _WEIGHTS_FILE, map_location="cpu", weights_only=True)
+    try:
+        weights = torch.load(folder / _WEIGHTS_FILE, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+        raise IntegrityError(
+            f"The weights file {folder / _WEIGHTS_FILE} holds more than tensors or is damaged "
+            f"({type(exc).__name__}); refusing to load it. Retrain the model."
+        ) from None
     with torch.random.fork_rng(devices=[]):
         module = estimator._build(estimator.n_features_in_)
     module.load_state_dict(weights)
