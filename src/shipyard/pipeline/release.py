@@ -216,7 +216,13 @@ def register_stage(ctx: RunContext, keys_for_content: Mapping[str, str]) -> Stag
                 signing_key=signing_key(),
             )
         (out / "gate_report.json").write_text(gate_report.to_json())
-        record = {"version": info.version, "verdict": info.verdict, "model": policy.model_name, "new": new}
+        record = {
+            "version": info.version,
+            "verdict": info.verdict,
+            "model": policy.model_name,
+            "new": new,
+            "signed": info.signature is not None,
+        }
         (out / "version.json").write_text(json.dumps({**record, "store": _store_identity(ctx)}))
 
     def still_registered(out: Path) -> bool:
