@@ -111,7 +111,7 @@ def train(X, y, params):
 
 
 def test_nan_predictions_fail_and_register_nothing(tmp_path: Path):
-    gates = "gates:\n  - {type: output_contract}\n"
+    gates = "gates:\n  - {type: output_contract}\nmodel_format: {trusted_types: [model.Broken]}\n"
     cli = Cli(write_tiny_project(tmp_path / "p", model_py=NAN_MODEL, extra_yaml=gates))
     cli("schema", "infer", check=0)
     proc = cli("run", check=1)

@@ -192,6 +192,12 @@ def test_cuda_training_returns_a_cpu_model_that_pickles(tmp_path: Path) -> None:
     assert (clf.predict(X) == y).mean() > 0.9
     joblib.dump(clf, tmp_path / "clf.joblib")
     np.testing.assert_array_equal(joblib.load(tmp_path / "clf.joblib").predict_proba(X), clf.predict_proba(X))
+    from shipyard.training.torch import load_torch, save_torch
+
+    (tmp_path / "torch").mkdir()
+    save_torch(clf, tmp_path / "torch")  # the safe format loads on a CPU-only machine too
+    loaded = load_torch(tmp_path / "torch", code_modules=_top(mlp))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
 @pytest.mark.parametrize(
