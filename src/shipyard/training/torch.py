@@ -296,18 +296,20 @@ def load_torch(folder: Path, *, code_modules: frozenset[str]) -> _TorchEstimator
             f"{document.get('factory')!r}; a factory must come from the code shipped in the model "
             "or from torch. Refusing to load it."
         )
-    factory: Any = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        factory = getattr(factory, part)
-    estimator = cls(factory, **document.get("params", {}))
-    for key, value in document.get("fitted", {}).items():
-        setattr(
-            estimator,
-            key,
-            np.asarray(value, dtype=object if key == "feature_names_in_" else None)
-            if isinstance(value, list)
-            else value,
-        )
+    try:
+        factory: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            factory = getattr(factory, part)
+        estimator = cls(factory, **document.get("params", {}))
+    except (ImportError, AttributeError, TypeError) as exc:
+        raise IntegrityError(
+            f"The torch model in {folder} cannot be rebuilt from its factory "
+            f"{document.get('factory')!r} ({type(exc).__name__}: {exc}); refusing to load it."
+        ) from None
+    fitted = {k: v for k, v in document.get("fitted", {}).items() if k in _FITTED}
+    for key, value in fitted.items():
+        kind = object if key == "feature_names_in_" else None
+        setattr(estimator, key, np.asarray(value, dtype=kind) if isinstance(value, list) else value)
     try:
         weights = torch.load(folder / _WEIGHTS_FILE, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
