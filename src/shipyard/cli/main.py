@@ -217,6 +217,7 @@ def env_check(
 # Command groups defined in their own modules (each imports only typer at module level):
 from shipyard.cli.deploy import deploy_app  # noqa: E402
 from shipyard.cli.init import init  # noqa: E402
+from shipyard.cli.keys import keys_app  # noqa: E402
 from shipyard.cli.monitor import monitor_app  # noqa: E402
 from shipyard.cli.report import report  # noqa: E402
 from shipyard.cli.retrain import retrain, watch  # noqa: E402
@@ -231,6 +232,7 @@ app.command()(rollback)
 app.add_typer(traffic_app, name="traffic")
 app.add_typer(deploy_app, name="deploy")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(keys_app, name="keys")
 app.command()(retrain)
 app.command()(watch)
 
@@ -282,12 +284,22 @@ def run_cli(argv: list[str]) -> int:
     except e.ShipyardError as exc:
         errors.print(f"[bold red]Error:[/] {exc}")
         return ExitCode.STAGE_CRASHED
+    except OSError as exc:
+        usage = e.environment_error(exc)
+        if usage is None:
+            return _crashed()
+        errors.print(f"[bold red]Usage error:[/] {usage}")
+        return ExitCode.USAGE_ERROR
     except Exception:  # noqa: BLE001 - the last line of defence turns any crash into exit 3
-        import traceback
+        return _crashed()
 
-        errors.print(traceback.format_exc(), markup=False)
-        errors.print("[bold red]Shipyard crashed (a bug: please report it with the traceback).[/]")
-        return ExitCode.STAGE_CRASHED
+
+def _crashed() -> int:
+    import traceback
+
+    errors.print(traceback.format_exc(), markup=False)
+    errors.print("[bold red]Shipyard crashed (a bug: please report it with the traceback).[/]")
+    return ExitCode.STAGE_CRASHED
 
 
 def _report_interrupt() -> None:

@@ -7,11 +7,40 @@ checked by `shipyard.pipeline.lint` right after loading.
 
 from __future__ import annotations
 
+import posixpath
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shipyard.core.tasks import Task
+
+# MLflow's registered-model names, minus what it refuses only at registration: no leading '.'
+# (so not '.', '..' or '..x'), no '/' or ':'.
+MODEL_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+
+
+def check_name(value: str | None) -> str | None:
+    """A model name MLflow accepts, checked before any work (an error names the key)."""
+    if value is not None and not MODEL_NAME.fullmatch(value):
+        raise ValueError(
+            "a model name must start with a letter, digit, '_' or '-' and contain only letters, "
+            "digits, '_', '.' and '-' (no '/', no '..'); e.g. 'fraud-detector'"
+        )
+    return value
+
+
+def check_inside_project(value: str | None) -> str | None:
+    """A relative path must stay inside the project folder; an absolute path is taken as meant."""
+    if value is None or posixpath.isabs(value.replace("\\", "/")):
+        return value
+    normal = posixpath.normpath(value.replace("\\", "/"))
+    if normal == ".." or normal.startswith("../"):
+        raise ValueError(
+            "a relative path must stay inside the project folder; write an absolute path if the "
+            "file really lives elsewhere"
+        )
+    return value
 
 
 class _Section(BaseModel):
@@ -30,6 +59,8 @@ class DataConfig(_Section):
     max_rows: int | None = Field(None, ge=1, description="more rows fail the volume check")
     max_duplicate_fraction: float = Field(0.01, ge=0, le=1, description="share of duplicate rows allowed")
     min_class_fraction: float = Field(0.001, ge=0, le=0.5, description="rarest class share allowed")
+
+    _paths = field_validator("source", "sample", "schema_path")(check_inside_project)
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
@@ -85,6 +116,28 @@ class RegistryConfig(_Section):
     tracking_uri: str | None = Field(
         None, description="MLflow tracking URI; MLFLOW_TRACKING_URI, then .shipyard/mlflow.db"
     )
+    verify_key: str | None = Field(
+        None, description="Ed25519 public key (PEM); unsigned or badly signed versions are refused"
+    )
+
+    _name = field_validator("model_name")(check_name)
+
+
+class ModelFormatConfig(_Section):
+    """How fitted models are saved: skops (with trusted types) by default, pickle only on request."""
+
+    trusted_types: list[str] = Field(
+        default_factory=list, description="extra types skops may load, e.g. 'my_pkg.Clip'"
+    )
+    allow_pickle: bool = Field(False, description="save and load pickle when skops cannot (unsafe)")
+
+    @field_validator("trusted_types")
+    @classmethod
+    def _dotted(cls, value: list[str]) -> list[str]:
+        bad = [t for t in value if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", t)]
+        if bad:
+            raise ValueError(f"trusted types are dotted names like 'my_pkg.module.Class'; got {bad[0]!r}")
+        return value
 
 
 class EnvironmentConfig(_Section):
@@ -195,6 +248,8 @@ class RetrainConfig(_Section):
     )
     interval_s: float = Field(300.0, gt=0, description="how often `shipyard watch` evaluates the triggers")
 
+    _paths = field_validator("data")(check_inside_project)
+
     @model_validator(mode="after")
     def _valid_cron(self) -> RetrainConfig:
         if self.schedule is not None:
@@ -259,7 +314,7 @@ class MonitoringConfig(_Section):
 class Policy(_Section):
     """The root of `shipyard.yaml`."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str
     task: Task = "classification"
     data: DataConfig
     entrypoints: EntrypointsConfig
@@ -276,6 +331,9 @@ class Policy(_Section):
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    model_format: ModelFormatConfig = Field(default_factory=ModelFormatConfig)
+
+    _name = field_validator("name")(check_name)
 
     @property
     def model_name(self) -> str:

@@ -26,6 +26,14 @@ MODEL_DIR_ENV = EnvVar(
     "SHIPYARD_MODEL_DIR",
     "A packaged model folder the pytest plugin's `shipyard_model` loads instead of a registered version.",
 )
+SHIPYARD_SIGNING_KEY = EnvVar(
+    "SHIPYARD_SIGNING_KEY",
+    "Ed25519 private key (PEM) that signs each registered version's manifest; set it in CI only.",
+)
+SHIPYARD_VERIFY_KEY = EnvVar(
+    "SHIPYARD_VERIFY_KEY",
+    "Ed25519 public key (PEM): loaders refuse versions that are unsigned or badly signed.",
+)
 
 GITHUB_STEP_SUMMARY = EnvVar(
     "GITHUB_STEP_SUMMARY", "Set by GitHub Actions: `shipyard run` appends its Markdown report to this file."

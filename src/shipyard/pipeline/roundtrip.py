@@ -26,7 +26,7 @@ def check_round_trip(
     from shipyard.gates.base import GateContext
     from shipyard.gates.contract import OutputContractGate
     from shipyard.registry.verified import fetch_verified
-    from shipyard.training.packaging import load_pyfunc, load_servable
+    from shipyard.training.packaging import ModelTrust, load_pyfunc, load_servable
 
     start = time.perf_counter()
     target = ctx.policy.data.target
@@ -34,8 +34,9 @@ def check_round_trip(
     model_dir = fetch_verified(
         ctx.registry, outcome.version, on_mismatch=ctx.policy.environment.on_mismatch
     ).path
-    served = load_pyfunc(model_dir).predict(raw.drop(columns=[target]))
-    servable = load_servable(outcome.pipeline.outputs["train"] / "model")
+    trust = ModelTrust.of(ctx.policy)
+    served = load_pyfunc(model_dir, trust).predict(raw.drop(columns=[target]))
+    servable = load_servable(outcome.pipeline.outputs["train"] / "model", trust)
     in_memory = servable.predict_frame(raw)
     numeric = output_columns(in_memory)
     difference, _, _ = frame_difference(in_memory[numeric], served[numeric].set_axis(in_memory.index))

@@ -162,7 +162,7 @@ def train_stage(ctx: RunContext) -> Stage:
         from shipyard.core.environment import capture_fingerprint, model_packages
         from shipyard.training.entrypoints import load_entrypoint, source_files
         from shipyard.training.fitting import fit
-        from shipyard.training.packaging import Servable, package_model
+        from shipyard.training.packaging import ModelTrust, Servable, package_model
 
         X = pd.read_parquet(inputs["features"] / "X.parquet")
         y = pd.read_parquet(inputs["features"] / "y.parquet").iloc[:, 0]
@@ -201,6 +201,7 @@ def train_stage(ctx: RunContext) -> Stage:
             code_files=code_files,
             input_example=raw.iloc[train_idx[:5]].drop(columns=[ctx.policy.data.target]),
             fingerprint=capture_fingerprint(model_packages(estimator)),
+            trust=ModelTrust.of(ctx.policy),
         )
         _write_json(out / "train.json", {"params": ctx.params, "seed": ctx.seed, "rows": len(train_idx)})
 
@@ -212,6 +213,7 @@ def train_stage(ctx: RunContext) -> Stage:
         "params": ctx.params,
         "seed": ctx.seed,
         "runtime": runtime_key(),
+        "model_format": ctx.policy.model_format.model_dump(),
     }
     return Stage("train", run, deps=("features", "split"), key_parts=parts)
 
@@ -229,10 +231,10 @@ def evaluate_stage(ctx: RunContext) -> Stage:
         from shipyard.evaluation.metrics import compute_metrics
         from shipyard.evaluation.performance import measure_performance
         from shipyard.evaluation.slices import slice_metrics
-        from shipyard.training.packaging import load_servable
+        from shipyard.training.packaging import ModelTrust, load_servable
 
         model_dir = inputs["train"] / "model"
-        servable = load_servable(model_dir)
+        servable = load_servable(model_dir, ModelTrust.of(policy))
         rows = test_rows(ctx, inputs["split"])
         y_true = _target(ctx, rows).to_numpy()
         outputs = servable.outputs(rows)

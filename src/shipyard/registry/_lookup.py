@@ -93,6 +93,7 @@ class Lookup:
             source=mv.source,
             content_key=tags.get(names.TAG_CONTENT_KEY),
             manifest=self._manifest(tags.get(names.TAG_MANIFEST), mv.run_id),
+            signature=tags.get(names.TAG_SIGNATURE),
         )
 
     def _manifest(self, tag: str | None, run_id: str | None) -> dict[str, str]:

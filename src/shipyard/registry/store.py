@@ -24,8 +24,10 @@ from shipyard.registry._mlflow import default_artifact_root, redact
 from shipyard.registry._undo import Undo
 from shipyard.registry.history import AliasEvent, AliasHistory
 from shipyard.registry.integrity import build_manifest, verify_manifest
+from shipyard.registry.signing import sign_manifest
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from mlflow import MlflowClient
 
     from shipyard.config.project import StoreLocation
@@ -101,10 +103,12 @@ class ModelRegistry:
         reports: dict[str, str],
         content_key: str,
         actor: str,
+        signing_key: Ed25519PrivateKey | None = None,
     ) -> ModelVersionInfo:
         """Log one run and create a model version from it; all of it or, on failure, nothing.
 
         An approved version gets the `candidate` alias; a rejected one never gets an alias.
+        With `signing_key` the version's manifest is signed (tag `shipyard.signature`).
         """
         manifest = build_manifest(Path(model_dir))
         if "MLmodel" not in manifest:
@@ -136,6 +140,9 @@ class ModelRegistry:
                 actor,
                 undo,
             )
+            if signing_key is not None:
+                signature = sign_manifest(signing_key, self.model_name, version, manifest)
+                self._client.set_model_version_tag(self.model_name, version, names.TAG_SIGNATURE, signature)
             if approved:
                 self._move_aliases(
                     [(names.CANDIDATE, version)],

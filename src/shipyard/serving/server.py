@@ -46,6 +46,7 @@ class ServeOptions:
     shadow: str | None = None
     tokens: TokenStore | None = None
     insecure: bool = False
+    verify_key: Path | None = None  # `--verify-key`: before $SHIPYARD_VERIFY_KEY and registry.verify_key
 
 
 def check_exposure(host: str, tokens: TokenStore | None, insecure: bool) -> None:
@@ -102,7 +103,15 @@ def build_state(project: Project, options: ServeOptions, config: ServingConfig |
 
     config = config or project.policy.serving
     registry = open_registry(project)
-    holder = ModelHolder(registry, on_mismatch=project.policy.environment.on_mismatch)
+    from shipyard.registry.signing import verify_key_for
+    from shipyard.training.formats import ModelTrust
+
+    holder = ModelHolder(
+        registry,
+        on_mismatch=project.policy.environment.on_mismatch,
+        trust=ModelTrust.of(project.policy),
+        verify_key=verify_key_for(project, options.verify_key),
+    )
     try:
         holder.apply(initial_desired(registry, options))
     except (ModelVersionNotFound, ServingError):
