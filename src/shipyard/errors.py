@@ -69,6 +69,11 @@ class RegistryError(ShipyardError):
     """The model registry refused an operation or could not be reached."""
 
 
+class ServiceUnavailableError(RegistryError):
+    """A service (tracking server, database, object store) did not answer within its timeout and
+    retries; the message names it. A usage or environment error, not a bug."""
+
+
 class ModelVersionNotFound(RegistryError):
     """No such model version or alias in the registry."""
 

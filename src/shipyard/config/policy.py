@@ -85,6 +85,29 @@ class RegistryConfig(_Section):
     tracking_uri: str | None = Field(
         None, description="MLflow tracking URI; MLFLOW_TRACKING_URI, then .shipyard/mlflow.db"
     )
+    artifact_location: str | None = Field(
+        None,
+        description="where model files go when tracking_uri is a database (postgresql://...): "
+        "a folder or s3:// URL; an HTTP tracking server decides for itself",
+    )
+    request_timeout_s: int = Field(30, ge=1, le=600, description="timeout of one call to the tracking server")
+    max_retries: int = Field(2, ge=0, le=10, description="retries of a failed call to the tracking server")
+
+
+class StateConfig(_Section):
+    """Where operational state lives; unset, all of it stays under .shipyard/ (no service)."""
+
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the state database (alias history, rollouts, retrain "
+        "decisions, locks); SHIPYARD_STATE_URL, then .shipyard/shipyard.db",
+    )
+    object_store: str | None = Field(
+        None,
+        description="folder or s3:// URL for the stage cache, reports and profiles; "
+        "SHIPYARD_OBJECT_STORE, then .shipyard/",
+    )
+    lease_s: int = Field(600, ge=10, description="a shared lock not renewed for this long is free again")
 
 
 class EnvironmentConfig(_Section):
@@ -236,6 +259,7 @@ class Policy(_Section):
     gates: list[GateConfig] = Field(default_factory=list)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
     environment: EnvironmentConfig = Field(default_factory=EnvironmentConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)

@@ -17,6 +17,7 @@ from shipyard.pipeline.code import code_digest, module_files
 
 if TYPE_CHECKING:
     from shipyard.registry.store import ModelRegistry
+    from shipyard.workspace import Workspace
 
 
 @dataclass
@@ -109,7 +110,11 @@ class RunContext:
         return self._frames["raw"]
 
     @cached_property
-    def registry(self) -> ModelRegistry:
-        from shipyard.registry.store import ModelRegistry
+    def workspace(self) -> Workspace:
+        from shipyard.workspace import Workspace
 
-        return ModelRegistry.at(self.project.store(smoke=self.smoke))
+        return Workspace.open(self.project, smoke=self.smoke)
+
+    @property
+    def registry(self) -> ModelRegistry:
+        return self.workspace.registry

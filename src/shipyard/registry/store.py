@@ -6,7 +6,7 @@ state), and MLflow is imported only when a registry is first used.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from shipyard.errors import AliasConflict, ConfigError, IntegrityError, RegistryError
+from shipyard.errors import (
+    AliasConflict,
+    ConfigError,
+    IntegrityError,
+    RegistryError,
+    ServiceUnavailableError,
+)
 from shipyard.registry import _info as names
 from shipyard.registry import _mlflow
 from shipyard.registry._info import ModelVersionInfo
@@ -43,15 +49,25 @@ class ModelRegistry:
         tracking_uri: str,
         model_name: str,
         *,
-        artifact_root: Path | None = None,
+        artifact_root: Path | str | None = None,
         audit_url: str,
+        cache_dir: Path | None = None,
+        request_timeout_s: int = 30,
+        max_retries: int = 2,
     ) -> None:
         names.check_model_name(model_name)
         self.tracking_uri = tracking_uri
         self.model_name = model_name
-        self.artifact_root = (
-            Path(artifact_root).resolve() if artifact_root else default_artifact_root(tracking_uri)
-        )
+        self.artifact_root: Path | str | None
+        if isinstance(artifact_root, str) and "://" in artifact_root:
+            self.artifact_root = artifact_root  # s3://..., gs://...: MLflow's artifact repositories
+        elif artifact_root:
+            self.artifact_root = Path(artifact_root).resolve()
+        else:
+            self.artifact_root = default_artifact_root(tracking_uri)
+        self.cache_dir = cache_dir
+        self.request_timeout_s = request_timeout_s
+        self.max_retries = max_retries
         self._history = AliasHistory(audit_url)
 
     @classmethod
@@ -62,30 +78,51 @@ class ModelRegistry:
             store.model_name,
             artifact_root=store.artifact_root,
             audit_url=store.audit_url,
+            cache_dir=store.cache_dir,
+            request_timeout_s=store.request_timeout_s,
+            max_retries=store.max_retries,
         )
 
     @cached_property
     def _client(self) -> MlflowClient:
         from mlflow import MlflowClient
 
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        if not _mlflow.is_database(self.tracking_uri):
+            return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        _mlflow.probe_database(self.tracking_uri, self.request_timeout_s)
+        with _mlflow.store_creation_lock(self.tracking_uri):
+            client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+            client.search_experiments(max_results=1)  # creates or migrates the schema, serialised
+            client.search_registered_models(max_results=1)
+        return client
 
     @cached_property
     def _lookup(self) -> Lookup:
         return Lookup(self._client, self.model_name, redact(self.tracking_uri))
 
     @contextmanager
-    def _errors(self, action: str, hint: str = "") -> Iterator[None]:
-        """Turn MLflow and database failures into `RegistryError` naming the action and store."""
+    def _errors(self, action: str, hint: str | Callable[[], str] = "") -> Iterator[None]:
+        """Turn MLflow and database failures into `RegistryError` naming the action and store;
+        a service that did not answer within the timeout and retries is `ServiceUnavailableError`.
+        Remote calls inside are bounded (`request_timeout_s`, `max_retries`)."""
         from mlflow.exceptions import MlflowException
 
         try:
-            yield
+            with _mlflow.remote_limits(self.request_timeout_s, self.max_retries):
+                yield
         except (MlflowException, sa.exc.SQLAlchemyError, OSError) as exc:
             detail = str(exc).strip().rstrip(".")
+            tail = hint() if callable(hint) else hint
+            if _mlflow.unreachable(exc):
+                raise ServiceUnavailableError(
+                    f"Could not {action} model '{self.model_name}': the MLflow tracking store at "
+                    f"{redact(self.tracking_uri)} could not be reached (timeout {self.request_timeout_s} s, "
+                    f"{self.max_retries} retries: {detail[:300]}). Check that it is running and "
+                    f"reachable (registry.tracking_uri / MLFLOW_TRACKING_URI).{tail}"
+                ) from exc
             raise RegistryError(
                 f"Could not {action} model '{self.model_name}' in {redact(self.tracking_uri)}: "
-                f"{detail}.{hint}"
+                f"{detail}.{tail}"
             ) from exc
 
     # -- registration -------------------------------------------------------------------------
@@ -121,11 +158,21 @@ class ModelRegistry:
         }
         clean_metrics = names.finite_metrics(metrics)
         report_files = names.report_paths(reports)
-        hint = (
-            " Nothing was registered: the partial run and model version were removed."
-            " Fix the cause and register again."
-        )
-        with self._errors("register a new version of", hint), Undo() as undo:
+        undo = Undo()
+
+        def hint() -> str:
+            if not undo.left:
+                return (
+                    " Nothing was registered: the partial run and model version were removed."
+                    " Fix the cause and register again."
+                )
+            return (
+                f" The clean-up could not reach the store either, so this was left behind: "
+                f"{'; '.join(undo.left)}. The next registration of this model removes it "
+                "(or delete it in MLflow)."
+            )
+
+        with self._errors("register a new version of", hint), undo:
             version = self._register(
                 Path(model_dir),
                 manifest,
@@ -144,6 +191,7 @@ class ModelRegistry:
                     report=_reports_of(self.get(version)),
                     undo=undo,
                 )
+            self._client.delete_tag(self.get(version).run_id, _mlflow.TAG_REGISTERING)  # complete
         return self.get(version)
 
     def _register(
@@ -160,9 +208,14 @@ class ModelRegistry:
         """Create the run, its artifacts and the model version; push an undo step for each."""
         client = self._client
         experiment = _mlflow.experiment_id(client, self.model_name, self.artifact_root)
-        run = client.create_run(experiment, tags={**version_tags, "mlflow.user": actor})
+        _mlflow.discard_stale_runs(client, experiment)
+        run = client.create_run(
+            experiment, tags={**version_tags, "mlflow.user": actor, _mlflow.TAG_REGISTERING: _mlflow.holder()}
+        )
         run_id = run.info.run_id
-        undo.push(_mlflow.discard_run, client, run_id)
+        undo.push(
+            _mlflow.discard_run, client, run_id, leaves=f"MLflow run {run_id} (not FAILED, not deleted)"
+        )
         _mlflow.log_values(client, run_id, params, metrics)
         for path, text in report_files.items():
             client.log_text(run_id, text, path)
@@ -171,14 +224,23 @@ class ModelRegistry:
         client.set_terminated(run_id, "FINISHED")
         if self._lookup.aliases() is None:
             client.create_registered_model(self.model_name)
-            undo.push(client.delete_registered_model, self.model_name)
+            undo.push(
+                client.delete_registered_model,
+                self.model_name,
+                leaves=f"registered model '{self.model_name}' with no version",
+            )
         model_version = client.create_model_version(
             self.model_name,
             source=f"{run.info.artifact_uri}/{names.MODEL_ARTIFACT}",
             run_id=run_id,
             tags={**version_tags, names.TAG_MANIFEST: manifest_tag},
         )
-        undo.push(client.delete_model_version, self.model_name, model_version.version)
+        undo.push(
+            client.delete_model_version,
+            self.model_name,
+            model_version.version,
+            leaves=f"model version {model_version.version}",
+        )
         return str(model_version.version)
 
     # -- reading ------------------------------------------------------------------------------
@@ -241,7 +303,9 @@ class ModelRegistry:
         return target
 
     def _default_cache(self) -> Path:
-        if self.artifact_root is None:
+        if self.cache_dir is not None:
+            return self.cache_dir
+        if not isinstance(self.artifact_root, Path):
             raise ConfigError(
                 f"The tracking URI {redact(self.tracking_uri)} has no local artifact root, so "
                 "there is no default download cache. Pass dst to download()."
@@ -342,7 +406,7 @@ class ModelRegistry:
         for alias, version in moves:
             old = current.get(alias)
             self._set_alias(alias, version)
-            undo.push(self._set_alias, alias, old)
+            undo.push(self._set_alias, alias, old, leaves=f"alias '{alias}' on version {version}, not {old}")
             current[alias] = version
             events.append(AliasEvent(self.model_name, alias, old, version, actor, reason, report, at))
         self._history.record_all(events)

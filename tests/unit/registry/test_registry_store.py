@@ -325,7 +325,7 @@ def test_failure_after_version_creation_removes_it_and_restores_the_alias(
 
 def test_database_store_needs_an_artifact_root_and_hides_the_password(tmp_path: Path) -> None:
     audit_url = f"sqlite:///{tmp_path / 'audit.db'}"
-    with pytest.raises(ConfigError, match="Pass artifact_root") as info:
+    with pytest.raises(ConfigError, match="Set registry.artifact_location") as info:
         ModelRegistry("postgresql://ml:s3cret@db:5432/mlflow", "m", audit_url=audit_url)
     assert "s3cret" not in str(info.value) and "ml:***@db:5432" in str(info.value)
     registry = ModelRegistry(
