@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -13,8 +15,17 @@ def open_engine(url: str, metadata: sa.MetaData) -> sa.Engine:
     A SQLite file's folder is created first, so the default `.shipyard/shipyard.db` just works.
     """
     parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(parsed)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        database = Path(parsed.database)
+        database.parent.mkdir(parents=True, exist_ok=True)
+        # two first runs at once would both see the tables missing and both create them
+        fd = os.open(f"{database}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            metadata.create_all(engine)
+        finally:
+            os.close(fd)
+        return engine
     metadata.create_all(engine)
     return engine

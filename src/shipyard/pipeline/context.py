@@ -100,7 +100,12 @@ class RunContext:
                 from shipyard.training.entrypoints import load_entrypoint
                 from shipyard.training.fitting import call_user
 
-                loader = load_entrypoint(self.policy.data.loader, self.project.root, key="data.loader")
+                reference = self.policy.data.loader
+                if reference is None:
+                    raise ConfigError(
+                        "shipyard.yaml: data needs 'source' (a file) or 'loader' (module:function)."
+                    )
+                loader = load_entrypoint(reference, self.project.root, key="data.loader")
                 frame = call_user(loader, stage="load")
                 if not isinstance(frame, pd.DataFrame):
                     raise ConfigError(

@@ -191,7 +191,9 @@ class ModelRegistry:
                     report=_reports_of(self.get(version)),
                     undo=undo,
                 )
-            self._client.delete_tag(self.get(version).run_id, _mlflow.TAG_REGISTERING)  # complete
+            run_id = self.get(version).run_id
+            if run_id is not None:
+                self._client.delete_tag(run_id, _mlflow.TAG_REGISTERING)  # the registration is complete
         return self.get(version)
 
     def _register(
@@ -250,6 +252,11 @@ class ModelRegistry:
         import tempfile
 
         info = self.get(ref)
+        if info.run_id is None:
+            raise RegistryError(
+                f"Version {info.version} of model '{self.model_name}' has no MLflow run, so it has no "
+                f"report {name!r}. Register it with Shipyard."
+            )
         action = f"read report {name!r} of version {info.version} of"
         with self._errors(action), tempfile.TemporaryDirectory() as tmp:
             path = self._client.download_artifacts(info.run_id, f"{names.REPORTS_ARTIFACT}/{name}", tmp)
@@ -400,7 +407,7 @@ class ModelRegistry:
         undo: Undo,
     ) -> list[AliasEvent]:
         """Move each alias (None removes it), then record every move in one transaction."""
-        current = self._lookup.aliases() or {}
+        current: dict[str, str | None] = dict(self._lookup.aliases() or {})
         at = datetime.now(UTC)
         events = []
         for alias, version in moves:
