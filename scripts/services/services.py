@@ -13,7 +13,6 @@ process it started, by its id. Used by the `services` pytest fixture and `benchm
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -123,7 +122,7 @@ def _run(cmd: list[str], what: str, **kwargs: object) -> None:
 def _wait(check: object, what: str, log: Path, pid: int, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if os.waitpid(pid, os.WNOHANG) != (0, 0):
+        if _RUNNING[pid].poll() is not None:
             raise ServiceError(f"{what} exited at start-up. Its log ({log}):\n{log.read_text()[-2000:]}")
         try:
             if check():  # type: ignore[operator]
@@ -155,9 +154,13 @@ def _start_postgres(data: Path) -> int:
     return port
 
 
+_RUNNING: dict[int, subprocess.Popen[bytes]] = {}  # what this process started, until `kill` waits for it
+
+
 def _spawn(cmd: list[str], log: Path, env: dict[str, str]) -> int:
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    _RUNNING[proc.pid] = proc
     return proc.pid
 
 
@@ -238,19 +241,20 @@ def load(root: Path) -> Services:
 
 def kill(pid: int) -> None:
     """End one process group we started (its server and the workers it forked)."""
+    proc = _RUNNING.pop(pid, None)
     try:
         os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if proc is not None:
+                proc.poll()  # our child: reap it, or it lingers as a zombie in its group
             os.killpg(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
+            time.sleep(0.1)
         os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if proc is not None:
+        proc.wait(timeout=10)
 
 
 def stop(root: Path) -> None:
