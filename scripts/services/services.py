@@ -69,10 +69,6 @@ class Services:
     def tracking_uri(self) -> str:
         return f"http://127.0.0.1:{self.mlflow_port}"
 
-    @property
-    def object_store(self) -> str:
-        return f"s3://{BUCKET}/shipyard"
-
     def env(self) -> dict[str, str]:
         """The environment a clone needs to use the services."""
         return {
@@ -81,7 +77,6 @@ class Services:
             "MLFLOW_S3_ENDPOINT_URL": self.s3_endpoint,
             "AWS_ENDPOINT_URL": self.s3_endpoint,
             "SHIPYARD_STATE_URL": self.state_url,
-            "SHIPYARD_OBJECT_STORE": self.object_store,
         }
 
 

@@ -13,11 +13,11 @@ sys.path.insert(0, str(REPO / "scripts" / "services"))
 import services  # noqa: E402  (the repository's own start/stop scripts, not a package)
 
 
-def team_yaml(tracking_uri: str, state_url: str, model_name: str) -> str:
+def team_yaml(tracking_uri: str, state_url: str, model_name: str, *, timeout_s: int = 60) -> str:
     """The shipyard.yaml sections that put a clone on the shared services."""
     return (
         f"registry:\n  model_name: {model_name}\n  tracking_uri: {tracking_uri}\n"
-        f"  request_timeout_s: 5\n  max_retries: 1\n"
+        f"  request_timeout_s: {timeout_s}\n  max_retries: 1\n"
         f"state:\n  url: {state_url}\n"
     )
 

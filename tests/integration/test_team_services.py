@@ -77,7 +77,8 @@ def test_an_unreachable_tracking_server_is_a_usage_error_naming_it_within_second
         port = sock.getsockname()[1]
     cli = Cli(
         write_tiny_project(
-            tmp_path / "p", extra_yaml=team_yaml(f"http://127.0.0.1:{port}", "sqlite:///s.db", "m")
+            tmp_path / "p",
+            extra_yaml=team_yaml(f"http://127.0.0.1:{port}", "sqlite:///s.db", "m", timeout_s=5),
         )
     )
     proc = cli("models", check=2)

@@ -22,12 +22,7 @@ MLFLOW_TRACKING_URI = EnvVar(
 SHIPYARD_STATE_URL = EnvVar(
     "SHIPYARD_STATE_URL",
     "SQLAlchemy URL of the shared state database (alias history, rollouts, retrain decisions, "
-    "locks); overrides state.url. Default: .shipyard/shipyard.db.",
-)
-SHIPYARD_OBJECT_STORE = EnvVar(
-    "SHIPYARD_OBJECT_STORE",
-    "Folder or s3:// URL of the object store (stage cache, reports, profiles); overrides "
-    "state.object_store. Default: .shipyard/.",
+    "locks), when state.url is not set. Default: .shipyard/shipyard.db.",
 )
 SHIPYARD_ACTOR = EnvVar(
     "SHIPYARD_ACTOR", "Who is recorded in the alias history; defaults to $GITHUB_ACTOR, then the login name."
