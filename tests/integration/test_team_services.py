@@ -117,3 +117,26 @@ def test_tracking_server_killed_during_register_reports_what_it_left_then_a_reru
     finally:
         proxy.close()
         services.kill(pid)
+
+
+def test_two_clones_run_one_retrain_at_a_time_through_a_lease_in_postgresql(
+    tmp_path: Path, team_services: services.Services
+) -> None:
+    from shipyard.config.project import Project
+    from shipyard.workspace import Workspace
+
+    svc = team_services
+    a = write_tiny_project(
+        tmp_path / "a", extra_yaml=team_yaml(svc.tracking_uri, svc.state_url, "team-lease")
+    )
+    b = Cli(
+        write_tiny_project(
+            tmp_path / "b", extra_yaml=team_yaml(svc.tracking_uri, svc.state_url, "team-lease")
+        )
+    )
+    workspace = Workspace.open(Project.load(a))
+    assert workspace.shared_state
+    with workspace.lock("retrain", purpose="retrain of team-lease (watcher in clone a)"):
+        refused = b("retrain", check=1)
+    assert "already running" in refused.stderr and "watcher in clone a" in refused.stderr.replace("\n", " ")
+    assert not (b.project / ".shipyard" / "retrain.lock").exists()

@@ -263,9 +263,14 @@ class ModelRegistry:
             return Path(path).read_text()
 
     def find_by_content_key(self, content_key: str) -> ModelVersionInfo | None:
-        """The newest version built from exactly this content, if any: a rerun registers nothing."""
+        """The newest version built from exactly this content, if any: a rerun registers nothing.
+
+        What an interrupted registration left is removed first, so it is never taken for one."""
         names.check_content_key(content_key)
         with self._errors("search"):
+            experiment = self._client.get_experiment_by_name(self.model_name)
+            if experiment is not None:
+                _mlflow.discard_stale_runs(self._client, experiment.experiment_id)
             return self._lookup.by_content_key(content_key)
 
     def versions(self) -> list[ModelVersionInfo]:

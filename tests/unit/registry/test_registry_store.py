@@ -335,3 +335,27 @@ def test_database_store_needs_an_artifact_root_and_hides_the_password(tmp_path: 
     registry.close()
     with pytest.raises(ConfigError, match="Got 'my model' instead"):
         ModelRegistry("sqlite:///x.db", "my model", audit_url=audit_url)
+
+
+def test_a_run_left_by_a_dead_registration_is_removed_by_the_next_one(
+    registry: ModelRegistry, model_dir: Path
+) -> None:
+    import os
+    import socket
+
+    from mlflow import MlflowClient
+
+    register(registry, model_dir, key="a")
+    client = MlflowClient(registry.tracking_uri)
+    experiment = client.get_experiment_by_name(registry.model_name).experiment_id
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    tag = "shipyard.registering"
+    dead = client.create_run(experiment, tags={tag: f"{socket.gethostname()}:{gone.pid}"})
+    live = client.create_run(experiment, tags={tag: f"{socket.gethostname()}:{os.getpid()}"})
+    register(registry, model_dir, key="b")
+    left = client.get_run(dead.info.run_id).info
+    assert (left.status, left.lifecycle_stage) == ("FAILED", "deleted")
+    assert client.get_run(live.info.run_id).info.lifecycle_stage == "active"  # its holder may still finish
+    finished = [v for v in registry.versions() if v.run_id]
+    assert all(tag not in client.get_run(v.run_id).data.tags for v in finished)
