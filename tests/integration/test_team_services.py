@@ -5,6 +5,8 @@ tracking server end in a clear error, and leave nothing a rerun trips over."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import httpx
@@ -93,7 +95,7 @@ def test_tracking_server_killed_during_register_reports_what_it_left_then_a_reru
     svc = team_services
     root = Path(svc.root)
     port, pid = services.start_mlflow(root, svc.postgres_port, svc.s3_port)
-    proxy = Proxy(port, b"/runs/create", lambda: services.kill(pid))
+    proxy = Proxy(port, b"/runs/create", lambda: os.killpg(pid, signal.SIGKILL))  # kill -9, no goodbye
     try:
         cli = _clone(tmp_path / "k", svc, "team-killed", tracking_uri=f"http://127.0.0.1:{proxy.port}")
         failed = cli("run")
@@ -140,3 +142,24 @@ def test_two_clones_run_one_retrain_at_a_time_through_a_lease_in_postgresql(
         refused = b("retrain", check=1)
     assert "already running" in refused.stderr and "watcher in clone a" in refused.stderr.replace("\n", " ")
     assert not (b.project / ".shipyard" / "retrain.lock").exists()
+
+
+def test_a_database_tracking_uri_with_s3_artifacts_registers_and_loads(
+    tmp_path: Path, team_services: services.Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc = team_services
+    for name, value in svc.env().items():
+        if name.startswith(("AWS_", "MLFLOW_S3_")):
+            monkeypatch.setenv(name, value)
+    direct = f"postgresql://postgres@127.0.0.1:{svc.postgres_port}/mlflow"  # the driver is picked for it
+    cli = _clone(tmp_path / "d", svc, "team-direct", tracking_uri=direct)
+    policy = cli.project / "shipyard.yaml"
+    policy.write_text(
+        policy.read_text().replace(
+            "registry:\n", "registry:\n  artifact_location: s3://shipyard-team/direct\n"
+        )
+    )
+    cli("run", check=0)
+    cli("env", "check", "1", check=0)  # downloads the files from S3 into .shipyard/models-cache
+    assert (cli.project / ".shipyard" / "models-cache" / "team-direct" / "1" / "MLmodel").is_file()
+    assert not (cli.project / ".shipyard" / "artifacts").exists()

@@ -87,3 +87,12 @@ def test_an_expired_lease_is_taken_over(tmp_path: Path):
         ):
             assert conn.execute(sa.select(LEASES.c.token)).scalar_one() != "dead"
         engine.dispose()
+
+
+def test_a_plain_postgresql_url_gets_the_installed_driver(tmp_path: Path):
+    from importlib.util import find_spec
+
+    env = {"SHIPYARD_STATE_URL": "postgresql://db/s", "MLFLOW_TRACKING_URI": "postgresql://db/m"}
+    ws = Workspace.open(Project(tmp_path, parse_policy(BASE)), env=env)
+    expected = "postgresql+psycopg2://" if find_spec("psycopg") is None else "postgresql://"
+    assert ws.state_url == f"{expected}db/s" and ws.tracking_uri == f"{expected}db/m"

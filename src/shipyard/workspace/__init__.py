@@ -77,7 +77,7 @@ class Workspace:
             or environ.get(SHIPYARD_STATE_URL.name)
             or f"sqlite:///{state_dir / 'shipyard.db'}"
         )
-        return cls(project, tracking, artifact, state_url)
+        return cls(project, _with_driver(tracking), artifact, _with_driver(state_url))
 
     @property
     def model_name(self) -> str:
@@ -133,3 +133,13 @@ class Workspace:
         from shipyard.retrain.lock import retrain_lock
 
         return retrain_lock(self.project.state_dir / f"{name}.lock", purpose=purpose)
+
+
+def _with_driver(url: str) -> str:
+    """`postgresql://` with the driver that is installed: SQLAlchemy 2.1 means psycopg 3 by it,
+    while `psycopg2-binary` is what many set-ups (and MLflow's docs) have."""
+    from importlib.util import find_spec
+
+    if url.startswith("postgresql://") and find_spec("psycopg") is None and find_spec("psycopg2"):
+        return "postgresql+psycopg2://" + url.removeprefix("postgresql://")
+    return url
