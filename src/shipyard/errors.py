@@ -16,6 +16,7 @@ could not evaluate, or a caller asked a failing report to raise.
     ├── EnvironmentMismatchError             the environment fingerprint differs and policy says fail
     ├── ServingError
     ├── PluginLoadError
+    ├── ServiceUnavailableError              a tracking server or database did not answer; names it
     └── BusyError                            another rollout or retrain is running; names it
 """
 
@@ -69,11 +70,6 @@ class RegistryError(ShipyardError):
     """The model registry refused an operation or could not be reached."""
 
 
-class ServiceUnavailableError(RegistryError):
-    """A service (tracking server, database, object store) did not answer within its timeout and
-    retries; the message names it. A usage or environment error, not a bug."""
-
-
 class ModelVersionNotFound(RegistryError):
     """No such model version or alias in the registry."""
 
@@ -96,6 +92,11 @@ class ServingError(ShipyardError):
 
 class PluginLoadError(ShipyardError):
     """An entry-point plugin failed to load."""
+
+
+class ServiceUnavailableError(ShipyardError):
+    """A service (tracking server, database) did not answer within its timeout and retries; the
+    message names it. A usage or environment error, not a bug, and not "no such report"."""
 
 
 class BusyError(ShipyardError):

@@ -96,3 +96,20 @@ def test_a_plain_postgresql_url_gets_the_installed_driver(tmp_path: Path):
     ws = Workspace.open(Project(tmp_path, parse_policy(BASE)), env=env)
     expected = "postgresql+psycopg2://" if find_spec("psycopg") is None else "postgresql://"
     assert ws.state_url == f"{expected}db/s" and ws.tracking_uri == f"{expected}db/m"
+
+
+def test_an_unreachable_state_database_is_named_not_a_crash():
+    import socket
+
+    import sqlalchemy as sa
+
+    from shipyard.core.sql import open_engine
+    from shipyard.errors import ServiceUnavailableError
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql+psycopg2://ops:s3cret@127.0.0.1:{port}/state"
+    with pytest.raises(ServiceUnavailableError, match="state.url / SHIPYARD_STATE_URL") as info:
+        open_engine(url, sa.MetaData())
+    assert f"ops:***@127.0.0.1:{port}/state" in str(info.value) and "s3cret" not in str(info.value)
