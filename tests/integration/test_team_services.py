@@ -163,3 +163,24 @@ def test_a_database_tracking_uri_with_s3_artifacts_registers_and_loads(
     cli("env", "check", "1", check=0)  # downloads the files from S3 into .shipyard/models-cache
     assert (cli.project / ".shipyard" / "models-cache" / "team-direct" / "1" / "MLmodel").is_file()
     assert not (cli.project / ".shipyard" / "artifacts").exists()
+
+
+def test_a_second_clone_reuses_the_stage_cache_through_s3(
+    tmp_path: Path, team_services: services.Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc = team_services
+    for name, value in svc.env().items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)
+    shared = "state:\n  object_store: s3://shipyard-team/stage-cache\n"
+    first = _clone(tmp_path / "e", svc, "team-cache")
+    second = _clone(tmp_path / "f", svc, "team-cache")
+    for cli in (first, second):
+        policy = cli.project / "shipyard.yaml"
+        policy.write_text(policy.read_text().replace("state:\n", shared))
+    assert "train      ran" in first("run", check=0).stdout
+    unchanged = second("run", check=0).stdout
+    assert "train      cached" in unchanged and "ran" not in unchanged.replace("gate       ran", ""), (
+        unchanged
+    )
+    assert "version 1" in unchanged

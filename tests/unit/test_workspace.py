@@ -51,6 +51,15 @@ def test_a_database_tracking_uri_takes_the_artifact_location_and_a_shared_state_
     )
 
 
+def test_the_object_store_is_off_by_default_and_set_by_the_file_or_the_environment(tmp_path: Path):
+    assert Workspace.open(Project(tmp_path, parse_policy(BASE)), env={}).objects is None
+    env = {"SHIPYARD_OBJECT_STORE": "shared-cache"}
+    ws = Workspace.open(Project(tmp_path, parse_policy(BASE)), env=env)
+    assert ws.objects is not None and ws.objects.description == str(tmp_path / "shared-cache")
+    policy = parse_policy({**BASE, "state": {"object_store": "s3://bucket/cache"}})
+    assert Workspace.open(Project(tmp_path, policy), env=env).object_store == "s3://bucket/cache"
+
+
 def test_smoke_has_its_own_embedded_store(tmp_path: Path):
     store = Workspace.open(Project(tmp_path, parse_policy(BASE)), smoke=True).store_location()
     assert store.model_name == "demo-smoke"

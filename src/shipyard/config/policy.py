@@ -102,6 +102,11 @@ class StateConfig(_Section):
         description="SQLAlchemy URL of the state database (alias history, rollouts, retrain "
         "decisions, locks); SHIPYARD_STATE_URL, then .shipyard/shipyard.db",
     )
+    object_store: str | None = Field(
+        None,
+        description="folder or s3:// URL where clones share the stage cache; SHIPYARD_OBJECT_STORE, "
+        "then none (.shipyard/cache only)",
+    )
     lease_s: int = Field(600, ge=10, description="a shared lock not renewed for this long is free again")
 
 

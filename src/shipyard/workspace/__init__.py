@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipyard.config.project import Project, StoreLocation
-from shipyard.config.settings import MLFLOW_TRACKING_URI, SHIPYARD_STATE_URL
+from shipyard.config.settings import MLFLOW_TRACKING_URI, SHIPYARD_OBJECT_STORE, SHIPYARD_STATE_URL
 
 if TYPE_CHECKING:
     from shipyard.registry.store import ModelRegistry
+    from shipyard.workspace.objects import ObjectStore
 
 __all__ = ["Workspace"]
 
@@ -44,6 +45,7 @@ class Workspace:
     tracking_uri: str
     artifact_location: Path | str | None  # None: the tracking server decides
     state_url: str
+    object_store: str | None = None  # a folder or URL clones share the stage cache through
     smoke: bool = False
 
     @classmethod
@@ -61,7 +63,7 @@ class Workspace:
                 f"sqlite:///{root / 'mlflow.db'}",
                 root / "artifacts",
                 f"sqlite:///{root / 'shipyard.db'}",
-                True,
+                smoke=True,
             )
         registry = project.policy.registry
         tracking = registry.tracking_uri or environ.get(MLFLOW_TRACKING_URI.name)
@@ -77,7 +79,8 @@ class Workspace:
             or environ.get(SHIPYARD_STATE_URL.name)
             or f"sqlite:///{state_dir / 'shipyard.db'}"
         )
-        return cls(project, _with_driver(tracking), artifact, _with_driver(state_url))
+        objects = project.policy.state.object_store or environ.get(SHIPYARD_OBJECT_STORE.name) or None
+        return cls(project, _with_driver(tracking), artifact, _with_driver(state_url), objects)
 
     @property
     def model_name(self) -> str:
@@ -116,6 +119,15 @@ class Workspace:
         from shipyard.registry.store import ModelRegistry
 
         return ModelRegistry.at(self.store_location())
+
+    @cached_property
+    def objects(self) -> ObjectStore | None:
+        """The shared object store, or None for the embedded default (everything in .shipyard/)."""
+        if self.object_store is None:
+            return None
+        from shipyard.workspace.objects import open_object_store
+
+        return open_object_store(self.object_store, self.project.root)
 
     def lock(self, name: str, *, purpose: str) -> AbstractContextManager[None]:
         """A lock every clone sharing this workspace respects: a lease row in the shared state
