@@ -23,9 +23,9 @@ def team_yaml(tracking_uri: str, state_url: str, model_name: str, *, timeout_s: 
 
 
 class Proxy:
-    """A TCP proxy on 127.0.0.1 in front of `upstream_port` that calls `on_marker` once, right
-    after the server answered the first request whose bytes contain `marker`: a way to kill
-    the server at an exact point of a client's conversation with it."""
+    """A TCP proxy on 127.0.0.1 in front of `upstream_port` that calls `on_marker` once, when the
+    client sends its next request after the first one whose bytes contain `marker` (so that
+    one was answered in full): a way to kill the server at an exact point of a conversation."""
 
     def __init__(self, upstream_port: int, marker: bytes, on_marker: Callable[[], None]) -> None:
         self.upstream_port = upstream_port
@@ -54,12 +54,12 @@ class Proxy:
     def _pump(self, src: socket.socket, dst: socket.socket, to_server: bool) -> None:
         try:
             while data := src.recv(65536):
-                if to_server and self.marker in data and not self.fired.is_set():
-                    self._armed.set()
-                dst.sendall(data)
-                if not to_server and self._armed.is_set() and not self.fired.is_set():
+                if to_server and self._armed.is_set() and not self.fired.is_set():
                     self.fired.set()
                     self.on_marker()
+                if to_server and self.marker in data:
+                    self._armed.set()
+                dst.sendall(data)
         except OSError:
             pass
         finally:

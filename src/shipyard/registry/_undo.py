@@ -19,6 +19,11 @@ class Undo:
         self._steps: list[tuple[Callable[..., Any], tuple[Any, ...], str]] = []
         self.left: list[str] = []  # what a failed clean-up step left behind, in words
 
+    @property
+    def done(self) -> bool:
+        """Whether any step succeeded (and so had an undo step pushed)."""
+        return bool(self._steps)
+
     def push(self, step: Callable[..., Any], *args: Any, leaves: str = "") -> None:
         """Add `step(*args)`; `leaves` says what remains if it fails (e.g. "run 3f2a (RUNNING)")."""
         self._steps.append((step, args, leaves or f"{step.__name__}{args} not undone"))

@@ -101,7 +101,7 @@ class ModelRegistry:
         return Lookup(self._client, self.model_name, redact(self.tracking_uri))
 
     @contextmanager
-    def _errors(self, action: str, hint: str | Callable[[], str] = "") -> Iterator[None]:
+    def _errors(self, action: str, hint: str | Callable[[bool], str] = "") -> Iterator[None]:
         """Turn MLflow and database failures into `RegistryError` naming the action and store;
         a service that did not answer within the timeout and retries is `ServiceUnavailableError`.
         Remote calls inside are bounded (`request_timeout_s`, `max_retries`)."""
@@ -112,8 +112,9 @@ class ModelRegistry:
                 yield
         except (MlflowException, sa.exc.SQLAlchemyError, OSError) as exc:
             detail = str(exc).strip().rstrip(".")
-            tail = hint() if callable(hint) else hint
-            if _mlflow.unreachable(exc):
+            lost = _mlflow.unreachable(exc)
+            tail = hint(lost) if callable(hint) else hint
+            if lost:
                 raise ServiceUnavailableError(
                     f"Could not {action} model '{self.model_name}': the MLflow tracking store at "
                     f"{redact(self.tracking_uri)} could not be reached (timeout {self.request_timeout_s} s, "
@@ -160,7 +161,12 @@ class ModelRegistry:
         report_files = names.report_paths(reports)
         undo = Undo()
 
-        def hint() -> str:
+        def hint(lost: bool) -> str:
+            if not undo.left and lost and not undo.done:
+                return (
+                    " Nothing was registered. If the server created a run before it stopped answering, "
+                    "the next registration of this model removes it."
+                )
             if not undo.left:
                 return (
                     " Nothing was registered: the partial run and model version were removed."
