@@ -234,14 +234,22 @@ def remote_limits(timeout_s: int, retries: int) -> Iterator[None]:
                 _limits_set.clear()
 
 
-_UNREACHABLE = ("Max retries exceeded", "Connection refused", "timed out", "could not connect to server")
+_UNREACHABLE = (
+    "Max retries exceeded",
+    "Connection refused",
+    "Connection reset",
+    "timed out",
+    "timeout expired",
+    "could not connect to server",
+    "server closed the connection",
+)
 
 
 def unreachable(exc: BaseException) -> bool:
     """Whether `exc` (or what caused it) says the service did not answer, rather than refused."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, ConnectionError | TimeoutError | sa.exc.OperationalError):
+        if isinstance(seen, ConnectionError | TimeoutError):
             return True
         if any(marker in str(seen) for marker in _UNREACHABLE):
             return True
