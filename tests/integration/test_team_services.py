@@ -100,6 +100,7 @@ def test_tracking_server_killed_during_register_reports_what_it_left_then_a_reru
         cli = _clone(tmp_path / "k", svc, "team-killed", tracking_uri=f"http://127.0.0.1:{proxy.port}")
         failed = cli("run")
         assert proxy.fired.is_set()
+        services.kill(pid)  # reaps the killed server
         message = failed.stderr.replace("\n", " ")
         assert failed.returncode == 2, message
         assert "could not be reached" in message and "left behind: MLflow run" in message
