@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/serve.py --quick
 	$(BIN)/python benchmarks/drift.py --quick
 	$(BIN)/python benchmarks/gates.py --quick
+	$(BIN)/python benchmarks/team.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache examples/fraud/.shipyard

@@ -2,9 +2,8 @@
 
 Starts the services with the repository's own scripts (scripts/services), then on fresh
 copies of the fraud example times: a full run on the embedded default; a full run on the
-shared services; a second clone's unchanged run on the shared services (target under
-2 s once the stage cache is shared: today each clone keeps its own, so it retrains and
-finds the registered content); and `serve` start-up from a fresh folder until /readyz
+shared services; a second clone's unchanged run on the shared services, its stage
+cache fetched from the shared object store (target under 2 s); and `serve` start-up from a fresh folder until /readyz
 answers. Prints one JSON line last; `ratio` = shared full run s / embedded full run s.
 """
 
@@ -83,7 +82,7 @@ def main() -> None:
         svc = services.start(work / "services")
         services_start_s = round(time.perf_counter() - started, 3)
         try:
-            shared = _env(svc.env())
+            shared = _env({**svc.env(), "SHIPYARD_OBJECT_STORE": f"s3://{services.BUCKET}/bench-cache"})
             embedded_s = _run(_clone(work, "embedded", rows), _env({}))
             shared_s = _run(_clone(work, "a", rows), shared)
             second_clone_s = _run(_clone(work, "b", rows), shared)
