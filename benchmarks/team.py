@@ -4,7 +4,8 @@ Starts the services with the repository's own scripts (scripts/services), then o
 copies of the fraud example times: a full run on the embedded default; a full run on the
 shared services; a second clone's unchanged run on the shared services, its stage cache
 fetched from the shared object store (target under 2 s); and `serve` start-up from a
-fresh folder until /readyz answers. Prints one JSON line last; `ratio` = shared full run s / embedded full run s.
+fresh folder until /readyz answers. Prints one JSON line last; `ratio` = shared full run s /
+embedded full run s.
 """
 
 from __future__ import annotations
