@@ -46,6 +46,7 @@ def _run(project: Path, env: dict[str, str]) -> float:
 def _clone(parent: Path, name: str, rows: int) -> Path:
     project = fresh_project(parent / name)
     generate(rows, seed=0).to_parquet(project / "data" / "transactions.parquet", index=False)
+    subprocess.run([*CLI, "schema", "infer"], cwd=project, env=_env({}), check=True, capture_output=True)
     return project
 
 
