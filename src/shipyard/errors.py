@@ -16,6 +16,7 @@ could not evaluate, or a caller asked a failing report to raise.
     ├── EnvironmentMismatchError             the environment fingerprint differs and policy says fail
     ├── ServingError
     ├── PluginLoadError
+    ├── ServiceUnavailableError              a tracking server or database did not answer; names it
     └── BusyError                            another rollout or retrain is running; names it
 """
 
@@ -93,6 +94,11 @@ class ServingError(ShipyardError):
 
 class PluginLoadError(ShipyardError):
     """An entry-point plugin failed to load."""
+
+
+class ServiceUnavailableError(ShipyardError):
+    """A service (tracking server, database) did not answer within its timeout and retries; the
+    message names it. A usage or environment error, not a bug, and not "no such report"."""
 
 
 class BusyError(ShipyardError):

@@ -269,7 +269,7 @@ def run_cli(argv: list[str]) -> int:
     except (e.DataValidationError, e.GateFailedError) as exc:
         errors.print(f"[bold red]Check failed[/] ({_stage_of(exc)}): {exc}")
         return ExitCode.CHECK_FAILED
-    except (e.ConfigError, e.ModelVersionNotFound) as exc:
+    except (e.ConfigError, e.ModelVersionNotFound, e.ServiceUnavailableError) as exc:
         errors.print(f"[bold red]Usage error:[/] {exc}")
         return ExitCode.USAGE_ERROR
     except (e.AliasConflict, e.IntegrityError, e.EnvironmentMismatchError, e.BusyError) as exc:

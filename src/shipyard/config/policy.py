@@ -119,6 +119,13 @@ class RegistryConfig(_Section):
     verify_key: str | None = Field(
         None, description="Ed25519 public key (PEM); unsigned or badly signed versions are refused"
     )
+    artifact_location: str | None = Field(
+        None,
+        description="where model files go when tracking_uri is a database (postgresql://...): "
+        "a folder or s3:// URL; an HTTP tracking server decides for itself",
+    )
+    request_timeout_s: int = Field(30, ge=1, le=600, description="timeout of one call to the tracking server")
+    max_retries: int = Field(2, ge=0, le=10, description="retries of a failed call to the tracking server")
 
     _name = field_validator("model_name")(check_name)
 
@@ -138,6 +145,22 @@ class ModelFormatConfig(_Section):
         if bad:
             raise ValueError(f"trusted types are dotted names like 'my_pkg.module.Class'; got {bad[0]!r}")
         return value
+
+
+class StateConfig(_Section):
+    """Where operational state lives; unset, all of it stays under .shipyard/ (no service)."""
+
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the state database (alias history, rollouts, retrain "
+        "decisions, locks); SHIPYARD_STATE_URL, then .shipyard/shipyard.db",
+    )
+    object_store: str | None = Field(
+        None,
+        description="folder or s3:// URL where clones share the stage cache; SHIPYARD_OBJECT_STORE, "
+        "then none (.shipyard/cache only)",
+    )
+    lease_s: int = Field(600, ge=10, description="a shared lock not renewed for this long is free again")
 
 
 class EnvironmentConfig(_Section):
@@ -326,6 +349,7 @@ class Policy(_Section):
     gates: list[GateConfig] = Field(default_factory=list)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
     environment: EnvironmentConfig = Field(default_factory=EnvironmentConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)

@@ -19,6 +19,16 @@ class EnvVar:
 MLFLOW_TRACKING_URI = EnvVar(
     "MLFLOW_TRACKING_URI", "MLflow tracking/registry URI; overrides the embedded SQLite default."
 )
+SHIPYARD_STATE_URL = EnvVar(
+    "SHIPYARD_STATE_URL",
+    "SQLAlchemy URL of the shared state database (alias history, rollouts, retrain decisions, "
+    "locks), when state.url is not set. Default: .shipyard/shipyard.db.",
+)
+SHIPYARD_OBJECT_STORE = EnvVar(
+    "SHIPYARD_OBJECT_STORE",
+    "Folder or s3:// URL where clones share the stage cache, when state.object_store is not set. "
+    "Default: none (the cache stays in .shipyard/cache).",
+)
 SHIPYARD_ACTOR = EnvVar(
     "SHIPYARD_ACTOR", "Who is recorded in the alias history; defaults to $GITHUB_ACTOR, then the login name."
 )

@@ -242,7 +242,7 @@ def register_stage(ctx: RunContext, keys_for_content: Mapping[str, str]) -> Stag
 
 
 def _tracking_uri(ctx: RunContext) -> str:
-    return ctx.project.store(smoke=ctx.smoke).tracking_uri
+    return ctx.workspace.tracking_uri
 
 
 def _store_identity(ctx: RunContext) -> str | None:

@@ -159,7 +159,7 @@ def run_pipeline(
     `data` replaces `data.source` for this run (e.g. a new batch to check).
     """
     ctx = RunContext(project, data_override=data)
-    return _execute(ctx, StageCache(project.state_dir / "cache"), on_event)
+    return _execute(ctx, StageCache(project.state_dir / "cache", ctx.workspace.objects), on_event)
 
 
 @dataclass

@@ -259,7 +259,7 @@ def evaluate_stage(ctx: RunContext) -> Stage:
             model_path=model_dir,
         )
         curves = curve_data(policy.task, y_true, outputs)
-        curves["latency"] = histogram(timed.single_row_ms[warmup : warmup + samples], log=True)
+        curves["latency"] = histogram(np.asarray(timed.single_row_ms[warmup : warmup + samples]), log=True)
         save_outputs(out / "outputs.npz", y_true, outputs)
         _write_json(
             out / "evaluation.json",
@@ -308,7 +308,7 @@ def _storable(values: Any) -> np.ndarray:
 
 
 def save_outputs(path: Path, y_true: np.ndarray, outputs: Any) -> None:
-    arrays = {
+    arrays: dict[str, Any] = {
         "y_true": _storable(y_true),
         "y_pred": _storable(outputs.y_pred),
         "classes": _storable(list(outputs.classes)),

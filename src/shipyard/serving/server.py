@@ -97,12 +97,12 @@ def initial_desired(registry: ModelRegistry, options: ServeOptions) -> DesiredSt
 
 def build_state(project: Project, options: ServeOptions, config: ServingConfig | None = None) -> ServerState:
     """Open the registry, load and verify the first model set, and assemble the server state."""
-    from shipyard.api import open_registry
     from shipyard.data.schema import read_schema
     from shipyard.serving.app import ServerState
+    from shipyard.workspace import Workspace
 
     config = config or project.policy.serving
-    registry = open_registry(project)
+    registry = Workspace.open(project).registry
     from shipyard.registry.signing import verify_key_for
     from shipyard.training.formats import ModelTrust
 

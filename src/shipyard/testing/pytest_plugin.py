@@ -119,12 +119,12 @@ class ModelLoader:
         _fail(problem)
 
     def _load(self, ref: str) -> tuple[str, Servable]:
-        from shipyard.api import open_registry
         from shipyard.registry.verified import fetch_verified
         from shipyard.training.packaging import ModelTrust, load_servable
+        from shipyard.workspace import Workspace
 
         with _quiet_dependencies():
-            registry = open_registry(self._project)
+            registry = Workspace.open(self._project).registry
             version = registry.get(ref).version
             if version not in self._loaded:
                 on_mismatch = self._project.policy.environment.on_mismatch
