@@ -33,7 +33,9 @@ def check_nulls(series: pd.Series, column: ColumnSchema) -> CheckResult | None:
         return None
     where = series.index[missing].to_series()
     if column.max_null_fraction is None:
-        statement = f"Column '{column.name}' has {plural(count, 'null value')}, but the schema does not allow nulls"
+        statement = (
+            f"Column '{column.name}' has {plural(count, 'null value')}, but the schema does not allow nulls"
+        )
         hint = (
             "Fill or drop them at the source, or if nulls are expected, set 'nullable: true' "
             "or a 'max_null_fraction' for this column in schema.yaml."
@@ -73,7 +75,9 @@ def check_categories(series: pd.Series, column: ColumnSchema) -> CheckResult | N
     if outcome == "pass":
         return None
     share = f"{percent(len(unseen) / len(present))} of rows"
-    statement = f"Column '{column.name}' has {plural(len(unseen), 'value')} ({share}) not seen in the reference data"
+    statement = (
+        f"Column '{column.name}' has {plural(len(unseen), 'value')} ({share}) not seen in the reference data"
+    )
     if allowance:
         statement += f", above the {percent(allowance)} its rare categories predict"
     return failure(
@@ -105,12 +109,14 @@ def _far(column: ColumnSchema, values: pd.Series, *, below: bool) -> CheckResult
     bound = column.minimum if below else column.maximum
     seen = column.observed_minimum if below else column.observed_maximum
     side = "below the schema minimum" if below else "above the schema maximum"
-    reached = f"; the reference data's {'lowest' if below else 'highest'} was {seen}" if seen is not None else ""
+    extreme = "lowest" if below else "highest"
+    reached = f"; the reference data's {extreme} was {seen}" if seen is not None else ""
     return failure(
         "column_range",
         column.name,
         Reason.BELOW_MINIMUM if below else Reason.ABOVE_MAXIMUM,
-        f"Column '{column.name}' has {plural(len(values), 'value')} {side} {bound}{reached}{describe(values)}.",
+        f"Column '{column.name}' has {plural(len(values), 'value')} {side} {bound}{reached}"
+        f"{describe(values)}.",
         f"If the new range is expected, {REINFER}.",
         observed=len(values),
         expected=f"{'>=' if below else '<='} {bound}",
@@ -125,7 +131,10 @@ def _outside_seen(
     p_value = exceedance_pvalue(len(values), batch, reference)
     fails = p_value < EXCEEDANCE_ALPHA
     side = "below the lowest" if below else "above the highest"
-    statement = f"Column '{column.name}' has {plural(len(values), 'value')} {side} value seen in the reference data ({seen})"
+    statement = (
+        f"Column '{column.name}' has {plural(len(values), 'value')} {side} value seen in the "
+        f"reference data ({seen})"
+    )
     if fails:
         statement += f": more than chance explains (p = {p_value:.2g}), the distribution has moved"
     return failure(

@@ -1,4 +1,4 @@
-"""Schema bounds: the seen range of a column (beyond it warns) and a wider one from its tail (beyond it fails).
+"""Schema bounds: the seen range of a column (beyond it warns), and a wider one from its tail (beyond fails).
 
 A clean batch from the same source lands beyond the reference's extreme now and then
 (with a 20 % batch, the largest value of all lands in the batch one time in five), and
@@ -48,19 +48,19 @@ def _round_out(value: float, step_exponent: int, *, up: bool) -> float:
 def _pads(values: np.ndarray, margin: float) -> tuple[float, float]:
     """(lower pad, upper pad) from the outer deciles, at least `margin` of the range."""
     low, high = float(values.min()), float(values.max())
-    q_low, q_high = np.quantile(values, [_TAIL_QUANTILE, 1 - _TAIL_QUANTILE])
-    floor = margin * (high - low)
-    pad_low = max(TAIL_MULTIPLE * (float(q_low) - low), floor)
-    pad_high = max(TAIL_MULTIPLE * (high - float(q_high)), floor)
-    positive = values[values > 0]
-    if low >= 0 and len(positive) >= 10:
-        # A positive tail is judged on the log scale too: max * (max / q90) ** k.
-        logs = np.log(positive)
-        log_high = float(logs.max())
-        log_pad = TAIL_MULTIPLE * (log_high - float(np.quantile(logs, 1 - _TAIL_QUANTILE)))
-        with np.errstate(over="ignore"):
+    with np.errstate(all="ignore"):  # values near the float limits overflow: no pad then
+        q_low, q_high = np.quantile(values, [_TAIL_QUANTILE, 1 - _TAIL_QUANTILE])
+        floor = margin * (high - low)
+        pad_low = max(TAIL_MULTIPLE * (float(q_low) - low), floor)
+        pad_high = max(TAIL_MULTIPLE * (high - float(q_high)), floor)
+        positive = values[values > 0]
+        if low >= 0 and len(positive) >= 10:
+            # A positive tail is judged on the log scale too: max * (max / q90) ** k.
+            logs = np.log(positive)
+            log_high = float(logs.max())
+            log_pad = TAIL_MULTIPLE * (log_high - float(np.quantile(logs, 1 - _TAIL_QUANTILE)))
             pad_high = max(pad_high, float(np.exp(min(log_high + log_pad, 700.0))) - high)
-    return pad_low, pad_high
+    return (pad_low if math.isfinite(pad_low) else 0.0), (pad_high if math.isfinite(pad_high) else 0.0)
 
 
 def _int_bounds(values: pd.Series, margin: float) -> Bounds:
@@ -92,7 +92,7 @@ def _float_bounds(values: pd.Series, margin: float) -> Bounds:
             lower = _round_out(lower, exponent, up=False)
         if math.isfinite(upper) and pad_high > 0:
             upper = _round_out(upper, exponent, up=True)
-    if high > low:
+    if high > low and math.isfinite(high - low):
         seen_exponent = math.floor(math.log10(high - low)) - 3
         seen_low = _round_out(low, seen_exponent, up=False)
         seen_high = _round_out(high, seen_exponent, up=True)

@@ -137,7 +137,8 @@ def check_columns(
     failures += [unexpected_column(name, copies) for name, copies in (repeated or {}).items()]
     translated = [f for f in (translate(e, df) for e in errors) if f is not None]
     # A text date column that did not parse has said so already.
-    failures += [f for f in translated if (f.check, f.subject) not in {(g.check, g.subject) for g in failures}]
+    said = {(f.check, f.subject) for f in failures}
+    failures += [f for f in translated if (f.check, f.subject) not in said]
     # A column of the wrong dtype reports that alone: comparing its values with the
     # schema's bounds and categories says nothing more.
     wrong = {f.subject for f in failures if f.check == "column_dtype"}

@@ -118,9 +118,8 @@ def _column(data: Any, where: str) -> dict[str, Any]:
             _fail(f"{where}.{key}", f"applies to int, float and datetime columns, not {family}.")
         column[key] = _bound(data.get(key), f"{where}.{key}", family)
     _ordered(column["minimum"], column["maximum"], where, ("minimum", "maximum"))
-    _ordered(
-        column["observed_minimum"], column["observed_maximum"], where, ("observed_minimum", "observed_maximum")
-    )
+    seen = ("observed_minimum", "observed_maximum")
+    _ordered(column[seen[0]], column[seen[1]], where, seen)
     categories = data.get("categories")
     if categories is not None:
         _typed(categories, f"{where}.categories", (list,), "a list")

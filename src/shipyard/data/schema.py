@@ -198,9 +198,7 @@ def _infer_column(
         max_null_fraction=round_up(upper_bound(nulls, len(series))),
         observed_minimum=bounds.observed_minimum,
         observed_maximum=bounds.observed_maximum,
-        max_unseen_fraction=(
-            _unseen_allowance(values) if categories is not None and not is_target else None
-        ),
+        max_unseen_fraction=(_unseen_allowance(values) if categories is not None and not is_target else None),
     )
 
 

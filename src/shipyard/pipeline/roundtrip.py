@@ -26,6 +26,7 @@ def check_round_trip(
     from shipyard.gates.base import GateContext
     from shipyard.gates.contract import OutputContractGate
     from shipyard.registry.verified import fetch_verified
+    from shipyard.training._signature import mlflow_example
     from shipyard.training.packaging import load_pyfunc, load_servable
 
     start = time.perf_counter()
@@ -34,7 +35,7 @@ def check_round_trip(
     model_dir = fetch_verified(
         ctx.registry, outcome.version, on_mismatch=ctx.policy.environment.on_mismatch
     ).path
-    served = load_pyfunc(model_dir).predict(raw.drop(columns=[target]))
+    served = load_pyfunc(model_dir).predict(mlflow_example(raw.drop(columns=[target])))
     servable = load_servable(outcome.pipeline.outputs["train"] / "model")
     in_memory = servable.predict_frame(raw)
     numeric = output_columns(in_memory)
