@@ -24,8 +24,10 @@ from typing import Literal
 
 # One-sided confidence of an inferred allowance.
 CONFIDENCE = 0.999
+# Of the Good-Turing estimate of unseen categories: a category never seen once is rare indeed.
+UNSEEN_CONFIDENCE = 0.9
 # A batch count fails when a clean batch would reach it with at most this probability.
-FAIL_ALPHA = 1e-4
+FAIL_ALPHA = 1e-3
 # Rows beyond the seen range fail only when exchangeable data would put that many there
 # with at most this probability: (m / (n + m)) ** k for k rows of m beyond n reference rows.
 EXCEEDANCE_ALPHA = 1e-6

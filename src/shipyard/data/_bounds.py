@@ -5,7 +5,7 @@ A clean batch from the same source lands beyond the reference's extreme now and 
 by how much depends on the tail: a heavy tail throws far. So the fail bound extends
 each side by `TAIL_MULTIPLE` times the spread of the outer decile (max - q90), in log
 space for a positive column when that is wider (scale-free for heavy tails), and by at
-least `margin` of the range.
+least the width of the central 80 % (q90 - q10) and `margin` of the range.
 
 Rounding to about three significant digits of the range keeps `schema.yaml`
 readable (`maximum: 110.0`, not `109.66570793511173`) and stable: inferring again
@@ -50,7 +50,8 @@ def _pads(values: np.ndarray, margin: float) -> tuple[float, float]:
     low, high = float(values.min()), float(values.max())
     with np.errstate(all="ignore"):  # values near the float limits overflow: no pad then
         q_low, q_high = np.quantile(values, [_TAIL_QUANTILE, 1 - _TAIL_QUANTILE])
-        floor = margin * (high - low)
+        # A short sample can have a thin tail by chance: never less than the central 80 %'s width.
+        floor = max(margin * (high - low), float(q_high) - float(q_low))
         pad_low = max(TAIL_MULTIPLE * (float(q_low) - low), floor)
         pad_high = max(TAIL_MULTIPLE * (high - float(q_high)), floor)
         positive = values[values > 0]

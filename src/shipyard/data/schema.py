@@ -29,7 +29,7 @@ import pandas as pd
 import yaml
 
 from shipyard.core.params import Interval, validate_params
-from shipyard.data._allowances import round_up, upper_bound
+from shipyard.data._allowances import UNSEEN_CONFIDENCE, round_up, upper_bound
 from shipyard.data._bounds import Bounds, tail_bounds
 from shipyard.data._dtypes import BOUNDED, TEXT, DtypeFamily, as_dates, family_of, numeric_values
 from shipyard.data._examples import native
@@ -157,10 +157,11 @@ def _categories(
 
 def _unseen_allowance(values: pd.Series) -> float:
     """Good-Turing: the share of new rows holding a category not seen yet is about the share of
-    rows whose category was seen once; its upper confidence bound is the allowance."""
+    rows whose category was seen once; its 90 % upper confidence bound is the allowance (the
+    batch test adds the significance)."""
     counts = values.value_counts()
     singletons = int((counts == 1).sum())
-    return round_up(upper_bound(singletons, len(values)))
+    return round_up(upper_bound(singletons, len(values), UNSEEN_CONFIDENCE))
 
 
 def _infer_column(

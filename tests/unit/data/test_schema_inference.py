@@ -48,14 +48,15 @@ def test_nullable_unique_and_categories(reference: pd.DataFrame) -> None:
 @pytest.mark.parametrize(
     ("values", "margin", "expected"),
     [
-        ([10.0, 20.0, 30.0, 40.0], 0.1, (4.0, 46.0)),  # 2 x the outer decile's spread (3.0)
-        ([-50.0, 50.0], 0.1, (-70.0, 70.0)),
-        ([0.0, 100.0], 0.1, (0.0, 120.0)),  # never negative: the lower bound stays at zero
-        ([10.0, 20.0, 30.0, 40.0], 0.5, (0.0, 55.0)),  # the margin is a floor
-        ([-10.0, 30.0], 0.5, (-30.0, 50.0)),
-        ([3, 13, 13], 0.1, (0, 14)),
-        ([0, 5, 5], 0.1, (0, 6)),
-        ([-10, 10, 10], 0.1, (-18, 12)),
+        # each side: max(2 x the outer decile's spread, q90 - q10, margin x range), rounded out
+        ([10.0, 20.0, 30.0, 40.0], 0.1, (0.0, 64.0)),  # never negative: the lower bound stays >= 0
+        ([-50.0, 50.0], 0.1, (-130.0, 130.0)),
+        ([0.0, 100.0], 0.1, (0.0, 180.0)),
+        ([-10.0, 30.0], 0.5, (-42.0, 62.0)),
+        ([-10.0, 30.0], 2.0, (-90.0, 110.0)),  # the margin is a floor
+        ([3, 13, 13], 0.1, (0, 21)),
+        ([0, 5, 5], 0.1, (0, 9)),
+        ([-10, 10, 10], 0.1, (-26, 26)),
         ([7, 7, 7], 0.1, (7, 7)),
     ],
 )
@@ -75,8 +76,8 @@ def test_float_bounds_cover_the_tail_and_round_outward_by_little(seed: int) -> N
     df = pd.DataFrame({"x": values, TARGET: 0})
     column = infer_schema(df, target=TARGET, margin=0.1).column("x")
     q10, q90 = np.quantile(values, [0.1, 0.9])
-    low = values.min() - 2 * (q10 - values.min())
-    high = values.max() + 2 * (values.max() - q90)
+    low = values.min() - max(2 * (q10 - values.min()), q90 - q10)
+    high = values.max() + max(2 * (values.max() - q90), q90 - q10)
     assert column.minimum <= low and column.maximum >= high
     span = high - low
     assert low - column.minimum <= 0.01 * span and column.maximum - high <= 0.01 * span
@@ -113,7 +114,7 @@ def test_infinite_values_leave_that_side_open() -> None:
     df = pd.DataFrame({"x": [1.0, 2.0, math.inf], TARGET: [0, 1, 0]})
     column = infer_schema(df, target=TARGET).column("x")
     assert column.maximum is None
-    assert column.minimum == pytest.approx(0.8)
+    assert column.minimum == pytest.approx(0.2)  # 1.0 - (q90 - q10 = 0.8)
 
 
 @pytest.mark.parametrize(
