@@ -155,6 +155,13 @@ def _categories(
     return tuple(sorted(distinct, key=_sort_key))
 
 
+def _is_year(series: pd.Series, values: pd.Series) -> bool:
+    """An int column named like a year holding calendar years: it grows with time like a date."""
+    if "year" not in str(series.name).lower() or values.empty:
+        return False
+    return bool(values.min() >= 1800 and values.max() <= 2200)
+
+
 def _unseen_allowance(values: pd.Series) -> float:
     """Good-Turing: the share of new rows holding a category not seen yet is about the share of
     rows whose category was seen once; its 90 % upper confidence bound is the allowance (the
@@ -187,6 +194,9 @@ def _infer_column(
         bounds = tail_bounds(values if family == "datetime" else numeric_values(values), family, margin)
     else:
         bounds = Bounds()
+    if bounded and family == "int" and not is_target and _is_year(series, values):
+        # New data is newer: a year gets no upper bound, as a date-time.
+        bounds = Bounds(bounds.minimum, None, bounds.observed_minimum, None)
     categories = _categories(values, family, rows=len(series), is_target=is_target, limit=limit, ratio=ratio)
     return ColumnSchema(
         name=str(series.name),

@@ -178,12 +178,14 @@ def test_text_iso_dates_are_datetime_and_a_year_stays_an_int() -> None:
         {
             "day": pd.Series(["2024-01-05", "2024-02-10", None, "2024-03-01"], dtype="string[pyarrow]"),
             "stamp": ["2024-01-05T10:00:00Z", "2024-01-06T11:30:00Z", "2024-01-07T00:00:00Z", None],
-            "year": [2019, 2020, 2021, 2022],
+            "year": [2019, 2019, 2020, 2022],
             "code": ["2024-01", "x", "y", "z"],
             TARGET: [0, 1, 0, 1],
         }
     )
     schema = infer_schema(frame, target=TARGET)
+    assert schema.column("year").maximum is None  # new data is newer, as for a date
+    assert _validate(frame.assign(year=[2030, 2031, 2031, 2032]), schema).passed
     assert [schema.column(c).dtype for c in ("day", "stamp", "year", "code")] == [
         "datetime",
         "datetime",
