@@ -132,3 +132,11 @@ def test_seeded_faults_exit_1_naming_the_column(project: Cli, column: str, fault
     failed = [line for line in proc.stdout.splitlines() if "FAIL" in line]
     assert any(f"'{column}'" in line or f" {column} " in line for line in failed), proc.stdout
     assert "schema infer --data <reference>" in proc.stdout.replace("\n", " ").replace("│", "")
+
+
+def test_run_on_a_faulty_batch_exits_1_before_training(project: Cli) -> None:
+    batch = pd.read_parquet(project.project / "batch.parquet")
+    path = project.project / "fault_run.parquet"
+    batch.assign(x2=batch.x2.where(batch.index % 5 != 0)).to_parquet(path)
+    proc = project("run", "--data", str(path), check=1)
+    assert "x2" in proc.stdout + proc.stderr and "approved" not in proc.stdout
