@@ -13,7 +13,7 @@ Examples
 >>> amount.dtype, amount.observed_minimum, amount.observed_maximum
 ('float', 10.0, 40.0)
 >>> amount.minimum, amount.maximum  # beyond these fails; beyond the observed range warns
-(0.0, 58.0)
+(0.0, 64.0)
 >>> schema.column("label").categories
 (0, 1)
 """
