@@ -48,7 +48,7 @@ def draw(rows: int, rng: np.random.Generator) -> pd.DataFrame:
     score[rng.random(rows) < 0.004] = np.nan
     frame = pd.DataFrame(
         {
-            "income": rng.normal(50_000.0, 12_000.0, rows).round(2),
+            "income": rng.gamma(16.0, 3_000.0, rows).round(2),  # never negative, as incomes
             "amount": rng.lognormal(3.0, 1.5, rows).round(2),
             "gain": gain,
             "age": rng.integers(18, 91, rows),
