@@ -45,6 +45,12 @@ def _round_out(value: float, step_exponent: int, *, up: bool) -> float:
     return rounded if (rounded >= value if up else rounded <= value) else value
 
 
+def _right_skewed(positive: np.ndarray) -> bool:
+    """A long right tail: q90 is further above the median than 1.5 x the median is above q10."""
+    q10, q50, q90 = np.quantile(positive, [_TAIL_QUANTILE, 0.5, 1 - _TAIL_QUANTILE])
+    return bool(q90 - q50 > 1.5 * (q50 - q10))
+
+
 def _pads(values: np.ndarray, margin: float) -> tuple[float, float]:
     """(lower pad, upper pad) from the outer deciles, at least `margin` of the range."""
     low, high = float(values.min()), float(values.max())
@@ -55,11 +61,13 @@ def _pads(values: np.ndarray, margin: float) -> tuple[float, float]:
         pad_low = max(TAIL_MULTIPLE * (float(q_low) - low), floor)
         pad_high = max(TAIL_MULTIPLE * (high - float(q_high)), floor)
         positive = values[values > 0]
-        if low >= 0 and len(positive) >= 10:
-            # A positive tail is judged on the log scale too: max * (max / q90) ** k.
+        if low >= 0 and len(positive) >= 5 and _right_skewed(positive):
+            # A heavy positive tail is judged on the log scale: max * (max / q90) ** k, at least
+            # (q90 / q10) ** k (a few positives show a thin tail by chance).
             logs = np.log(positive)
             log_high = float(logs.max())
-            log_pad = TAIL_MULTIPLE * (log_high - float(np.quantile(logs, 1 - _TAIL_QUANTILE)))
+            log_q10, log_q90 = np.quantile(logs, [_TAIL_QUANTILE, 1 - _TAIL_QUANTILE])
+            log_pad = TAIL_MULTIPLE * max(log_high - float(log_q90), float(log_q90 - log_q10))
             pad_high = max(pad_high, float(np.exp(min(log_high + log_pad, 700.0))) - high)
     return (pad_low if math.isfinite(pad_low) else 0.0), (pad_high if math.isfinite(pad_high) else 0.0)
 

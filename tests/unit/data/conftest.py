@@ -66,3 +66,9 @@ def strict(schema: Schema) -> Schema:
 @pytest.fixture
 def strict_schema(schema: Schema) -> Schema:
     return strict(schema)
+
+
+@pytest.fixture
+def draw():
+    """`make_reference(seed, rows)`, for tests that need other sizes."""
+    return make_reference

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import make_reference
 
 from shipyard.core.results import Reason, Report, Severity, Status
 from shipyard.data import (
@@ -34,9 +33,9 @@ def _validate(df: pd.DataFrame, schema: Schema, **kwargs: object) -> Report:
     return validate(df, schema, target=TARGET, task="classification", **kwargs)
 
 
-def _split(seed: int, rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _split(draw, seed: int, rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A reference and a held-out 20 % batch of one draw."""
-    frame = make_reference(seed, rows)
+    frame = draw(seed, rows)
     cut = int(rows * 0.8)
     return frame.iloc[:cut], frame.iloc[cut:].reset_index(drop=True)
 
@@ -76,8 +75,8 @@ def test_verdict(count: int, rows: int, allowance: float, expected: str) -> None
 
 
 @pytest.mark.parametrize("rows", [200, 2_000, 20_000])
-def test_a_held_out_batch_passes(seed: int, rows: int) -> None:
-    reference, batch = _split(seed, rows)
+def test_a_held_out_batch_passes(draw, seed: int, rows: int) -> None:
+    reference, batch = _split(draw, seed, rows)
     schema = infer_schema(reference, target=TARGET)
     rules = {"min_rows": propose_min_rows(len(reference)), "max_duplicate_fraction": 0.01}
     assert _validate(reference, schema, **rules).passed
@@ -85,8 +84,8 @@ def test_a_held_out_batch_passes(seed: int, rows: int) -> None:
     assert report.passed, [f.message for f in report.failures]
 
 
-def test_one_null_where_the_reference_had_none_warns_at_most(seed: int) -> None:
-    reference, batch = _split(seed, 2_000)
+def test_one_null_where_the_reference_had_none_warns_at_most(draw, seed: int) -> None:
+    reference, batch = _split(draw, seed, 2_000)
     schema = infer_schema(reference, target=TARGET)
     assert not schema.column("amount").nullable and schema.column("amount").max_null_fraction > 0
     batch.loc[[3], "amount"] = np.nan
@@ -95,8 +94,8 @@ def test_one_null_where_the_reference_had_none_warns_at_most(seed: int) -> None:
     assert ("column_nulls", Severity.WARN) in _findings(_validate(batch, schema), "amount")
 
 
-def test_many_nulls_fail_naming_the_column(seed: int) -> None:
-    reference, batch = _split(seed, 2_000)
+def test_many_nulls_fail_naming_the_column(draw, seed: int) -> None:
+    reference, batch = _split(draw, seed, 2_000)
     schema = infer_schema(reference, target=TARGET)
     batch.loc[batch.index[::10], "balance"] = np.nan  # 10 %
     failure = next(f for f in _validate(batch, schema).failures)
@@ -107,8 +106,8 @@ def test_many_nulls_fail_naming_the_column(seed: int) -> None:
     assert ("column_nulls", Severity.FAIL) in _findings(_validate(batch, schema), "age")
 
 
-def test_range_slightly_beyond_warns_far_beyond_fails(seed: int) -> None:
-    reference, batch = _split(seed, 2_000)
+def test_range_slightly_beyond_warns_far_beyond_fails(draw, seed: int) -> None:
+    reference, batch = _split(draw, seed, 2_000)
     schema = infer_schema(reference, target=TARGET)
     column = schema.column("balance")
     slightly = batch.copy()
@@ -125,8 +124,8 @@ def test_range_slightly_beyond_warns_far_beyond_fails(seed: int) -> None:
     assert "never from the batch under test" in report.failures[0].hint
 
 
-def test_many_values_beyond_the_seen_range_fail(seed: int) -> None:
-    reference, batch = _split(seed, 2_000)
+def test_many_values_beyond_the_seen_range_fail(draw, seed: int) -> None:
+    reference, batch = _split(draw, seed, 2_000)
     schema = infer_schema(reference, target=TARGET)
     shifted = batch.assign(balance=batch["balance"] + 2 * batch["balance"].std())
     failure = next(f for f in _validate(shifted, schema).failures)
@@ -134,7 +133,7 @@ def test_many_values_beyond_the_seen_range_fail(seed: int) -> None:
     assert "more than chance explains" in failure.message
 
 
-def test_rare_new_categories_warn_in_a_long_tail_and_fail_en_masse(seed: int) -> None:
+def test_rare_new_categories_warn_in_a_long_tail_and_fail_en_masse(draw, seed: int) -> None:
     rng = np.random.default_rng(seed)
     names = [f"c{i}" for i in range(45)]
     weights = 1 / np.arange(1, 46) ** 1.2
@@ -243,7 +242,7 @@ def test_every_parquet_dtype_is_inferred_and_validated(tmp_path: Path) -> None:
     assert (failure.check, failure.subject) == ("column_range", "d")
 
 
-def test_proposals_pass_their_own_data_and_a_clean_batch(seed: int) -> None:
+def test_proposals_pass_their_own_data_and_a_clean_batch(draw, seed: int) -> None:
     rng = np.random.default_rng(seed)
     coarse = pd.DataFrame(
         {
@@ -266,7 +265,7 @@ def test_proposals_pass_their_own_data_and_a_clean_batch(seed: int) -> None:
     assert [f.check for f in short.failures] == ["volume"]
 
 
-def test_harness_small_form(seed: int) -> None:
+def test_harness_small_form(draw, seed: int) -> None:
     """The decision harness at 1,000 rows: no false alarm; every fault caught, named."""
     spec = importlib.util.spec_from_file_location("batch_validation", BENCHMARK)
     assert spec is not None and spec.loader is not None
