@@ -4,7 +4,7 @@ A clean batch from the same source lands beyond the reference's extreme now and 
 (with a 20 % batch, the largest value of all lands in the batch one time in five), and
 by how much depends on the tail: a heavy tail throws far. So the fail bound extends
 each side by `TAIL_MULTIPLE` times the spread of the outer decile (max - q90), in log
-space for a positive column when that is wider (scale-free for heavy tails), and by at
+space for a right-skewed positive column when that is wider (scale-free for heavy tails), and by at
 least the width of the central 80 % (q90 - q10) and `margin` of the range.
 
 Rounding to about three significant digits of the range keeps `schema.yaml`
