@@ -38,7 +38,7 @@ app.add_typer(env_app, name="env")
 def schema_infer(
     project: ProjectOption = Path("."),
     data: Annotated[Path | None, typer.Option(help="Reference data; default data.source.")] = None,
-    margin: Annotated[float, typer.Option(help="Widen numeric ranges by this share.")] = 0.1,
+    margin: Annotated[float, typer.Option(help="Least widening of fail bounds (share of range).")] = 0.1,
 ) -> None:
     """Write schema.yaml from the reference data, for review in git."""
     from shipyard.api import infer_project_schema

@@ -26,6 +26,7 @@ def check_round_trip(
     from shipyard.gates.base import GateContext
     from shipyard.gates.contract import OutputContractGate
     from shipyard.registry.verified import fetch_verified
+    from shipyard.training._signature import mlflow_example
     from shipyard.training.packaging import ModelTrust, load_pyfunc, load_servable
 
     start = time.perf_counter()
@@ -35,7 +36,7 @@ def check_round_trip(
         ctx.registry, outcome.version, on_mismatch=ctx.policy.environment.on_mismatch
     ).path
     trust = ModelTrust.of(ctx.policy)
-    served = load_pyfunc(model_dir, trust).predict(raw.drop(columns=[target]))
+    served = load_pyfunc(model_dir, trust).predict(mlflow_example(raw.drop(columns=[target])))
     servable = load_servable(outcome.pipeline.outputs["train"] / "model", trust)
     in_memory = servable.predict_frame(raw)
     numeric = output_columns(in_memory)

@@ -65,6 +65,8 @@ def package_model(
     import mlflow.pyfunc
     from mlflow.models import infer_signature
 
+    from shipyard.training._signature import mlflow_example
+
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise ConfigError(
@@ -82,7 +84,7 @@ def package_model(
         # MLflow's hint that integer columns cannot hold missing values: the signature follows
         # the training data's own dtypes, which is what the features function was written for.
         warnings.filterwarnings("ignore", "Hint: Inferred schema contains integer", UserWarning)
-        signature = infer_signature(example, servable.predict_frame(example))
+        signature = infer_signature(mlflow_example(example), servable.predict_frame(example))
     with tempfile.TemporaryDirectory() as tmp:
         estimator_dir = Path(tmp) / ESTIMATOR_ARTIFACT
         fmt = save_estimator(servable.estimator, estimator_dir, trust or ModelTrust())
@@ -93,7 +95,7 @@ def package_model(
             code_paths=[str(p) for p in code_paths(code_files, project_root)] or None,
             pip_requirements=pip_requirements(fingerprint),
             signature=signature,
-            input_example=example,
+            input_example=mlflow_example(example),
         )
     metadata = {
         "format": fmt,
