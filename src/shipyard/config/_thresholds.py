@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-MIN_ROWS_CAP = 100
-DEFAULT_DUPLICATE_FRACTION = 0.01
 # Of the gap between prevalence and a perfect 1.0, the share the average precision must cover.
 AP_LIFT = 0.1
 ROC_AUC_FLOOR = 0.6
@@ -31,24 +29,6 @@ def _ceil(value: float, digits: int = 2) -> float:
 
 def _floor(value: float, digits: int = 3) -> float:
     return math.floor(value * 10**digits + 1e-9) / 10**digits
-
-
-def min_rows(rows: int) -> int:
-    """A tenth of today's rows, at most 100: a batch smaller than that is an incomplete
-    export, while a normal daily or weekly batch (and the committed sample) passes."""
-    return max(1, min(MIN_ROWS_CAP, rows // 10))
-
-
-def duplicate_share(frame: pd.DataFrame) -> float:
-    return float(frame.duplicated().mean()) if len(frame) else 0.0
-
-
-def max_duplicate_fraction(observed: float) -> float:
-    """Twice the share of repeated rows seen today plus one point (coarse rows such as census
-    records repeat naturally, more so in larger batches); 0.01 when rows do not repeat."""
-    if observed <= DEFAULT_DUPLICATE_FRACTION / 2:
-        return DEFAULT_DUPLICATE_FRACTION
-    return min(1.0, _ceil(2 * observed + 0.01))
 
 
 def min_class_fraction(rarest_share: float, batch_rows: int) -> float:

@@ -149,17 +149,20 @@ def _split(
 def _data_checks(
     frame: pd.DataFrame, sample: pd.DataFrame, target: str, task: str
 ) -> tuple[dict[str, object], dict[str, str]]:
+    from shipyard.data.proposals import propose_max_duplicate_fraction, propose_min_rows
+
     rows = len(frame)
-    checks: dict[str, object] = {"min_rows": limits.min_rows(rows)}
+    checks: dict[str, object] = {"min_rows": propose_min_rows(rows)}
     reasons = {
         "min_rows": f"A batch with fewer rows is an incomplete export (a tenth of today's {rows:,} rows, "
         "at most 100: the committed sample and a normal batch pass). Set it to your smallest normal batch."
     }
-    repeated = max(limits.duplicate_share(frame), limits.duplicate_share(sample))
-    checks["max_duplicate_fraction"] = limits.max_duplicate_fraction(repeated)
+    allowed = max(propose_max_duplicate_fraction(frame), propose_max_duplicate_fraction(sample))
+    checks["max_duplicate_fraction"] = allowed
+    repeated = float(frame.duplicated().mean()) if rows else 0.0
     reasons["max_duplicate_fraction"] = (
-        f"{repeated:.1%} of today's rows repeat another row; allowed: twice that plus one point."
-        if repeated > limits.DEFAULT_DUPLICATE_FRACTION / 2
+        f"{repeated:.1%} of today's rows repeat another row; allowed: 1.5 times its 99.9% upper bound."
+        if allowed > 0.01
         else "Rows do not repeat today; more than 1% repeated rows means a duplicated export."
     )
     if task == "classification":

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from shipyard.config import _thresholds as limits
 from shipyard.config._ci_source import parse_source
 from shipyard.config._data_traits import name_from_data, sensitive_columns, time_column
 from shipyard.config.loading import parse_policy
@@ -105,7 +104,9 @@ def test_naturally_repeated_rows_and_rare_classes_pass_the_proposed_data_checks(
 
 @pytest.mark.parametrize("rows", [50, 300, 891, 5000, 280_000])
 def test_min_rows_never_exceeds_the_sample_nor_a_fifth_of_the_data(rows):
-    assert 1 <= limits.min_rows(rows) <= min(rows // 5 or 1, 1000)
+    from shipyard.data.proposals import propose_min_rows
+
+    assert 1 <= propose_min_rows(rows) <= min(rows // 5 or 1, 1000)
 
 
 def _binary_context(y: np.ndarray, positive_score: np.ndarray) -> GateContext:
