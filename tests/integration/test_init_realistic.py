@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from realistic_data import ALL, RealisticSet, house_prices, loans, transactions
+from realistic_data import ALL, RealisticSet, loans
 
 pytestmark = pytest.mark.integration
 
@@ -40,30 +40,8 @@ def _gates(policy: dict, kind: str) -> list[dict]:
     return [g for g in policy["gates"] if g["type"] == kind]
 
 
-_CATEGORY_CRASH = pytest.mark.xfail(
-    strict=True,
-    reason="pandas category columns crash MLflow's save_model ('Can not safely convert category'); "
-    "the data-batch change to training/_mlflow_model.py fixes it: drop this mark when merged",
-)
-_NULLABLE_INT_CRASH = pytest.mark.xfail(
-    strict=True,
-    reason="a nullable Int64 column with pandas.NA crashes smoke's load-back in MLflow's signature "
-    "enforcement ('cannot convert NA to integer'); the data-batch dtype change to "
-    "training/_mlflow_model.py fixes it: drop this mark when merged",
-)
-CASES = [
-    *(
-        pytest.param(make, {}, id=make.__name__)
-        for make in ALL
-        if make not in (transactions, loans, house_prices)
-    ),
-    pytest.param(transactions, {"category_dtype": False}, id="transactions-text-categories"),
-    pytest.param(loans, {"category_dtype": False}, id="loans-text-categories"),
-    pytest.param(house_prices, {"nullable_int": False}, id="house_prices-float-nulls"),
-    pytest.param(transactions, {}, id="transactions", marks=_CATEGORY_CRASH),
-    pytest.param(loans, {}, id="loans", marks=_CATEGORY_CRASH),
-    pytest.param(house_prices, {}, id="house_prices", marks=_NULLABLE_INT_CRASH),
-]
+# Every set as a user's Parquet holds it: category columns, nullable Int64 with missing values.
+CASES = [pytest.param(make, {}, id=make.__name__) for make in ALL]
 
 
 @pytest.mark.parametrize(("make", "options"), CASES)
