@@ -86,7 +86,7 @@ def init(
     proposal = scaffold.propose(
         frame,
         target=target,
-        data_source=Path(os.path.relpath(data_path.resolve(), root)).as_posix(),
+        data_source=_source_path(data_path.resolve(), root),
         name=name or name_from_data(data_path) or scaffold.project_name(root),
         task=task.value if task else None,
     )
@@ -181,3 +181,9 @@ def _smoke(project: ProjectConfig) -> None:
         "'shipyard smoke'."
     )
     raise typer.Exit(1)
+
+
+def _source_path(data: Path, root: Path) -> str:
+    """Relative to the project when the data lives inside it; absolute otherwise, since a
+    relative path may not leave the project folder (shipyard.yaml: data.source)."""
+    return data.relative_to(root).as_posix() if data.is_relative_to(root) else data.as_posix()

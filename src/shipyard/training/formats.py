@@ -33,15 +33,19 @@ _SKOPS_FILE = "estimator.skops"
 _PICKLE_FILE = "estimator.joblib"
 
 # Types beyond skops' own defaults that common estimators need: tree structures of
-# scikit-learn's ensembles, and LightGBM's scikit-learn wrappers with their booster.
+# scikit-learn's ensembles, HistGradientBoosting's categorical preprocessor (a
+# FunctionTransformer over `partial(check_array, ...)`: skops rebuilds a partial only around a
+# function that is itself trusted), and LightGBM's scikit-learn wrappers with their booster.
 DEFAULT_TRUSTED_TYPES = (
     "collections.OrderedDict",
+    "functools.partial",
     "lightgbm.basic.Booster",
     "lightgbm.sklearn.LGBMClassifier",
     "lightgbm.sklearn.LGBMRanker",
     "lightgbm.sklearn.LGBMRegressor",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.tree._tree.Tree",
+    "sklearn.utils.validation.check_array",
     "xgboost.core.Booster",
     "xgboost.sklearn.XGBClassifier",
     "xgboost.sklearn.XGBRegressor",
