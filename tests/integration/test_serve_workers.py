@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -78,3 +79,25 @@ def test_a_worker_that_cannot_start_stops_the_server_with_its_error(project: Pat
     with pytest.raises(AssertionError, match="server did not start") as failed:
         Server(project, ("--workers", "2", "--desired", str(bad))).__enter__()
     assert "99" in str(failed.value)
+
+
+def test_every_worker_applies_the_deploy_file(project: Path, tmp_path: Path) -> None:
+    from shipyard.serving.desired import DesiredState, read_desired, write_desired
+
+    counters = counters_dir(predlog.prediction_log_dir(project))
+    before = set(counters.glob("*.json"))
+    desired = tmp_path / "deploy" / "production.yaml"
+    with Server(project, ("--workers", "2", "--desired", str(desired))) as server:
+        assert read_desired(desired).production == "1"  # written once, by the parent
+        write_desired(desired, DesiredState(model="tiny", production="2", previous="1"))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            versions = {_predict(server.url, i)["model_version"] for i in range(20)}
+            if versions == {"2"}:
+                break
+            time.sleep(0.2)
+        assert versions == {"2"}
+        code, err = server.stop()
+    assert code == 0, err
+    served = [json.loads(p.read_text())["versions"] for p in set(counters.glob("*.json")) - before]
+    assert len(served) == 2 and all(v.get("2", {}).get("requests") for v in served), served
