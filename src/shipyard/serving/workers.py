@@ -1,8 +1,9 @@
 """`shipyard serve --workers N`: N server processes on one port, started and stopped by the parent.
 
 The parent checks the port, writes a missing deploy file once, resolves the request-id key
-once and creates a private folder for the workers' Prometheus files; then it starts N fresh
-interpreters (`spawn`, nothing inherited but the arguments and the environment). Each worker
+once and creates a private folder for the workers' Prometheus files; then it starts one fresh
+interpreter (`spawn`, nothing inherited but the arguments and the environment) and, once it
+is ready (so a registry store that does not exist yet is created once), the N - 1 others. Each worker
 loads the model set, binds the port with `SO_REUSEPORT` (the kernel spreads connections over
 the workers) and runs the same server as `--workers 1`: its own prediction-log partition
 (`_wal/<server_id>/`, `_counters/<server_id>.json`, the server id holds the pid), its own
@@ -129,16 +130,13 @@ def serve_workers(
         with tempfile.TemporaryDirectory(prefix="shipyard-metrics-") as metrics_dir:
             from shipyard.serving.feedback import KEY_ENV
 
-            with _environ(**{MULTIPROC_ENV: metrics_dir, KEY_ENV: key.decode()}):
-                started = []
-                for _ in range(workers):
-                    parent_end, child_end = context.Pipe(duplex=False)
-                    process = context.Process(target=_worker, args=(spec, child_end), daemon=False)
-                    process.start()
-                    child_end.close()
-                    started.append((process, parent_end))
+            env = {MULTIPROC_ENV: metrics_dir, KEY_ENV: key.decode()}
+            started: list[tuple[Any, Connection]] = []
             try:
-                served = _wait_ready(started, stop)
+                # The first worker alone: a registry store that does not exist yet is created once.
+                served = _start(context, spec, env, 1, started, stop)
+                if served is not None and workers > 1:
+                    served = _start(context, spec, env, workers - 1, started, stop) and served
                 if served is not None:
                     on_ready(f"http://{config.host}:{config.port}", served)
                     _supervise(started, stop)
@@ -149,8 +147,29 @@ def serve_workers(
             signal.signal(sig, handler)
 
 
+def _start(
+    context: Any,
+    spec: WorkerSpec,
+    env: dict[str, str],
+    count: int,
+    started: list[tuple[Any, Connection]],
+    stop: threading.Event,
+) -> dict[str, Any] | None:
+    """Start `count` more workers (added to `started`) and wait until they are ready."""
+    new = []
+    with _environ(**env):
+        for _ in range(count):
+            parent_end, child_end = context.Pipe(duplex=False)
+            process = context.Process(target=_worker, args=(spec, child_end), daemon=False)
+            process.start()
+            child_end.close()
+            new.append((process, parent_end))
+            started.append((process, parent_end))
+    return _wait_ready(new, stop)
+
+
 def _wait_ready(started: list[tuple[Any, Connection]], stop: threading.Event) -> dict[str, Any] | None:
-    """The first worker's model set once all are ready; None when stopped first; a worker's error raised."""
+    """The model set of one of `started` once all are ready; None when stopped first; an error raised."""
     pending = {conn: process for process, conn in started}
     served: dict[str, Any] | None = None
     deadline = time.monotonic() + START_TIMEOUT_S
