@@ -19,13 +19,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash .ci/system-packages
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check -q src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples scripts
+	$(BIN)/ruff format --check -q src tests benchmarks examples scripts
+	$(BIN)/mypy
+	# tests marked `services` start PostgreSQL, an S3 emulator and an MLflow server from scripts/services
 	# two xdist workers on two cores: one OpenMP thread each, or tree models oversubscribe (5x slower)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples scripts
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/cli_startup.py --quick
@@ -36,6 +38,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/gates.py --quick
 	$(BIN)/python benchmarks/cost_ratio.py --quick
 	$(BIN)/python benchmarks/canary.py --quick
+	$(BIN)/python benchmarks/drift_calibration.py --quick
+	$(BIN)/python benchmarks/drift_concept.py --quick
+	$(BIN)/python benchmarks/init_policy.py --quick
+	$(BIN)/python benchmarks/team.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache examples/fraud/.shipyard

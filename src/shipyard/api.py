@@ -67,9 +67,10 @@ def validate_project_data(project: Project, *, data: Path | None = None) -> Repo
 
 
 def open_registry(project: Project) -> ModelRegistry:
-    from shipyard.registry.store import ModelRegistry
+    """The project's model registry, as its `Workspace` (shipyard.yaml and environment) selects."""
+    from shipyard.workspace import Workspace
 
-    return ModelRegistry.at(project.store())
+    return Workspace.open(project).registry
 
 
 def version_rows(project: Project) -> tuple[list[dict[str, Any]], list[str]]:

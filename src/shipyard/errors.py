@@ -16,11 +16,14 @@ could not evaluate, or a caller asked a failing report to raise.
     ├── EnvironmentMismatchError             the environment fingerprint differs and policy says fail
     ├── ServingError
     ├── PluginLoadError
+    ├── ServiceUnavailableError              a tracking server or database did not answer; names it
     └── BusyError                            another rollout or retrain is running; names it
 """
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -93,5 +96,45 @@ class PluginLoadError(ShipyardError):
     """An entry-point plugin failed to load."""
 
 
+class ServiceUnavailableError(ShipyardError):
+    """A service (tracking server, database) did not answer within its timeout and retries; the
+    message names it. A usage or environment error, not a bug, and not "no such report"."""
+
+
 class BusyError(ShipyardError):
     """A second rollout or retrain was refused because one is already running (named in the message)."""
+
+
+# Failures of the user's machine, not of Shipyard: permissions, a read-only or full disk,
+# a file where a folder should be.
+_ENVIRONMENT_ERRNOS = frozenset(
+    {
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EEXIST,
+        errno.ENAMETOOLONG,
+    }
+)
+
+
+def environment_error(exc: OSError) -> ConfigError | None:
+    """A `ConfigError` naming the path when `exc` comes from the machine (permissions, disk,
+    the `.shipyard/` state folder), else None: other OS errors stay crashes to report."""
+    path = exc.filename
+    in_state = path is not None and ".shipyard" in Path(str(path)).parts
+    if exc.errno not in _ENVIRONMENT_ERRNOS and not in_state:
+        return None
+    where = f" {path}" if path is not None else ""
+    reason = exc.strerror or type(exc).__name__
+    hint = (
+        "Shipyard keeps its cache, registry and reports in the project's .shipyard/ folder: make it "
+        "writable by this user (and free disk space), or remove it to start afresh."
+        if in_state
+        else "Check the path's permissions and the free disk space, then run again."
+    )
+    return ConfigError(f"Cannot use{where}: {reason}. {hint}")

@@ -152,6 +152,24 @@ def test_registry_does_not_import_pipeline_or_cli():
     assert not bad, "shipyard.registry must not import the pipeline or the CLI:\n" + "\n".join(bad)
 
 
+def test_inner_layers_do_not_reach_up_for_the_workspace():
+    inner = ("shipyard.core", "shipyard.config", "shipyard.registry", *(f"shipyard.{p}" for p in PURE_LAYERS))
+    bad = _violations(inner, lambda name: _within(name, ("shipyard.workspace", "shipyard.api")))
+    assert not bad, "inner layers receive what they need; they never open the workspace:\n" + "\n".join(bad)
+
+
+def test_the_registry_is_opened_through_the_workspace_not_the_api_helper():
+    bad = [
+        str(imp)
+        for imp in ALL_IMPORTS
+        if imp.imported == "shipyard.api"
+        and _within(
+            imp.importer, ("shipyard.serving", "shipyard.delivery", "shipyard.testing", "shipyard.pipeline")
+        )
+    ]
+    assert not bad, "servers, the controller, the plugin and the pipeline get a Workspace:\n" + "\n".join(bad)
+
+
 def test_modules_stay_small():
     lines = {name: len(path.read_text().splitlines()) for name, path in MODULES.items()}
     too_long = {name: n for name, n in lines.items() if n >= MAX_MODULE_LINES}

@@ -24,6 +24,7 @@ class Cli:
     def __call__(self, *args: str, check: int | None = None) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "SHIPYARD_ACTOR": "ci-test", "COLUMNS": "200", "NO_COLOR": "1"}
         env.pop("MLFLOW_TRACKING_URI", None)
+        env.pop("SHIPYARD_STATE_URL", None)  # a test's state lives in its folder unless its yaml says so
         proc = subprocess.run(
             [sys.executable, "-m", "shipyard.cli", *args, "--project", str(self.project)],
             capture_output=True,

@@ -77,7 +77,7 @@ def test_tampered_artifact_is_refused(tmp_path: Path):
     cli("run", check=0)
     cli("env", "check", "1", check=0)
     artifacts = cli.project / ".shipyard" / "artifacts"
-    estimator = next(artifacts.rglob("estimator.joblib"))
+    estimator = next(artifacts.rglob("estimator.skops"))
     estimator.write_bytes(estimator.read_bytes() + b"tampered")
     for cached in (cli.project / ".shipyard").rglob("models*"):
         if cached.is_dir():
@@ -85,7 +85,7 @@ def test_tampered_artifact_is_refused(tmp_path: Path):
 
             shutil.rmtree(cached)
     proc = cli("env", "check", "1", check=1)
-    assert "estimator.joblib" in proc.stderr and "sha256" in proc.stderr
+    assert "estimator.skops" in proc.stderr and "sha256" in proc.stderr
 
 
 NAN_MODEL = """\
@@ -111,7 +111,7 @@ def train(X, y, params):
 
 
 def test_nan_predictions_fail_and_register_nothing(tmp_path: Path):
-    gates = "gates:\n  - {type: output_contract}\n"
+    gates = "gates:\n  - {type: output_contract}\nmodel_format: {trusted_types: [model.Broken]}\n"
     cli = Cli(write_tiny_project(tmp_path / "p", model_py=NAN_MODEL, extra_yaml=gates))
     cli("schema", "infer", check=0)
     proc = cli("run", check=1)

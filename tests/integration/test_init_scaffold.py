@@ -4,6 +4,8 @@ validate against the GitHub Actions and GitLab CI schemas shipped in check-jsons
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from cli_helpers import Cli
+
+import shipyard as shipyard_package
 
 pytestmark = pytest.mark.integration
 
@@ -53,9 +58,18 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("init") / "churn"
     _write_data(root / "data" / "customers.csv")
     proc = _shipyard(
-        "init", "churn", "--data", "churn/data/customers.csv", "--target", "churned", cwd=root.parent
+        "init",
+        "churn",
+        "--data",
+        "churn/data/customers.csv",
+        "--target",
+        "churned",
+        "--shipyard-source",
+        str(Path(shipyard_package.__file__).parents[2]),
+        cwd=root.parent,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "The proposal holds: smoke passed" in " ".join(proc.stdout.split())
     return root
 
 
@@ -78,6 +92,9 @@ def test_init_writes_a_commented_project_with_ci(project: Path):
     assert '["customer_id"]' in (project / "model" / "features.py").read_text()
     assert ".shipyard/" in (project / ".gitignore").read_text().splitlines()
     assert len(pd.read_parquet(project / "data" / "sample.parquet")) == 400
+    requirements = (project / "requirements.txt").read_text()
+    assert str(Path(shipyard_package.__file__).parents[2]) in requirements
+    assert "shipyard==" not in requirements
 
 
 def test_ci_files_validate_against_the_vendor_schemas(project: Path):
@@ -107,7 +124,16 @@ def test_existing_files_are_named_and_kept_without_force(project: Path):
     train = project / "model" / "train.py"
     mine = train.read_text() + "\n# my change\n"
     train.write_text(mine)
-    args = ("init", "--project", str(project), "--data", "data/customers.csv", "--target", "churned")
+    args = (
+        "init",
+        "--project",
+        str(project),
+        "--data",
+        "data/customers.csv",
+        "--target",
+        "churned",
+        "--no-smoke",
+    )
     refused = _shipyard(*args, cwd=project)
     assert refused.returncode == 2
     message = " ".join(refused.stderr.split())
@@ -149,3 +175,51 @@ def test_a_wrong_target_is_named_with_a_suggestion(tmp_path: Path):
     proc = _shipyard("init", "--data", "d.csv", "--target", "churn", cwd=tmp_path)
     assert proc.returncode == 2
     assert "column 'churn' is not in the data. Did you mean 'churned'?" in " ".join(proc.stderr.split())
+
+
+def _hash_files_condition(condition: str, root: Path) -> bool:
+    """GitHub's `hashFiles('a', 'b') != ''` (the only `if:` form the PR workflow uses): true
+    when any pattern, relative to the repository root, matches a file."""
+    match = re.fullmatch(r"hashFiles\((.*)\) != ''", condition.strip())
+    assert match, f"unexpected if: {condition}"
+    patterns = re.findall(r"'([^']+)'", match[1])
+    return any(path.is_file() for pattern in patterns for path in root.glob(pattern))
+
+
+def test_the_pr_workflow_steps_run_in_order_in_a_fresh_copy(project: Path, tmp_path: Path):
+    """Every shell step of shipyard-pr.yml, in order, as GitHub would run it (bash -eo pipefail,
+    the job's env and working directory), on a fresh copy of the generated project.
+
+    Not run: the `uses:` steps (checkout is the copy; setup-python is this venv) and the pip
+    line of the install step: this venv already holds Shipyard from this checkout with its
+    dependencies, and installing the pinned source again would need the network. The rest of
+    the install step (the check that Shipyard is installed) does run.
+    """
+    copy = tmp_path / "repo"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".shipyard", "shipyard-reports"))
+    workflow = yaml.safe_load((copy / ".github" / "workflows" / "shipyard-pr.yml").read_text())
+    job = workflow["jobs"]["validate"]
+    env = {**os.environ, **workflow["env"], "COLUMNS": "200", "NO_COLOR": "1"}
+    env.update({k: re.sub(r"\$\{\{[^}]*\}\}", "ci-test", v) for k, v in job["env"].items()})
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env.pop("MLFLOW_TRACKING_URI", None)
+    workdir = copy / job["defaults"]["run"]["working-directory"]
+    ran = []
+    for step in job["steps"]:
+        if "uses" in step or ("if" in step and not _hash_files_condition(step["if"], copy)):
+            continue
+        script = step["run"]
+        if step["name"].startswith("Install"):
+            assert "python -m pip install -r requirements.txt" in script
+            script = script.replace("python -m pip install -r requirements.txt", ":")
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, f"step {step['name']!r}: {proc.stdout}{proc.stderr}"
+        ran.append(step["name"])
+    assert [name.split(" ")[0] for name in ran] == ["Install", "Validate", "Smoke"]

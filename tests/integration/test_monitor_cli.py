@@ -120,9 +120,10 @@ def test_exact_statistics_from_two_files(served: Cli, tmp_path: Path) -> None:
     data.drop(columns="label").assign(x1=lambda f: f.x1 * 3).to_parquet(tmp_path / "cur.parquet")
     current, html = str(tmp_path / "cur.parquet"), str(tmp_path / "r.html")
     proc = served(
-        "monitor", "drift", "--reference", "data.csv", "--current", current, "--html", html, check=0
+        "monitor", "drift", "--reference", "data.csv", "--current", current, "--html", html, check=1
     )
     assert "1 of 3 columns drifted" in proc.stdout and "x1" in proc.stdout
+    assert "x1 drifted" in proc.stderr  # one drifted column fails the check (fail_on: column)
     assert "exact (reference data)" in (tmp_path / "r.html").read_text()
 
 
@@ -132,6 +133,16 @@ def test_nothing_to_compare_is_a_usage_error(served: Cli, tmp_path: Path) -> Non
     empty = Cli(write_tiny_project(tmp_path / "empty"))
     proc = empty("monitor", "drift", "--reference", "data.csv", check=2)
     assert "holds no predictions yet" in proc.stderr
+
+
+def test_too_few_rows_is_its_own_verdict_with_exit_2(served: Cli, tmp_path: Path) -> None:
+    data = pd.read_csv(served.project / "data.csv").drop(columns="label")
+    data.head(40).assign(x1=lambda f: f.x1 + 5.0).to_parquet(tmp_path / "few.parquet")
+    out = tmp_path / "few.json"
+    proc = served("monitor", "drift", "--current", str(tmp_path / "few.parquet"), "--json", str(out), check=2)
+    assert "Too few rows" in proc.stdout and "monitoring.min_rows = 100" in proc.stdout
+    summary = json.loads(out.read_text())["summary"]
+    assert summary["verdict"] == "too_few_rows" and summary["columns_drifted"] == []
 
 
 def test_performance_alerts_when_labels_disagree(served: Cli, tmp_path: Path) -> None:

@@ -95,6 +95,11 @@ def test_third_party_classifier_is_trained_gated_and_registered(
     fingerprint = json.loads((model / "shipyard.json").read_text())["fingerprint"]
     assert fingerprint["packages"][package]
     assert fingerprint["cuda"]["checked"] is (package == "torch")
+    # Saved in a safe format: skops for LightGBM (its types trusted by default), torch weights
+    # read with weights_only; nothing in the folder is a pickle.
+    expected = {"lightgbm": "skops", "torch": "torch"}[package]
+    assert json.loads((model / "shipyard.json").read_text())["format"] == expected
+    assert not [p for p in model.rglob("*") if p.suffix in (".pkl", ".joblib", ".pickle")]
 
 
 def _registered_model_dir(project: Path) -> Path:

@@ -73,6 +73,7 @@ def train(X, y, params):
 # large enough that version 2's model calls take well over 1.5x version 1's at the median.
 ROLLOUT = """\
 evaluation: {latency_samples: 10, warmup: 0}
+model_format: {trusted_types: [model.Delayed]}
 rollout:
   steps: [20, 50, 100]
   step_duration_s: 3

@@ -154,7 +154,7 @@ def test_hot_swap_under_load_fails_no_request_and_refuses_bad_deploys(project: C
 
         # Tamper with the cached copy of version 1, then ask for it back: refused, 2 keeps serving.
         cached = root / ".shipyard" / "models-cache" / "tiny" / "1"
-        estimator = cached / "artifacts" / "estimator.joblib"
+        estimator = cached / "artifacts" / "estimator" / "estimator.skops"
         estimator.write_bytes(estimator.read_bytes() + b"tampered")
         _deploy(root, "1")
         deadline = time.monotonic() + 60

@@ -27,7 +27,7 @@ def test_unreachable_registry_is_a_clear_error(tiny: Cli, workers: str) -> None:
     policy = tiny.project / "shipyard.yaml"
     policy.write_text(policy.read_text() + "registry: {tracking_uri: 'http://127.0.0.1:9'}\n")
     proc = tiny("serve", "--port", "0", "--workers", workers)
-    assert proc.returncode == 3, proc.stderr
+    assert proc.returncode == 2, proc.stderr  # an unreachable service is a usage error (issue 11)
     assert "registry" in proc.stderr and "127.0.0.1:9" in proc.stderr
     assert "Traceback" not in proc.stderr
 

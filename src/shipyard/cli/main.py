@@ -38,7 +38,7 @@ app.add_typer(env_app, name="env")
 def schema_infer(
     project: ProjectOption = Path("."),
     data: Annotated[Path | None, typer.Option(help="Reference data; default data.source.")] = None,
-    margin: Annotated[float, typer.Option(help="Widen numeric ranges by this share.")] = 0.1,
+    margin: Annotated[float, typer.Option(help="Least widening of fail bounds (share of range).")] = 0.1,
 ) -> None:
     """Write schema.yaml from the reference data, for review in git."""
     from shipyard.api import infer_project_schema
@@ -128,8 +128,13 @@ def smoke(project: ProjectOption = Path(".")) -> None:
     outcome = run_smoke(_project(project), on_event=stage_printer(console))
     render_report(console, outcome.run.gate_report, title="Gates (smoke: only the output contract blocks)")
     render_report(console, outcome.contract, title="Loaded back through MLflow")
+    failed = [
+        f"{r.check} ({where})"
+        for where, report in (("gates", outcome.run.gate_report), ("loaded back", outcome.contract))
+        for r in report.failures
+    ]
     console.print(
-        f"Smoke {'passed' if outcome.contract.passed and outcome.run.gate_report.passed else 'FAILED'}"
+        f"Smoke {'FAILED: ' + ', '.join(failed) if failed else 'passed'}"
         f" in {outcome.seconds:.1f} s (max difference after reload {outcome.max_abs_difference:.2g})"
     )
     outcome.run.gate_report.raise_for_status()
@@ -212,6 +217,7 @@ def env_check(
 # Command groups defined in their own modules (each imports only typer at module level):
 from shipyard.cli.deploy import deploy_app  # noqa: E402
 from shipyard.cli.init import init  # noqa: E402
+from shipyard.cli.keys import keys_app  # noqa: E402
 from shipyard.cli.monitor import monitor_app  # noqa: E402
 from shipyard.cli.report import report  # noqa: E402
 from shipyard.cli.retrain import retrain, watch  # noqa: E402
@@ -226,6 +232,7 @@ app.command()(rollback)
 app.add_typer(traffic_app, name="traffic")
 app.add_typer(deploy_app, name="deploy")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(keys_app, name="keys")
 app.command()(retrain)
 app.command()(watch)
 
@@ -262,7 +269,7 @@ def run_cli(argv: list[str]) -> int:
     except (e.DataValidationError, e.GateFailedError) as exc:
         errors.print(f"[bold red]Check failed[/] ({_stage_of(exc)}): {exc}")
         return ExitCode.CHECK_FAILED
-    except (e.ConfigError, e.ModelVersionNotFound) as exc:
+    except (e.ConfigError, e.ModelVersionNotFound, e.ServiceUnavailableError) as exc:
         errors.print(f"[bold red]Usage error:[/] {exc}")
         return ExitCode.USAGE_ERROR
     except (e.AliasConflict, e.IntegrityError, e.EnvironmentMismatchError, e.BusyError) as exc:
@@ -277,12 +284,22 @@ def run_cli(argv: list[str]) -> int:
     except e.ShipyardError as exc:
         errors.print(f"[bold red]Error:[/] {exc}")
         return ExitCode.STAGE_CRASHED
+    except OSError as exc:
+        usage = e.environment_error(exc)
+        if usage is None:
+            return _crashed()
+        errors.print(f"[bold red]Usage error:[/] {usage}")
+        return ExitCode.USAGE_ERROR
     except Exception:  # noqa: BLE001 - the last line of defence turns any crash into exit 3
-        import traceback
+        return _crashed()
 
-        errors.print(traceback.format_exc(), markup=False)
-        errors.print("[bold red]Shipyard crashed (a bug: please report it with the traceback).[/]")
-        return ExitCode.STAGE_CRASHED
+
+def _crashed() -> int:
+    import traceback
+
+    errors.print(traceback.format_exc(), markup=False)
+    errors.print("[bold red]Shipyard crashed (a bug: please report it with the traceback).[/]")
+    return ExitCode.STAGE_CRASHED
 
 
 def _report_interrupt() -> None:

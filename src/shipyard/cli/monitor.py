@@ -38,7 +38,7 @@ def drift(
     html_path: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
     project: ProjectOption = Path("."),
 ) -> None:
-    """Compare live inputs and scores with the training profile; exit 1 on drift."""
+    """Compare live inputs and scores with the training profile; exit 1 on drift, 2 on too few rows."""
     from shipyard.api import live_drift
     from shipyard.monitoring.report import write_html, write_json
 
@@ -52,6 +52,11 @@ def drift(
     write_json(report, json_path)
     write_html(report, html_path)
     console.print(f"Wrote {json_path} and {html_path}")
+    if report.too_few_rows:  # neither a pass nor a fail: its own verdict, exit 2
+        from shipyard.cli.exit_codes import ExitCode
+
+        console.print(f"[yellow]Too few rows[/]: {report.too_few_rows_message()}")
+        raise typer.Exit(ExitCode.USAGE_ERROR)
     report.to_report().raise_for_status()
 
 
@@ -79,7 +84,7 @@ def _render(report: DriftReport) -> None:
         f"{len(summary['columns_drifted'])} of {summary['columns_tested']} columns drifted "
         f"({summary['drifted_share']:.0%}; dataset drift at {report.drift_share:.0%}): "
         f"{'[red]dataset drift[/]' if report.dataset_drift else 'no dataset drift'}. "
-        f"Current: {report.current} ({report.current_rows:,} rows)."
+        f"Current: {report.current} ({report.current_rows:,} rows). Verdict: {report.verdict}."
     )
 
 

@@ -26,14 +26,16 @@ NoWaitOption = Annotated[
 
 
 def _controller(project: Path) -> RolloutController:
-    from shipyard.api import open_registry
     from shipyard.config.settings import actor
     from shipyard.delivery.controller import RolloutController
     from shipyard.delivery.state import RolloutStore
+    from shipyard.workspace import Workspace
 
-    proj = load_project(project)
-    store = RolloutStore(proj.policy.rollout.database_url or proj.audit_url)
-    return RolloutController(proj, open_registry(proj), store, actor=actor(), on_event=console.print)
+    workspace = Workspace.open(load_project(project))
+    store = RolloutStore(workspace.project.policy.rollout.database_url or workspace.state_url)
+    return RolloutController(
+        workspace.project, workspace.registry, store, actor=actor(), on_event=console.print
+    )
 
 
 def _drive(controller: RolloutController, rollout: Rollout) -> None:

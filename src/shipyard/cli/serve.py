@@ -46,6 +46,10 @@ def serve(
         bool,
         typer.Option("--insecure", help="Allow a non-loopback --host without tokens (no authentication)."),
     ] = False,
+    verify_key: Annotated[
+        Path | None,
+        typer.Option(help="Ed25519 public key (PEM): serve only versions signed with its private key."),
+    ] = None,
 ) -> None:
     """Serve the production model (plus canary/shadow) over HTTP until SIGTERM or Ctrl-C."""
     # The server's own process: one OpenMP/BLAS thread per call (2-core machines oversubscribe
@@ -79,7 +83,9 @@ def serve(
     )
     tokens = TokenStore.load(tokens_file)
     check_exposure(config.host, tokens, insecure)
-    options = ServeOptions(desired_path, canary, canary_weight if canary else 0.0, shadow, tokens, insecure)
+    options = ServeOptions(
+        desired_path, canary, canary_weight if canary else 0.0, shadow, tokens, insecure, verify_key
+    )
 
     def ready(url: str, served: dict[str, Any]) -> None:
         extra = "".join(

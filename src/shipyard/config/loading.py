@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return names
 
 
-def _describe(error: dict[str, Any], file: str) -> str:
+def _describe(error: Mapping[str, Any], file: str) -> str:
     loc = tuple(error["loc"])
     path = ".".join(str(p) for p in loc) or "(root)"
     kind = error["type"]

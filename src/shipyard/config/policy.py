@@ -7,11 +7,40 @@ checked by `shipyard.pipeline.lint` right after loading.
 
 from __future__ import annotations
 
+import posixpath
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shipyard.core.tasks import Task
+
+# MLflow's registered-model names, minus what it refuses only at registration: no leading '.'
+# (so not '.', '..' or '..x'), no '/' or ':'.
+MODEL_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+
+
+def check_name(value: str | None) -> str | None:
+    """A model name MLflow accepts, checked before any work (an error names the key)."""
+    if value is not None and not MODEL_NAME.fullmatch(value):
+        raise ValueError(
+            "a model name must start with a letter, digit, '_' or '-' and contain only letters, "
+            "digits, '_', '.' and '-' (no '/', no '..'); e.g. 'fraud-detector'"
+        )
+    return value
+
+
+def check_inside_project(value: str | None) -> str | None:
+    """A relative path must stay inside the project folder; an absolute path is taken as meant."""
+    if value is None or posixpath.isabs(value.replace("\\", "/")):
+        return value
+    normal = posixpath.normpath(value.replace("\\", "/"))
+    if normal == ".." or normal.startswith("../"):
+        raise ValueError(
+            "a relative path must stay inside the project folder; write an absolute path if the "
+            "file really lives elsewhere"
+        )
+    return value
 
 
 class _Section(BaseModel):
@@ -30,6 +59,8 @@ class DataConfig(_Section):
     max_rows: int | None = Field(None, ge=1, description="more rows fail the volume check")
     max_duplicate_fraction: float = Field(0.01, ge=0, le=1, description="share of duplicate rows allowed")
     min_class_fraction: float = Field(0.001, ge=0, le=0.5, description="rarest class share allowed")
+
+    _paths = field_validator("source", "sample", "schema_path")(check_inside_project)
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
@@ -85,6 +116,51 @@ class RegistryConfig(_Section):
     tracking_uri: str | None = Field(
         None, description="MLflow tracking URI; MLFLOW_TRACKING_URI, then .shipyard/mlflow.db"
     )
+    verify_key: str | None = Field(
+        None, description="Ed25519 public key (PEM); unsigned or badly signed versions are refused"
+    )
+    artifact_location: str | None = Field(
+        None,
+        description="where model files go when tracking_uri is a database (postgresql://...): "
+        "a folder or s3:// URL; an HTTP tracking server decides for itself",
+    )
+    request_timeout_s: int = Field(30, ge=1, le=600, description="timeout of one call to the tracking server")
+    max_retries: int = Field(2, ge=0, le=10, description="retries of a failed call to the tracking server")
+
+    _name = field_validator("model_name")(check_name)
+
+
+class ModelFormatConfig(_Section):
+    """How fitted models are saved: skops (with trusted types) by default, pickle only on request."""
+
+    trusted_types: list[str] = Field(
+        default_factory=list, description="extra types skops may load, e.g. 'my_pkg.Clip'"
+    )
+    allow_pickle: bool = Field(False, description="save and load pickle when skops cannot (unsafe)")
+
+    @field_validator("trusted_types")
+    @classmethod
+    def _dotted(cls, value: list[str]) -> list[str]:
+        bad = [t for t in value if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", t)]
+        if bad:
+            raise ValueError(f"trusted types are dotted names like 'my_pkg.module.Class'; got {bad[0]!r}")
+        return value
+
+
+class StateConfig(_Section):
+    """Where operational state lives; unset, all of it stays under .shipyard/ (no service)."""
+
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the state database (alias history, rollouts, retrain "
+        "decisions, locks); SHIPYARD_STATE_URL, then .shipyard/shipyard.db",
+    )
+    object_store: str | None = Field(
+        None,
+        description="folder or s3:// URL where clones share the stage cache; SHIPYARD_OBJECT_STORE, "
+        "then none (.shipyard/cache only)",
+    )
+    lease_s: int = Field(600, ge=10, description="a shared lock not renewed for this long is free again")
 
 
 class EnvironmentConfig(_Section):
@@ -196,6 +272,8 @@ class RetrainConfig(_Section):
     )
     interval_s: float = Field(300.0, gt=0, description="how often `shipyard watch` evaluates the triggers")
 
+    _paths = field_validator("data")(check_inside_project)
+
     @model_validator(mode="after")
     def _valid_cron(self) -> RetrainConfig:
         if self.schedule is not None:
@@ -216,8 +294,12 @@ class DriftThresholds(_Section):
     js: float | None = Field(None, ge=0, le=1, description="Jensen-Shannon distance (natural log)")
     unseen_share: float | None = Field(0.01, ge=0, le=1, description="share of values in unseen categories")
     null_share: float | None = Field(0.1, ge=0, le=1, description="rise of the share of nulls")
-    use_p_value: bool = Field(False, description="also drifted when the FDR-adjusted p-value < fdr_alpha")
-    severity: Literal["warn", "fail"] | None = Field(None, description="a drifted column warns or fails")
+    use_p_value: bool = Field(
+        False, description="drifted on a significant FDR-adjusted p-value alone, whatever the effect size"
+    )
+    severity: Literal["warn", "fail"] | None = Field(
+        None, description="a drifted column warns or fails; default per monitoring.fail_on"
+    )
     ignore: bool = Field(False, description="do not test this column")
 
 
@@ -225,9 +307,12 @@ class ConceptConfig(_Section):
     """`shipyard monitor performance`: detectors on the error stream of labelled predictions."""
 
     adwin_delta: float = Field(0.002, gt=0, lt=1, description="ADWIN confidence; smaller alarms less")
-    ph_threshold: float = Field(25.0, gt=0, description="Page-Hinkley alarm threshold (lambda)")
-    ph_delta: float = Field(0.02, ge=0, description="Page-Hinkley tolerated change (delta)")
+    ph_threshold: float = Field(40.0, gt=0, description="Page-Hinkley alarm threshold (lambda)")
+    ph_delta: float = Field(0.015, ge=0, description="Page-Hinkley tolerated change (delta)")
     ph_min_instances: int = Field(30, ge=1, description="Page-Hinkley warm-up rows")
+    ph_alpha: float = Field(
+        1.0, gt=0, le=1, description="Page-Hinkley forgetting factor; 1 = none (river's default 0.9999)"
+    )
     window: int = Field(500, ge=10, description="rows in each rolling metric window")
     max_metric_drop: float = Field(0.05, ge=0, description="rolling metric worse than offline by more alerts")
 
@@ -238,6 +323,10 @@ class MonitoringConfig(_Section):
     window: str = Field("7d", pattern=r"^\d+[smhdw]$", description="how far back the prediction log is read")
     fdr_alpha: float = Field(0.05, gt=0, lt=1, description="Benjamini-Hochberg level for adjusted p-values")
     drift_share: float = Field(0.5, gt=0, le=1, description="dataset drift when this share of columns drift")
+    fail_on: Literal["column", "dataset"] = Field(
+        "column", description="column: any drifted column fails; dataset: only dataset drift fails"
+    )
+    min_rows: int = Field(100, ge=1, description="fewer current rows: verdict too_few_rows (exit 2)")
     thresholds: DriftThresholds = Field(default_factory=DriftThresholds, description="for every column")
     features: dict[str, DriftThresholds] = Field(default_factory=dict, description="overrides per column")
     prediction: DriftThresholds = Field(
@@ -249,7 +338,7 @@ class MonitoringConfig(_Section):
 class Policy(_Section):
     """The root of `shipyard.yaml`."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str
     task: Task = "classification"
     data: DataConfig
     entrypoints: EntrypointsConfig
@@ -261,11 +350,15 @@ class Policy(_Section):
     gates: list[GateConfig] = Field(default_factory=list)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
     environment: EnvironmentConfig = Field(default_factory=EnvironmentConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    model_format: ModelFormatConfig = Field(default_factory=ModelFormatConfig)
+
+    _name = field_validator("name")(check_name)
 
     @property
     def model_name(self) -> str:

@@ -1,4 +1,5 @@
-"""A Shipyard project: a folder with `shipyard.yaml`, its policy, and where its state lives."""
+"""A Shipyard project: a folder with `shipyard.yaml` and its policy. Where its operational state
+lives is the `shipyard.workspace.Workspace` built from it."""
 
 from __future__ import annotations
 
@@ -14,12 +15,16 @@ STATE_DIR = ".shipyard"
 
 @dataclass(frozen=True)
 class StoreLocation:
-    """Where a project's models are registered: MLflow URI, model name, artifacts, history."""
+    """Where a project's models are registered: MLflow URI, model name, artifacts, history, and
+    the local folder downloads are cached in (see `shipyard.workspace.Workspace`)."""
 
     tracking_uri: str
     model_name: str
-    artifact_root: Path | None  # None: the tracking server (or MLflow's default) decides
+    artifact_root: Path | str | None  # a folder or URL; None: the tracking server decides
     audit_url: str
+    cache_dir: Path
+    request_timeout_s: int = 30
+    max_retries: int = 2
 
 
 @dataclass(frozen=True)
@@ -39,34 +44,12 @@ class Project:
 
     @property
     def tracking_uri(self) -> str:
+        """registry.tracking_uri, then MLFLOW_TRACKING_URI, then the embedded SQLite store."""
         return (
             self.policy.registry.tracking_uri
             or MLFLOW_TRACKING_URI.get()
             or f"sqlite:///{self.state_dir / 'mlflow.db'}"
         )
-
-    def store(self, *, smoke: bool = False) -> StoreLocation:
-        """The project's registry; smoke runs use their own embedded store under `.shipyard/smoke`.
-
-        Artifacts go under `.shipyard/artifacts` only for the embedded default store; with a
-        configured tracking URI the server (or MLflow's default for that URI) decides.
-        """
-        if smoke:
-            root = self.state_dir / "smoke"
-            return StoreLocation(
-                f"sqlite:///{root / 'mlflow.db'}",
-                f"{self.policy.model_name}-smoke",
-                root / "artifacts",
-                f"sqlite:///{root / 'shipyard.db'}",
-            )
-        embedded = not (self.policy.registry.tracking_uri or MLFLOW_TRACKING_URI.get())
-        artifact_root = self.state_dir / "artifacts" if embedded else None
-        return StoreLocation(self.tracking_uri, self.policy.model_name, artifact_root, self.audit_url)
-
-    @property
-    def audit_url(self) -> str:
-        """SQLAlchemy URL of Shipyard's own records (alias history)."""
-        return f"sqlite:///{self.state_dir / 'shipyard.db'}"
 
     @property
     def schema_path(self) -> Path:

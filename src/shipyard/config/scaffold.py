@@ -11,11 +11,22 @@ from __future__ import annotations
 import importlib.resources
 import json
 import re
+import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shipyard.config import _proposed_gates as proposed
+from shipyard.config import _thresholds as limits
+from shipyard.config._data_traits import (
+    SensitiveColumn,
+    TimeColumn,
+    model_name,
+    sensitive_columns,
+    time_column,
+)
+from shipyard.config._proposed_gates import TEST_SIZE, Gate
 from shipyard.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -42,12 +53,8 @@ _METRICS = {
     "multiclass": ["accuracy", "f1", "log_loss"],
     "regression": ["rmse", "mae", "r2"],
 }
-# The gated metric and a floor that only rules out a useless model: better than chance / the mean.
-_PRIMARY = {
-    "binary": ("roc_auc", "min", 0.6),
-    "multiclass": ("accuracy", "min", None),  # None: the majority class's share, from the data
-    "regression": ("r2", "min", 0.0),
-}
+# The metric the no_regression gate compares with production.
+_PRIMARY = {"binary": "average_precision", "multiclass": "accuracy", "regression": "r2"}
 
 
 @dataclass(frozen=True)
@@ -69,13 +76,16 @@ class Proposal:
     slices: list[str]
     dropped: list[str]
     datetimes: list[str]
+    data_checks: dict[str, object] = field(default_factory=dict)
+    data_reasons: dict[str, str] = field(default_factory=dict)
+    sensitive: list[SensitiveColumn] = field(default_factory=list)
+    gates: list[Gate] = field(default_factory=list)
     majority_share: float = 0.0  # of the most frequent class (classification)
 
 
 def project_name(folder: Path) -> str:
-    """A valid project name from a folder name (letters, digits, `_`, `.`, `-`)."""
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", folder.resolve().name).strip("-.")
-    return name or "model"
+    """A valid project name from a folder name (letters, digits, `_`, `-`)."""
+    return model_name(folder.resolve().name) or "model"
 
 
 def infer_task(target: pd.Series) -> tuple[str, str]:
@@ -111,10 +121,69 @@ def _identifiers(frame: pd.DataFrame, target: str) -> list[str]:
     return found
 
 
+def sample_of(frame: pd.DataFrame, rows: int = SAMPLE_ROWS) -> pd.DataFrame:
+    """A seeded random sample in the data's order: the first rows may all be one period or class."""
+    return frame.sample(n=min(rows, len(frame)), random_state=0).sort_index()
+
+
+def _split(
+    frame: pd.DataFrame, sample: pd.DataFrame, target: str, task: str
+) -> tuple[dict[str, object], str, TimeColumn | None]:
+    when = time_column(frame, target)
+    if when is not None:
+        split: dict[str, object] = {"method": "time", "column": when.name, "test_size": TEST_SIZE}
+        return (
+            split,
+            f"# {when.reason}: hold out the latest quarter, so the model is judged on the future.",
+            when,
+        )
+    if task == "classification" and sample[target].value_counts().min() >= 2:
+        return (
+            {"method": "stratified", "test_size": TEST_SIZE},
+            "# Hold out a quarter, class shares kept.",
+            None,
+        )
+    return {"method": "random", "test_size": TEST_SIZE}, "# Hold out a random quarter of the rows.", None
+
+
+def _data_checks(
+    frame: pd.DataFrame, sample: pd.DataFrame, target: str, task: str
+) -> tuple[dict[str, object], dict[str, str]]:
+    from shipyard.data.proposals import propose_max_duplicate_fraction, propose_min_rows
+
+    rows = len(frame)
+    checks: dict[str, object] = {"min_rows": propose_min_rows(rows)}
+    reasons = {
+        "min_rows": f"A batch with fewer rows is an incomplete export (a tenth of today's {rows:,} rows, "
+        "at most 100: the committed sample and a normal batch pass). Set it to your smallest normal batch."
+    }
+    allowed = max(propose_max_duplicate_fraction(frame), propose_max_duplicate_fraction(sample))
+    checks["max_duplicate_fraction"] = allowed
+    repeated = float(frame.duplicated().mean()) if rows else 0.0
+    reasons["max_duplicate_fraction"] = (
+        f"{repeated:.1%} of today's rows repeat another row; allowed: 1.5 times its 99.9% upper bound."
+        if allowed > 0.01
+        else "Rows do not repeat today; more than 1% repeated rows means a duplicated export."
+    )
+    if task == "classification":
+        rarest = min(
+            float(frame[target].value_counts(normalize=True).min()),
+            float(sample[target].value_counts(normalize=True).min()),
+        )
+        batch = max(int(checks["min_rows"]), rows // 5)  # type: ignore[call-overload]
+        checks["min_class_fraction"] = limits.min_class_fraction(rarest, batch)
+        reasons["min_class_fraction"] = (
+            f"The rarest class is {rarest:.1%} of the rows; a batch of {batch:,} rows falls below this "
+            "share by chance once in 1,000."
+        )
+    return checks, reasons
+
+
 def propose(
     frame: pd.DataFrame, *, target: str, data_source: str, name: str, task: str | None = None
 ) -> Proposal:
-    """Choose task, split, metrics and slices for `frame`; `ConfigError` if `target` is missing."""
+    """Choose task, split, data checks, metrics, slices and gates for `frame`, so that the
+    data passes its own policy; `ConfigError` if `target` is missing."""
     import difflib
 
     import pandas as pd
@@ -134,32 +203,32 @@ def propose(
     kind = (
         "regression" if task == "regression" else ("binary" if frame[target].nunique() <= 2 else "multiclass")
     )
+    sample = sample_of(frame)
+    split, split_reason, when = _split(frame, sample, target, task)
     datetimes = [str(c) for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
-    if datetimes:
-        split: dict[str, object] = {"method": "time", "column": datetimes[0], "test_size": 0.25}
-        split_reason = (
-            f"# Hold out the latest quarter by '{datetimes[0]}': the model is judged on the future."
-        )
-    elif task == "classification":
-        split, split_reason = (
-            {"method": "stratified", "test_size": 0.25},
-            "# Hold out a quarter, class shares kept.",
-        )
-    else:
-        split, split_reason = (
-            {"method": "random", "test_size": 0.25},
-            "# Hold out a random quarter of the rows.",
-        )
+    if when is not None and when.kind == "text_date":
+        datetimes.append(when.name)
     dropped = _identifiers(frame, target)
-    slices = [
+    sensitive = [s for s in sensitive_columns(frame, target) if s.name not in dropped]
+    people = [s.name for s in sensitive]
+    slices = people[:MAX_SLICES] + [
         str(c)
         for c in frame.columns
         if c != target
         and c not in dropped
+        and c not in people
         and not pd.api.types.is_float_dtype(frame[c])
         and not pd.api.types.is_datetime64_any_dtype(frame[c])
+        and str(c) not in datetimes
         and 2 <= frame[c].nunique() <= MAX_SLICE_VALUES
-    ][:MAX_SLICES]
+    ]
+    checks, check_reasons = _data_checks(frame, sample, target, task)
+    gates = [
+        *proposed.quality_gates(frame, target, kind),
+        proposed.contract_gate(frame, target, kind),
+        *proposed.people_gates(frame, target, kind, sensitive, int(len(frame) * TEST_SIZE)),
+        proposed.performance_gate(),
+    ]
     return Proposal(
         name=name,
         task=task,
@@ -169,13 +238,17 @@ def propose(
         data_source=data_source,
         data_name=Path(data_source).name,
         rows=len(frame),
-        sample_rows=min(len(frame), SAMPLE_ROWS),
+        sample_rows=len(sample),
         split=split,
         split_reason=split_reason,
         metrics=_METRICS[kind],
-        slices=slices,
+        slices=slices[:MAX_SLICES],
         dropped=dropped,
         datetimes=datetimes,
+        data_checks=checks,
+        data_reasons=check_reasons,
+        sensitive=sensitive,
+        gates=gates,
         majority_share=float(frame[target].value_counts(normalize=True).iloc[0])
         if task != "regression"
         else 0.0,
@@ -197,11 +270,33 @@ def render(name: str, values: Mapping[str, object]) -> str:
     return text
 
 
+def _gate_block(gate: Gate) -> str:
+    comment = "\n".join(f"  # {line}" for line in textwrap.wrap(gate.comment, 92))
+    first, *rest = gate.lines
+    body = "\n".join([f"  - {first}", *(f"    {line}" for line in rest)])
+    return f"{comment}\n{body}\n"
+
+
+def _sensitive_comment(p: Proposal) -> str:
+    if not p.sensitive:
+        return ""
+    names = ", ".join(f"'{s.name}' ({s.reason})" for s in p.sensitive)
+    text = (
+        f"Sensitive attributes found: {names}. They describe people, not their case: model/features.py "
+        "leaves them out of the model's inputs, an invariance gate checks that changing them moves "
+        "no score, and (binary tasks) a fairness gate compares decisions across their groups; "
+        "they are also slices. Remove a column from SENSITIVE in model/features.py only if the law "
+        "and your use allow deciding on it."
+    )
+    return "\n".join(f"# {line}" for line in textwrap.wrap(text, 94)) + "\n"
+
+
 def _policy_values(p: Proposal) -> dict[str, object]:
-    primary, floor_key, floor = _PRIMARY[p.kind]
-    if floor is None:  # better than always predicting the most frequent class
-        floor = round(p.majority_share + 0.005, 2)
     slices = f"\n# Metrics are also reported per value of these columns.\nslices: [{', '.join(p.slices)}]\n"
+    checks = "\n".join(
+        "".join(f"  # {line}\n" for line in textwrap.wrap(p.data_reasons[key], 92)) + f"  {key}: {value}"
+        for key, value in p.data_checks.items()
+    )
     return {
         "data_name": p.data_name,
         "rows": f"{p.rows:,}",
@@ -212,14 +307,14 @@ def _policy_values(p: Proposal) -> dict[str, object]:
         "sample": SAMPLE_FILE,
         "sample_rows": f"{p.sample_rows:,}",
         "target": p.target,
-        "min_rows": max(1, p.rows // 2),
+        "data_checks": checks,
         "split_comment": p.split_reason,
         "split": "\n".join(f"  {k}: {v}" for k, v in p.split.items()),
         "metrics": ", ".join(p.metrics),
         "slices": slices if p.slices else "",
-        "primary": primary,
-        "floor_key": floor_key,
-        "floor": floor,
+        "sensitive_comment": _sensitive_comment(p),
+        "gates": "\n".join(_gate_block(g) for g in p.gates),
+        "primary": _PRIMARY[p.kind],
     }
 
 
@@ -239,23 +334,47 @@ def _ci_values(p: Proposal, project_dir: str) -> dict[str, object]:
     }
 
 
-def render_files(p: Proposal, *, project_dir: str = ".") -> tuple[dict[str, str], dict[str, str]]:
+def requirements(shipyard_requirement: str | None) -> str:
+    """requirements.txt: Shipyard from a pinned source (never a bare name a package index
+    could serve from anyone), then the user's dependencies."""
+    if shipyard_requirement:
+        head = (
+            "# Shipyard from a pinned source (docs/ci.md): a bare name could come from anyone.\n"
+            f"{shipyard_requirement}\n"
+        )
+    else:
+        head = (
+            "# Shipyard: add ONE line that pins its source (docs/ci.md), for example\n"
+            "#   shipyard @ git+https://github.com/ORG/shipyard@<commit sha>\n"
+            "#   ./vendor/shipyard-0.1.0-py3-none-any.whl\n"
+            "# never a bare name (shipyard==...), which a package index could serve from anyone.\n"
+        )
+    return head + "# Your model's own dependencies below.\n"
+
+
+def render_files(
+    p: Proposal, *, project_dir: str = ".", shipyard_requirement: str | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
     """(project files, repository files): contents by path relative to the project folder and
-    to the repository root. `project_dir` is the project folder relative to the repository root.
+    to the repository root. `project_dir` is the project folder relative to the repository root;
+    `shipyard_requirement` the requirements.txt line that installs Shipyard in CI.
     """
     estimator = (
         "HistGradientBoostingRegressor" if p.task == "regression" else "HistGradientBoostingClassifier"
     )
-    from shipyard import __version__
-
     project = {
         "shipyard.yaml": render("shipyard.yaml", _policy_values(p)),
         "model/__init__.py": render("model/__init__.py", {}),
         "model/features.py": render(
-            "model/features.py", {"dropped": json.dumps(p.dropped), "datetimes": json.dumps(p.datetimes)}
+            "model/features.py",
+            {
+                "dropped": json.dumps(p.dropped),
+                "sensitive": json.dumps([s.name for s in p.sensitive]),
+                "datetimes": json.dumps(p.datetimes),
+            },
         ),
         "model/train.py": render("model/train.py", {"estimator": estimator}),
-        "requirements.txt": f"shipyard=={__version__}\n",
+        "requirements.txt": requirements(shipyard_requirement),
     }
     ci = _ci_values(p, project_dir)
     repository = {path: render(template, ci) for path, template in CI_FILES.items()}

@@ -36,8 +36,9 @@ class Interval:
             return False
         open_low = self.closed in ("right", "neither")
         open_high = self.closed in ("left", "neither")
-        too_low = self.low is not None and (value < self.low or (value == self.low and open_low))
-        too_high = self.high is not None and (value > self.high or (value == self.high and open_high))
+        number = float(value)
+        too_low = self.low is not None and (number < self.low or (number == self.low and open_low))
+        too_high = self.high is not None and (number > self.high or (number == self.high and open_high))
         return not (too_low or too_high)
 
     def __str__(self) -> str:

@@ -1,9 +1,10 @@
-"""Column checks of a `Schema`, run by pandera (lazily: every failure) and read back as results.
+"""Column checks of a `Schema`: pandera for presence, dtype and uniqueness; batch statistics for the rest.
 
-Each `ColumnSchema` becomes a pandera `Column`: a dtype-family check, nullability,
-uniqueness, `ge`/`le` bounds and `isin` categories. Each pandera `SchemaError`
-becomes one failed `CheckResult` for one (check, column); every check id that
-found nothing gets one passed row.
+Each `ColumnSchema` becomes a pandera `Column` (a dtype-family check and uniqueness),
+run lazily so every failure is collected; each pandera `SchemaError` becomes one
+failed `CheckResult`. Nulls, ranges and categories are judged by `_batch_checks`,
+which knows a batch is a sample: it warns on what chance explains and fails on what
+it does not. Every check id that found nothing blocking gets one passed row.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from pandera.config import ValidationDepth, config_context
 from pandera.engines import pandas_engine
 from pandera.errors import SchemaError, SchemaErrors
 
-from shipyard.core.results import CheckResult, Reason, Status
-from shipyard.data._dtypes import fits_family
+from shipyard.core.results import CheckResult, Status
+from shipyard.data._batch_checks import check_categories, check_nulls, check_range
+from shipyard.data._dtypes import family_of, fits_family, parse_dates
 from shipyard.data._examples import plural
-from shipyard.data._failures import Rule, translate, unexpected_column
+from shipyard.data._failures import not_comparable, not_dates, translate, unexpected_column
 from shipyard.data.schema import ColumnSchema, Schema
 
 # Check ids in the order their results are listed.
@@ -37,9 +39,9 @@ _CHECKS = (
 _PASSED = {
     "column_presence": "All schema columns are present, and no others ({cols}).",
     "column_dtype": "Dtypes match the schema ({cols}).",
-    "column_nulls": "No nulls where the schema forbids them ({cols}).",
+    "column_nulls": "Nulls are within the schema's allowance ({cols}).",
     "column_range": "All values are within the schema range ({cols}).",
-    "column_categories": "All values were seen in the reference data ({cols}).",
+    "column_categories": "Values not seen in the reference data are within the allowance ({cols}).",
     "column_unique": "No repeated values in unique columns ({cols}).",
 }
 
@@ -58,27 +60,6 @@ class _FamilyDtype(pandas_engine.DataType):
         return self.family
 
 
-def _rules(column: ColumnSchema, *, is_target: bool, task: str) -> list[Rule]:
-    """The value checks of a column. The target's labels are checked by the label checks instead."""
-    rules = []
-    if not is_target or task == "regression":
-        if column.minimum is not None:
-            rules.append(Rule("column_range", Reason.BELOW_MINIMUM, column.minimum))
-        if column.maximum is not None:
-            rules.append(Rule("column_range", Reason.ABOVE_MAXIMUM, column.maximum))
-    if column.categories is not None and not is_target:
-        rules.append(Rule("column_categories", Reason.UNSEEN_CATEGORY, column.categories))
-    return rules
-
-
-def _pandera_check(rule: Rule) -> pa.Check:
-    if rule.reason is Reason.BELOW_MINIMUM:
-        return pa.Check.ge(rule.bound)
-    if rule.reason is Reason.ABOVE_MAXIMUM:
-        return pa.Check.le(rule.bound)
-    return pa.Check.isin(list(rule.bound))
-
-
 def _run_pandera(df: pd.DataFrame, schema: pa.DataFrameSchema) -> list[SchemaError]:
     # Pin pandera's switches: its environment variables could otherwise turn validation off.
     with config_context(
@@ -93,47 +74,89 @@ def _run_pandera(df: pd.DataFrame, schema: pa.DataFrameSchema) -> list[SchemaErr
     return []
 
 
+def _parse_text_dates(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, list[CheckResult]]:
+    """Text columns the schema records as datetime, parsed; values that are no ISO date fail."""
+    failures, parsed = [], {}
+    for column in schema.columns:
+        if column.dtype != "datetime" or column.name not in df.columns:
+            continue
+        series = df[column.name]
+        if family_of(series) not in ("string", "category"):
+            continue
+        dates = parse_dates(series)
+        bad = series[series.notna() & dates.isna()]
+        if len(bad):
+            failures.append(not_dates(bad, column.name))
+        else:
+            parsed[column.name] = dates
+    return (df.assign(**parsed) if parsed else df), failures
+
+
+def _value_checks(
+    series: pd.Series, column: ColumnSchema, *, is_target: bool, task: str, reference_rows: int
+) -> tuple[list[str], list[CheckResult]]:
+    """(check ids that apply, results) of the null, range and category checks of one column."""
+    applies, results = [], []
+    if not is_target:
+        applies.append("column_nulls")
+        results.append(check_nulls(series, column))
+    if (not is_target or task == "regression") and (column.minimum, column.maximum) != (None, None):
+        applies.append("column_range")
+        try:
+            results += check_range(series, column, reference_rows=reference_rows)
+        except TypeError as exc:  # e.g. time zones differ
+            results.append(not_comparable(series, column.name, "column_range", exc))
+    if column.categories is not None and not is_target:
+        applies.append("column_categories")
+        try:
+            results.append(check_categories(series, column))
+        except TypeError as exc:
+            results.append(not_comparable(series, column.name, "column_categories", exc))
+    return applies, [r for r in results if r is not None]
+
+
 def check_columns(
     df: pd.DataFrame, schema: Schema, *, task: str, repeated: dict[str, int] | None = None
 ) -> list[CheckResult]:
-    """Check each column of `df` against `schema`: failures first, then one passed row per check.
+    """Check each column of `df` against `schema`: failures and warnings first, then one passed
+    row per check that nothing blocked.
 
     `repeated` maps column names the data repeats to their number of copies; `df`
     holds only the first copy of each.
     """
-    rules: dict[str, list[Rule]] = {}
+    df, failures = _parse_text_dates(df, schema)
     columns: dict[str, pa.Column] = {}
     applies: Counter[str] = Counter(column_presence=len(schema.columns))
     for column in schema.columns:
-        is_target = column.name == schema.target
-        rules[column.name] = _rules(column, is_target=is_target, task=task)
-        nullable = column.nullable or is_target
-        unique = column.unique and not is_target
-        applies.update(
-            ["column_dtype"]
-            + ["column_nulls"] * (not nullable)
-            + ["column_unique"] * unique
-            + list({r.check for r in rules[column.name]})
-        )
+        unique = column.unique and column.name != schema.target
+        applies.update(["column_dtype"] + ["column_unique"] * unique)
         columns[column.name] = pa.Column(
-            _FamilyDtype(column.dtype),
-            checks=[_pandera_check(r) for r in rules[column.name]],
-            nullable=nullable,
-            unique=unique,
-            name=column.name,
+            _FamilyDtype(column.dtype), nullable=True, unique=unique, name=column.name
         )
     errors = _run_pandera(df, pa.DataFrameSchema(columns, strict=True, coerce=False))
-    failures = [unexpected_column(name, copies) for name, copies in (repeated or {}).items()]
-    failures += [f for f in (translate(e, df, rules) for e in errors) if f is not None]
-    # A column of the wrong dtype reports that alone (and its nulls): comparing its
-    # values with the schema's bounds and categories says nothing more.
+    failures += [unexpected_column(name, copies) for name, copies in (repeated or {}).items()]
+    translated = [f for f in (translate(e, df) for e in errors) if f is not None]
+    # A text date column that did not parse has said so already.
+    said = {(f.check, f.subject) for f in failures}
+    failures += [f for f in translated if (f.check, f.subject) not in said]
+    # A column of the wrong dtype reports that alone: comparing its values with the
+    # schema's bounds and categories says nothing more.
     wrong = {f.subject for f in failures if f.check == "column_dtype"}
-    kept: dict[tuple[str, str, Reason | None], CheckResult] = {}
-    for f in failures:
-        if f.subject not in wrong or f.check in ("column_dtype", "column_nulls"):
-            kept.setdefault((f.check, f.subject, f.reason), f)  # both bounds may fail to compare
+    for column in schema.columns:
+        if column.name not in df.columns or column.name in wrong:
+            continue
+        checks, found = _value_checks(
+            df[column.name],
+            column,
+            is_target=column.name == schema.target,
+            task=task,
+            reference_rows=schema.rows,
+        )
+        applies.update(checks)
+        failures += found
     order = {name: i for i, name in enumerate(schema.names)}
-    failed = sorted(kept.values(), key=lambda f: (_CHECKS.index(f.check), order.get(f.subject, len(order))))
+    failed = sorted(failures, key=lambda f: (_CHECKS.index(f.check), order.get(f.subject, len(order))))
+    blocked = {f.check for f in failed if f.blocking}
     passed = [
         CheckResult(
             check=check,
@@ -143,6 +166,6 @@ def check_columns(
             evidence={"columns": applies[check]},
         )
         for check in _CHECKS
-        if applies[check] and check not in {f.check for f in failed}
+        if applies[check] and check not in blocked
     ]
     return failed + passed

@@ -2,12 +2,14 @@
 
 A schema says `float`, not `float64`: a CSV and a Parquet file of the same data
 differ in width, nullability and string storage, and none of that should fail a
-check. A string column may arrive as `object`, `str` (pandas 3) or `category`.
+check. A string column may arrive as `object`, `str` (pandas 3) or `category`; a
+decimal column (Arrow `decimal128`) arrives as `object` holding `Decimal`s and is a float.
 """
 
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Literal, get_args
 
 import numpy as np
@@ -43,10 +45,45 @@ def family_of(series: pd.Series) -> DtypeFamily | None:
         values = series.dropna()
         if len(values) and _all_instances(values, (bool, np.bool_)):
             return "bool"
+        if len(values) and _all_instances(values, Decimal):
+            return "float"
         return "string" if _all_instances(values, str) else None
     if types.is_string_dtype(dtype):
         return "string"
     return None
+
+
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+
+
+def parse_dates(series: pd.Series) -> pd.Series:
+    """ISO-8601 text as date-times; anything else (and nulls) as NaT."""
+    text = series.astype("string")
+    iso = text.str.fullmatch(_ISO_DATE).fillna(False).astype(bool)
+    parsed = pd.to_datetime(text.where(iso), format="ISO8601", errors="coerce", utc=False)
+    return parsed
+
+
+def as_dates(series: pd.Series) -> pd.Series | None:
+    """A text column whose every value is an ISO-8601 date or date-time, parsed; else None.
+
+    A `year` column of ints never comes here: only text is read as dates.
+    """
+    present = series.dropna()
+    if present.empty:
+        return None
+    text = present.astype("string")
+    if not text.str.fullmatch(_ISO_DATE).all():
+        return None
+    try:
+        return pd.to_datetime(series, format="ISO8601")
+    except (ValueError, TypeError):  # e.g. mixed time zones: leave the text as it is
+        return None
+
+
+def numeric_values(values: pd.Series) -> pd.Series:
+    """Non-null numbers of an int or float column as float64 (decimals and nullable dtypes too)."""
+    return pd.Series(pd.to_numeric(values, errors="coerce"), index=values.index).astype("float64").dropna()
 
 
 def _integral(series: pd.Series) -> pd.Series:

@@ -17,7 +17,20 @@ from shipyard.errors import ConfigError
 
 SCHEMA_VERSION = 1
 _ROOT_KEYS = ("version", "target", "rows", "columns")
-_COLUMN_KEYS = ("name", "dtype", "nullable", "unique", "minimum", "maximum", "categories")
+_COLUMN_KEYS = (
+    "name",
+    "dtype",
+    "nullable",
+    "max_null_fraction",
+    "unique",
+    "minimum",
+    "maximum",
+    "observed_minimum",
+    "observed_maximum",
+    "categories",
+    "max_unseen_fraction",
+)
+_BOUND_KEYS = ("minimum", "maximum", "observed_minimum", "observed_maximum")
 _SCALARS = (str, int, float, bool)
 _FIX = "Fix the file or run 'shipyard schema infer' again."
 
@@ -68,6 +81,26 @@ def _bound(value: Any, where: str, family: str) -> Any:
     return stamp
 
 
+def _fraction(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    number = _typed(value, where, (int, float), "a number in [0, 1]")
+    if not 0 <= number <= 1:
+        _fail(where, f"must be a number in [0, 1]. Got {value!r} instead.")
+    return float(number)
+
+
+def _ordered(low: Any, high: Any, where: str, names: tuple[str, str]) -> None:
+    if low is None or high is None:
+        return
+    try:
+        inverted = low > high
+    except TypeError:  # one date-time has a time zone, the other not
+        _fail(where, f"{names[0]} {low} and {names[1]} {high} must both have a time zone or neither.")
+    if inverted:
+        _fail(where, f"{names[0]} {low} is above {names[1]} {high}.")
+
+
 def _column(data: Any, where: str) -> dict[str, Any]:
     _check_keys(data, where, _COLUMN_KEYS, ("name", "dtype"))
     name = _typed(data["name"], f"{where}.name", (str,), "a string")
@@ -79,18 +112,14 @@ def _column(data: Any, where: str) -> dict[str, Any]:
     column: dict[str, Any] = {"name": name, "dtype": family}
     for key in ("nullable", "unique"):
         column[key] = _typed(data.get(key, False), f"{where}.{key}", (bool,), "true or false")
-    for key in ("minimum", "maximum"):
+    column["max_null_fraction"] = _fraction(data.get("max_null_fraction"), f"{where}.max_null_fraction")
+    for key in _BOUND_KEYS:
         if data.get(key) is not None and family not in BOUNDED:
             _fail(f"{where}.{key}", f"applies to int, float and datetime columns, not {family}.")
         column[key] = _bound(data.get(key), f"{where}.{key}", family)
-    low, high = column["minimum"], column["maximum"]
-    if low is not None and high is not None:
-        try:
-            inverted = low > high
-        except TypeError:  # one date-time has a time zone, the other not
-            _fail(where, f"minimum {low} and maximum {high} must both have a time zone or neither.")
-        if inverted:
-            _fail(where, f"minimum {low} is above maximum {high}.")
+    _ordered(column["minimum"], column["maximum"], where, ("minimum", "maximum"))
+    seen = ("observed_minimum", "observed_maximum")
+    _ordered(column[seen[0]], column[seen[1]], where, seen)
     categories = data.get("categories")
     if categories is not None:
         _typed(categories, f"{where}.categories", (list,), "a list")
@@ -98,6 +127,10 @@ def _column(data: Any, where: str) -> dict[str, Any]:
             _typed(value, f"{where}.categories.{i}", _SCALARS, "a string, number or boolean")
         categories = tuple(categories)
     column["categories"] = categories
+    unseen = _fraction(data.get("max_unseen_fraction"), f"{where}.max_unseen_fraction")
+    if unseen is not None and categories is None:
+        _fail(f"{where}.max_unseen_fraction", "applies only to a column with 'categories'.")
+    column["max_unseen_fraction"] = unseen
     return column
 
 

@@ -7,7 +7,11 @@ columns), versioned JSON, and built one column at a time.
 
 Numeric bins are defined by reference quantiles, so PSI and Jensen-Shannon computed
 from a profile are exact for those bins; KS and Wasserstein computed from a profile
-are approximate (see `shipyard.monitoring.numeric` for the error bounds).
+are approximate (see `shipyard.monitoring.numeric` for the error bounds). Heavy tails
+get extra quantiles (`tail_quantiles`, down to one row from either end) and every
+interval between quantiles the position of its values' mean (`interval_positions`),
+so Wasserstein stays close on them; profiles written before these two fields lack
+them and are still read (Wasserstein then falls back to the trapezoid rule).
 """
 
 from __future__ import annotations
@@ -26,10 +30,16 @@ SCHEMA_VERSION = 1
 N_QUANTILES = 201
 N_BINS = 10
 N_HIST = 30
+TAIL_RATIO = 2**-0.5  # each extra tail quantile is this much closer to the end than the last
+POSITION_DIGITS = 4
 MAX_CATEGORIES = 1000
 PREDICTION = "prediction"
 
-ColumnKind = Literal["numeric", "categorical"]
+ColumnKind = Literal["numeric", "categorical", "datetime"]
+# ISO-8601 calendar dates and date-times (what `datetime.isoformat` and most exports write);
+# week dates (2026-W01-1) and ordinal dates are not dates here, and stay text.
+ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}([.,]\d{1,9})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+_SNIFF_ROWS = 100
 
 
 def _round(values: np.ndarray) -> list[float]:
@@ -42,6 +52,8 @@ class NumericProfile:
     """A numeric column: moments, `quantiles` at evenly spaced probabilities, counts per bin.
 
     Bin `i` of `bin_edges` holds values in (edge[i-1], edge[i]]; the first and last are open.
+    A `datetime` column (a date/timestamp type, or text of ISO-8601 dates) is profiled the
+    same way, on seconds since 1970-01-01 UTC.
     """
 
     count: int
@@ -55,7 +67,25 @@ class NumericProfile:
     bin_counts: list[int]
     hist_edges: list[float]
     hist_counts: list[int]
-    kind: Literal["numeric"] = "numeric"
+    tail_quantiles: list[float] = field(default_factory=list)  # lower tail then upper, see `grid`
+    interval_positions: list[float] = field(default_factory=list)  # per interval of `grid`, in [0, 1]
+    kind: Literal["numeric", "datetime"] = "numeric"
+
+    def grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and quantiles of `quantiles` and `tail_quantiles` merged, in order."""
+        return merged_grid(self.quantiles, self.tail_quantiles)
+
+
+def merged_grid(quantiles: list[float], tail_quantiles: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """The evenly spaced quantiles and the tail ones (lower tail, then upper) merged by probability."""
+    values = np.asarray(quantiles, dtype=np.float64)
+    probs = np.linspace(0.0, 1.0, len(values))
+    if not tail_quantiles or len(values) < 2:
+        return probs, values
+    tails = tail_probabilities(len(values), len(tail_quantiles) // 2)
+    merged = np.r_[probs, tails[::-1], 1.0 - tails]
+    order = np.argsort(merged, kind="stable")
+    return merged[order], np.r_[values, tail_quantiles][order]
 
 
 @dataclass(frozen=True)
@@ -107,11 +137,14 @@ class Profile:
 
 
 def _column_from_dict(data: dict[str, Any]) -> NumericProfile | CategoricalProfile:
-    return NumericProfile(**data) if data["kind"] == "numeric" else CategoricalProfile(**data)
+    return CategoricalProfile(**data) if data["kind"] == "categorical" else NumericProfile(**data)
 
 
 def column_kind(dtype: pa.DataType) -> ColumnKind | None:
-    """Numbers are numeric; text, booleans and dictionaries categorical; dates and others skipped."""
+    """Numbers are numeric; dates and timestamps datetime; text, booleans and dictionaries
+    categorical (text of ISO dates is told apart by `looks_like_dates`); nested types skipped."""
+    if pa.types.is_timestamp(dtype) or pa.types.is_date(dtype):
+        return "datetime"
     if pa.types.is_dictionary(dtype):
         return "categorical"
     if pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype):
@@ -121,6 +154,50 @@ def column_kind(dtype: pa.DataType) -> ColumnKind | None:
     if pa.types.is_string_view(dtype):
         return "categorical"
     return None
+
+
+def is_text(dtype: pa.DataType) -> bool:
+    return pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or pa.types.is_string_view(dtype)
+
+
+def looks_like_dates(array: pa.Array | pa.ChunkedArray) -> bool:
+    """Text whose every non-null value is an ISO-8601 date or date-time that parses (at least one)."""
+    if not is_text(array.type):
+        return False
+    values = array.drop_null()
+    if not len(values):
+        return False
+    head = values.slice(0, _SNIFF_ROWS)  # most text columns are told apart here, cheaply
+    if not pc.all(pc.match_substring_regex(head, ISO_DATETIME)).as_py():
+        return False
+    if not pc.all(pc.match_substring_regex(values, ISO_DATETIME)).as_py():
+        return False
+    return datetime_values(values)[1] == 0
+
+
+def datetime_values(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """Seconds since 1970-01-01 UTC of a date, timestamp or ISO-8601 text column, and how many were
+    missing; text that is not an ISO date counts as missing. Naive times are read as UTC."""
+    import pandas as pd
+
+    dtype = array.type
+    if pa.types.is_timestamp(dtype) or pa.types.is_date(dtype):
+        if pa.types.is_date32(dtype):
+            scale, raw = 86_400.0, array.cast(pa.int32())
+        elif pa.types.is_date64(dtype):
+            scale, raw = 1e-3, array.cast(pa.int64())
+        else:
+            scale = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}[dtype.unit]
+            raw = array.cast(pa.int64())
+        values = raw.to_numpy(zero_copy_only=False).astype(np.float64) * scale
+    else:
+        text = pd.Series(array.to_pandas(), dtype=object)
+        matches = text.str.fullmatch(ISO_DATETIME).fillna(False).astype(bool)
+        parsed = pd.to_datetime(text.where(matches), format="ISO8601", utc=True, errors="coerce")
+        values = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=np.float64)
+    missing = np.isnan(values)
+    nulls = int(missing.sum())
+    return (values[~missing] if nulls else values), nulls
 
 
 def numeric_values(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, int]:
@@ -145,8 +222,40 @@ def category_counts(array: pa.Array | pa.ChunkedArray) -> tuple[dict[str, int], 
     return dict(zip(map(str, keys), counts.field("counts").to_pylist(), strict=True)), nulls
 
 
+def tail_probabilities(n_quantiles: int, levels: int) -> np.ndarray:
+    """Distances from either end of the tail quantiles: r/m, r^2/m, ... (m = n_quantiles - 1)."""
+    return (1.0 / (n_quantiles - 1)) * TAIL_RATIO ** np.arange(1, levels + 1)
+
+
+def tail_levels(rows: int, n_quantiles: int) -> int:
+    """How many tail quantiles each side gets: until they are one row from the end."""
+    if rows < 2 or n_quantiles < 2:
+        return 0
+    return max(int(np.floor(np.log(1.0 / (rows * (1.0 / (n_quantiles - 1)))) / np.log(TAIL_RATIO))), 0)
+
+
+def interval_positions(sorted_values: np.ndarray, grid: np.ndarray) -> list[float]:
+    """Where the mean of the values strictly inside each interval of `grid` lies, from 0 (its left
+    end) to 1 (its right end); 0.5 for an empty or zero-width interval."""
+    left, right = grid[:-1], grid[1:]
+    start = np.searchsorted(sorted_values, left, side="right")
+    stop = np.maximum(np.searchsorted(sorted_values, right, side="left"), start)
+    sums = np.r_[0.0, np.cumsum(sorted_values - left[0])]  # shifted: fewer digits lost to cancellation
+    counts = stop - start
+    width = right - left
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (sums[stop] - sums[start]) / counts + left[0]
+        position = np.where((counts > 0) & (width > 0), (mean - left) / width, 0.5)
+    return np.round(np.clip(position, 0.0, 1.0), POSITION_DIGITS).tolist()
+
+
 def numeric_profile(
-    sorted_values: np.ndarray, nulls: int, *, n_quantiles: int = N_QUANTILES, n_bins: int = N_BINS
+    sorted_values: np.ndarray,
+    nulls: int,
+    *,
+    n_quantiles: int = N_QUANTILES,
+    n_bins: int = N_BINS,
+    kind: Literal["numeric", "datetime"] = "numeric",
 ) -> NumericProfile:
     """Profile of one numeric column from its sorted non-null values.
 
@@ -154,11 +263,13 @@ def numeric_profile(
     """
     n = len(sorted_values)
     if n == 0:
-        return NumericProfile(0, nulls, 0.0, 0.0, 0.0, 0.0, [], [], [0], [], [])
+        return NumericProfile(0, nulls, 0.0, 0.0, 0.0, 0.0, [], [], [0], [], [], kind=kind)
     quantiles = np.array(_round(sorted_quantiles(sorted_values, np.linspace(0, 1, n_quantiles))))
     edges = np.unique(quantiles[np.linspace(0, n_quantiles - 1, n_bins + 1).round().astype(int)[1:-1]])
     hist_edges = np.array(_round(np.linspace(quantiles[0], quantiles[-1], N_HIST + 1)))
     hist_edges = np.unique(hist_edges)
+    tails = tail_probabilities(n_quantiles, tail_levels(n, n_quantiles))
+    tail_quantiles = _round(sorted_quantiles(sorted_values, np.r_[tails[::-1], 1.0 - tails]))
     return NumericProfile(
         count=n,
         nulls=nulls,
@@ -171,7 +282,22 @@ def numeric_profile(
         bin_counts=np.diff(np.searchsorted(sorted_values, edges, side="right"), prepend=0, append=n).tolist(),
         hist_edges=hist_edges.tolist(),
         hist_counts=np.diff(np.searchsorted(sorted_values, hist_edges[1:-1]), prepend=0, append=n).tolist(),
+        tail_quantiles=tail_quantiles,
+        interval_positions=interval_positions(sorted_values, merged_grid(quantiles, tail_quantiles)[1]),
+        kind=kind,
     )
+
+
+def as_datetime_profile(profile: CategoricalProfile) -> NumericProfile | None:
+    """A profile's text dates (every category an ISO date, none pooled as `other`) as a datetime
+    profile: profiles written before dates were recognised compare them as dates too."""
+    if profile.other or not profile.counts:
+        return None
+    keys = pa.array(list(profile.counts))
+    if not looks_like_dates(keys):
+        return None
+    values = np.repeat(datetime_values(keys)[0], list(profile.counts.values()))
+    return numeric_profile(np.sort(values), profile.nulls, kind="datetime")
 
 
 def sorted_quantiles(sorted_values: np.ndarray, probs: np.ndarray) -> np.ndarray:
@@ -194,11 +320,16 @@ def categorical_profile(
 
 
 def profile_column(array: pa.Array | pa.ChunkedArray) -> NumericProfile | CategoricalProfile | None:
-    """Profile of one column, or None for a type drift is not computed on (dates, nested)."""
+    """Profile of one column, or None for a type drift is not computed on (nested)."""
     kind = column_kind(array.type)
+    if kind == "categorical" and looks_like_dates(array):
+        kind = "datetime"
     if kind == "numeric":
         values, nulls = numeric_values(array)
         return numeric_profile(np.sort(values), nulls)
+    if kind == "datetime":
+        values, nulls = datetime_values(array)
+        return numeric_profile(np.sort(values), nulls, kind="datetime")
     if kind == "categorical":
         return categorical_profile(*category_counts(array))
     return None

@@ -10,8 +10,10 @@ Examples
 >>> df = pd.DataFrame({"amount": [10.0, 20.0, 30.0, 40.0], "label": [0, 1, 0, 1]})
 >>> schema = infer_schema(df, target="label")
 >>> amount = schema.column("amount")
->>> amount.dtype, amount.minimum, amount.maximum
-('float', 7.0, 43.0)
+>>> amount.dtype, amount.observed_minimum, amount.observed_maximum
+('float', 10.0, 40.0)
+>>> amount.minimum, amount.maximum  # beyond these fails; beyond the observed range warns
+(0.0, 64.0)
 >>> schema.column("label").categories
 (0, 1)
 """
@@ -27,8 +29,9 @@ import pandas as pd
 import yaml
 
 from shipyard.core.params import Interval, validate_params
-from shipyard.data._bounds import widened_bounds
-from shipyard.data._dtypes import BOUNDED, TEXT, DtypeFamily, family_of
+from shipyard.data._allowances import UNSEEN_CONFIDENCE, round_up, upper_bound
+from shipyard.data._bounds import Bounds, tail_bounds
+from shipyard.data._dtypes import BOUNDED, TEXT, DtypeFamily, as_dates, family_of, numeric_values
 from shipyard.data._examples import native
 from shipyard.data._schema_parsing import SCHEMA_VERSION, parse_schema
 from shipyard.errors import ConfigError
@@ -38,7 +41,9 @@ Bound = int | float | pd.Timestamp
 _HEADER = """\
 # Inferred by `shipyard schema infer` from the reference data.
 # Review this file in git like code: it decides which data the pipeline accepts.
-# Bounds are the observed range widened by a margin; edit them by hand where you know better.
+# A batch is checked against it: values beyond observed_minimum/observed_maximum warn, beyond
+# minimum/maximum (widened from the data's tail) fail; a share of nulls (unseen categories) fails
+# only when significantly above max_null_fraction (max_unseen_fraction). Edit where you know better.
 """
 
 _INFER_CONSTRAINTS = {
@@ -52,8 +57,13 @@ _INFER_CONSTRAINTS = {
 class ColumnSchema:
     """One column: its dtype family, whether nulls are allowed, and which values are.
 
-    `minimum`/`maximum` bound int, float and datetime columns; `categories`, when
-    set, lists every allowed value; `unique` marks identifier columns.
+    `nullable` says whether the reference data had nulls (a single request with a null
+    is refused where it is false); `max_null_fraction`, when set, is the share of nulls
+    a batch may hold (None: none where not nullable, any where nullable, as schema files
+    written before it). `minimum`/`maximum` bound int, float and datetime columns
+    (beyond fails); `observed_minimum`/`observed_maximum` are the seen range (beyond
+    warns). `categories`, when set, lists every seen value, and `max_unseen_fraction`
+    the share of a batch that may hold others. `unique` marks identifier columns.
     """
 
     name: str
@@ -63,20 +73,35 @@ class ColumnSchema:
     minimum: Bound | None = None
     maximum: Bound | None = None
     categories: tuple[Any, ...] | None = None
+    max_null_fraction: float | None = None
+    observed_minimum: Bound | None = None
+    observed_maximum: Bound | None = None
+    max_unseen_fraction: float | None = None
+
+    @property
+    def null_allowance(self) -> float:
+        """The share of nulls a batch may hold."""
+        if self.max_null_fraction is not None:
+            return self.max_null_fraction
+        return 1.0 if self.nullable else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "name": self.name,
             "dtype": self.dtype,
             "nullable": self.nullable,
-            "unique": self.unique,
         }
-        for key in ("minimum", "maximum"):
+        if self.max_null_fraction is not None:
+            out["max_null_fraction"] = self.max_null_fraction
+        out["unique"] = self.unique
+        for key in ("minimum", "maximum", "observed_minimum", "observed_maximum"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value.isoformat() if isinstance(value, pd.Timestamp) else value
         if self.categories is not None:
             out["categories"] = list(self.categories)
+        if self.max_unseen_fraction is not None:
+            out["max_unseen_fraction"] = self.max_unseen_fraction
         return out
 
 
@@ -130,6 +155,22 @@ def _categories(
     return tuple(sorted(distinct, key=_sort_key))
 
 
+def _is_year(series: pd.Series, values: pd.Series) -> bool:
+    """An int column named like a year holding calendar years: it grows with time like a date."""
+    if "year" not in str(series.name).lower() or values.empty:
+        return False
+    return bool(values.min() >= 1800 and values.max() <= 2200)
+
+
+def _unseen_allowance(values: pd.Series) -> float:
+    """Good-Turing: the share of new rows holding a category not seen yet is about the share of
+    rows whose category was seen once; its 90 % upper confidence bound is the allowance (the
+    batch test adds the significance)."""
+    counts = values.value_counts()
+    singletons = int((counts == 1).sum())
+    return round_up(upper_bound(singletons, len(values), UNSEEN_CONFIDENCE))
+
+
 def _infer_column(
     series: pd.Series, *, is_target: bool, margin: float, limit: int, ratio: float
 ) -> ColumnSchema:
@@ -139,24 +180,36 @@ def _infer_column(
             f"Column '{series.name}' has dtype {series.dtype}, which fits no schema dtype "
             "(int, float, bool, category, string, datetime). Convert or drop it in the loader."
         )
+    if family == "string" and not is_target:
+        dates = as_dates(series)
+        if dates is not None:  # ISO date text: checked as dates, parsed on validation
+            series, family = dates, "datetime"
     values = series.dropna()
-    nullable = len(values) < len(series)
+    nulls = len(series) - len(values)
+    nullable = nulls > 0
     unique = family in ("int", "string") and not is_target and not nullable and values.is_unique
     # Identifiers keep growing and new data is newer: neither gets an upper bound.
     bounded = family in BOUNDED and len(values) > 0 and not unique
-    minimum, maximum = widened_bounds(values, family, margin) if bounded else (None, None)
-    if family == "datetime":
-        maximum = None
+    if bounded:
+        bounds = tail_bounds(values if family == "datetime" else numeric_values(values), family, margin)
+    else:
+        bounds = Bounds()
+    if bounded and family == "int" and not is_target and _is_year(series, values):
+        # New data is newer: a year gets no upper bound, as a date-time.
+        bounds = Bounds(bounds.minimum, None, bounds.observed_minimum, None)
+    categories = _categories(values, family, rows=len(series), is_target=is_target, limit=limit, ratio=ratio)
     return ColumnSchema(
         name=str(series.name),
         dtype=family,
         nullable=nullable,
         unique=unique,
-        minimum=minimum,
-        maximum=maximum,
-        categories=_categories(
-            values, family, rows=len(series), is_target=is_target, limit=limit, ratio=ratio
-        ),
+        minimum=bounds.minimum,
+        maximum=bounds.maximum,
+        categories=categories,
+        max_null_fraction=round_up(upper_bound(nulls, len(series))),
+        observed_minimum=bounds.observed_minimum,
+        observed_maximum=bounds.observed_maximum,
+        max_unseen_fraction=(_unseen_allowance(values) if categories is not None and not is_target else None),
     )
 
 
@@ -172,8 +225,11 @@ def infer_schema(
 
     A text column gets `categories` when it has at most `max_categories` distinct
     values and at most `max_category_ratio` distinct values per row; the target
-    gets its classes whenever they are few (ints, bools, text). Numeric and
-    datetime ranges are widened by `margin` of the observed width on each side.
+    gets its classes whenever they are few (ints, bools, text). Numeric fail bounds
+    lie beyond the observed range by twice the outer decile's spread, and by at least
+    `margin` of the observed width; date-time lower bounds by `margin`. Text columns
+    holding only ISO-8601 dates are recorded as `datetime` (validation parses them).
+    Allowances (`max_null_fraction`, `max_unseen_fraction`) are 99.9 % upper bounds.
     """
     params = {
         "margin": margin,

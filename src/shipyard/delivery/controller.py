@@ -285,10 +285,11 @@ class RolloutController:
 
     @cached_property
     def _baseline_servable(self) -> Any:
-        from shipyard.training.packaging import load_servable
+        from shipyard.training.packaging import ModelTrust, load_servable
 
         rollout = self.require_active()
-        return load_servable(self.registry.download(rollout.baseline_version))
+        path = self.registry.download(rollout.baseline_version)
+        return load_servable(path, ModelTrust.of(self.project.policy))
 
     def _summary(self, rollout: Rollout, analysis: WindowAnalysis, violations: dict[str, int]) -> str:
         step = f"step {rollout.step + 1}/{len(rollout.steps)} ({_traffic(rollout.percent)})"

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shipyard.data.schema import Schema
     from shipyard.evaluation.traffic import TrafficSample
     from shipyard.training._servable import Servable
+    from shipyard.training.formats import ModelTrust
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class GateContext:
     project_root: Path | None = None
     #: both routes' request, error and latency samples of a live window (rollout analysis only)
     traffic: TrafficSample | None = None
+    model_trust: ModelTrust | None = None  # what loading `model_dir` may build (shipyard.yaml)
 
 
 class Gate:

@@ -166,7 +166,7 @@ class SerializationRoundTripGate(_ComparisonGate):
         model = require(ctx, "model", f"gate '{self.type_name}'")
         model_dir = require(ctx, "model_dir", f"gate '{self.type_name}'")
         inputs = rows.drop(columns=[target_of(ctx)], errors="ignore")
-        served = pd.DataFrame(load_pyfunc(model_dir).predict(inputs)).set_axis(rows.index)
+        served = pd.DataFrame(load_pyfunc(model_dir, ctx.model_trust).predict(inputs)).set_axis(rows.index)
         return {"MLflow pyfunc": (model.predict_frame(rows), served)}
 
     def _hint(self) -> str:

@@ -62,3 +62,17 @@ def jensen_shannon(reference: np.ndarray, current: np.ndarray) -> float:
 def proportions(counts: np.ndarray) -> np.ndarray:
     total = counts.sum()
     return counts / total if total else np.zeros(len(counts))
+
+
+def rise_p_value(ref_hits: int, ref_total: int, cur_hits: int, cur_total: int) -> float:
+    """One-sided two-proportion z-test that the current share of hits is higher (pooled variance)."""
+    from scipy.special import ndtr
+
+    if not ref_total or not cur_total:
+        return 1.0
+    pooled = (ref_hits + cur_hits) / (ref_total + cur_total)
+    variance = pooled * (1.0 - pooled) * (1.0 / ref_total + 1.0 / cur_total)
+    if variance <= 0.0:
+        return 1.0
+    z = (cur_hits / cur_total - ref_hits / ref_total) / np.sqrt(variance)
+    return float(ndtr(-z))

@@ -37,13 +37,17 @@ from shipyard.data.profile import (
     CategoricalProfile,
     NumericProfile,
     Profile,
+    as_datetime_profile,
     categorical_profile,
     category_counts,
     column_kind,
+    datetime_values,
+    is_text,
+    looks_like_dates,
     numeric_profile,
     numeric_values,
 )
-from shipyard.monitoring.base import DriftResult, proportions
+from shipyard.monitoring.base import DriftResult, proportions, rise_p_value
 from shipyard.monitoring.categorical import CATEGORICAL_TESTS, CategoricalSummary, aligned_counts
 from shipyard.monitoring.numeric import NUMERIC_TESTS, NumericAccumulator, NumericReference, NumericSummary
 from shipyard.monitoring.sources import BATCH_ROWS, Source, TableSource, open_source
@@ -86,15 +90,34 @@ def detect_drift(
             ref_source = as_source(reference)
             features, rows = _from_data(ref_source, source, config, pool, exclude)
             described, exact = ref_source.description, True
-    tested = [f for f in features if f.status == "tested" and f.p_value is not None]
-    for feature, adjusted in zip(tested, benjamini_hochberg([f.p_value for f in tested]), strict=True):
-        feature.p_adjusted = adjusted
+    _adjust(features)
+    too_few = 0 < rows < config.min_rows
     for feature in features:
+        if feature.status == "tested" and too_few:
+            feature.status = "too_few_rows"  # statistics kept for the report, no verdict
         if feature.status == "tested":
             feature.decide(thresholds_for(config, feature.name), config.fdr_alpha)
         else:
             feature.severity = thresholds_for(config, feature.name).severity or "warn"
     return DriftReport(features, described, source.description, rows, exact, config.drift_share, config)
+
+
+def _adjust(features: list[FeatureDrift]) -> None:
+    """Benjamini-Hochberg over every test of every tested column (distribution and null share)."""
+    tests = [
+        (feature, attribute, p)
+        for feature in features
+        if feature.status == "tested"
+        for attribute, p in (
+            ("p_adjusted", feature.p_value),
+            ("null_p_adjusted", feature.results["null_share"].p_value),
+        )
+        if p is not None
+    ]
+    for (feature, attribute, _), adjusted in zip(
+        tests, benjamini_hochberg([p for *_, p in tests]), strict=True
+    ):
+        setattr(feature, attribute, adjusted)
 
 
 def _plan(
@@ -108,12 +131,17 @@ def _plan(
         elif name not in current.names:
             if name != PREDICTION:  # a file without scores has no prediction to compare
                 skipped.append(FeatureDrift(name, kind, "missing"))
-        elif column_kind(current.field(name).type) != kind:
+        elif not _comparable(kind, current.field(name).type):
             types = {"reference": kind, "current": str(current.field(name).type)}
             skipped.append(FeatureDrift(name, kind, "type_changed", plot={"types": types}))
         else:
             compared.append(name)
     return skipped, compared
+
+
+def _comparable(kind: str, current: pa.DataType) -> bool:
+    """The current type can be compared with a reference column of this kind (dates may be text)."""
+    return column_kind(current) == kind or (kind == "datetime" and is_text(current))
 
 
 def _from_profile(
@@ -124,7 +152,7 @@ def _from_profile(
     batch_rows: int,
     exclude: Sequence[str],
 ) -> tuple[list[FeatureDrift], int]:
-    columns = {n: p for n, p in profile.columns.items() if n not in exclude}
+    columns = {n: _as_dates(p) for n, p in profile.columns.items() if n not in exclude}
     if profile.prediction is not None:
         columns[PREDICTION] = profile.prediction
     skipped, names = _plan({n: p.kind for n, p in columns.items()}, source.schema, config)
@@ -145,6 +173,12 @@ def _from_profile(
     return _in_order(skipped + compared, list(columns)), rows
 
 
+def _as_dates(profile: ColumnProfile) -> ColumnProfile:
+    if isinstance(profile, CategoricalProfile):
+        return as_datetime_profile(profile) or profile
+    return profile
+
+
 def _in_order(features: list[FeatureDrift], names: list[str]) -> list[FeatureDrift]:
     """Features in the reference's column order."""
     position = {name: i for i, name in enumerate(names)}
@@ -157,7 +191,8 @@ def _reference(profile: ColumnProfile) -> NumericReference | CategoricalProfile:
 
 def _update(summary: NumericAccumulator | CategoricalSummary, array: pa.Array) -> None:
     if isinstance(summary, NumericAccumulator):
-        summary.update(*numeric_values(array))
+        datetime = summary.reference.profile.kind == "datetime"
+        summary.update(*(datetime_values(array) if datetime else numeric_values(array)))
     else:
         summary.update(*category_counts(array))
 
@@ -174,16 +209,22 @@ def _from_data(
         for f in reference.schema
         if (kind := column_kind(f.type)) is not None and f.name not in exclude
     }
+    dated = {f.name for f in current.schema if column_kind(f.type) == "datetime"}
+    for name in [n for n, kind in kinds.items() if kind == "categorical" and n in dated]:
+        if looks_like_dates(reference.column(name)):  # text dates against a date type
+            kinds[name] = "datetime"
     skipped, names = _plan(kinds, current.schema, config)
 
     def one(name: str) -> tuple[FeatureDrift, int]:
         ref_array, cur_array = reference.column(name), current.column(name)
         rows = len(cur_array)
-        if kinds[name] == "numeric":
-            values, nulls = numeric_values(ref_array)
+        kind = "datetime" if kinds[name] == "categorical" and looks_like_dates(ref_array) else kinds[name]
+        if kind != "categorical":
+            read = numeric_values if kind == "numeric" else datetime_values
+            values, nulls = read(ref_array)
             values = np.sort(values)
-            ref = NumericReference(numeric_profile(values, nulls), values)
-            acc = NumericAccumulator(ref, keep_values=True).update(*numeric_values(cur_array))
+            ref = NumericReference(numeric_profile(values, nulls, kind=kind), values)
+            acc = NumericAccumulator(ref, keep_values=True).update(*read(cur_array))
             return _compare(name, ref, acc, rows), rows
         ref_profile = categorical_profile(*category_counts(ref_array), max_categories=len(ref_array) + 1)
         summary = CategoricalSummary().update(*category_counts(cur_array))
@@ -210,12 +251,15 @@ def _compare(
     ref_nulls = ref.nulls / (ref.count + ref.nulls) if ref.count + ref.nulls else 0.0
     cur_nulls = summary.nulls / (summary.count + summary.nulls) if summary.count + summary.nulls else 0.0
     feature.results["null_share"] = DriftResult(
-        "null_share", cur_nulls - ref_nulls, detail={"reference": ref_nulls, "current": cur_nulls}
+        "null_share",
+        cur_nulls - ref_nulls,
+        rise_p_value(ref.nulls, ref.count + ref.nulls, summary.nulls, summary.count + summary.nulls),
+        detail={"reference": ref_nulls, "current": cur_nulls},
     )
     if ref.count and summary.count:
-        tests = NUMERIC_TESTS if kind == "numeric" else CATEGORICAL_TESTS
+        tests = CATEGORICAL_TESTS if kind == "categorical" else NUMERIC_TESTS
         feature.results.update({t.name: t.compare(reference, summary) for t in tests})
-        feature.p_value = feature.results["ks" if kind == "numeric" else "chi2"].p_value
+        feature.p_value = feature.results["chi2" if kind == "categorical" else "ks"].p_value
     feature.plot = _plot(reference, summary)
     if isinstance(summary, NumericSummary):
         summary.values = summary.exact_cdfs = None  # release the column before the next one

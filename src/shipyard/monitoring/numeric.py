@@ -5,9 +5,15 @@ Two paths, told apart by `DriftResult.exact`:
 - exact: the reference's sorted values are at hand (a reference data set); KS and
   Wasserstein equal `scipy.stats.ks_2samp` and `scipy.stats.wasserstein_distance`.
 - profile: only the reference profile (quantiles at probabilities k/m, m =
-  n_quantiles - 1) is known. KS is then within 1/m (+ 1/n_ref) of the exact value;
-  Wasserstein is a trapezoid integral between the reference quantiles (exact beyond
-  the reference range), close for continuous data and coarser for heavy tails.
+  n_quantiles - 1, plus tail quantiles down to one row from either end) is known.
+  KS is then within 1/m (+ 1/n_ref) of the exact value. Wasserstein integrates the
+  signed CDF difference exactly inside each interval between reference quantiles,
+  from the mean of the reference's values there (stored in the profile) and the sum
+  of the current's (accumulated), and adds the absolute values: exact unless the two
+  CDFs cross inside an interval: within a few percent on shifted heavy tails
+  (lognormal sigma 2, 20,000 rows), and mostly below the exact value on pure
+  sampling noise there (0.5x to 1.2x). Profiles without interval positions (written
+  before them) use the trapezoid rule between quantiles.
 
 PSI and Jensen-Shannon are computed on the reference's quantile bins and are the
 same on both paths. The current side is accumulated chunk by chunk on the
@@ -40,10 +46,20 @@ class NumericReference:
     @cached_property
     def knots(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Distinct quantiles and the reference CDF just below and at each of them."""
-        quantiles = np.asarray(self.profile.quantiles, dtype=np.float64)
-        probs = np.linspace(0.0, 1.0, len(quantiles))
+        probs, quantiles = self.profile.grid()
         knots, first, counts = np.unique(quantiles, return_index=True, return_counts=True)
         return knots, probs[first], probs[first + counts - 1]
+
+    @cached_property
+    def interval_means(self) -> np.ndarray | None:
+        """Mean of the reference's values strictly inside each interval between knots, when stored."""
+        positions = self.profile.interval_positions
+        if not positions:
+            return None
+        _, quantiles = self.profile.grid()
+        knots, first, counts = np.unique(quantiles, return_index=True, return_counts=True)
+        at = np.asarray(positions, dtype=np.float64)[(first + counts - 1)[:-1]]
+        return knots[:-1] + at * np.diff(knots)
 
 
 @dataclass
@@ -58,6 +74,7 @@ class NumericSummary:
     above: float = 0.0  # sum of (x - last knot) over values above it
     less: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # values < each knot
     equal: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # values == each knot
+    inside: np.ndarray = field(default_factory=lambda: np.zeros(0))  # sums strictly between knots
     bin_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     hist_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     values: np.ndarray | None = None  # sorted, on the exact path
@@ -86,6 +103,7 @@ class NumericAccumulator:
         self.summary = NumericSummary(
             less=np.zeros(len(self.knots), np.int64),
             equal=np.zeros(len(self.knots), np.int64),
+            inside=np.zeros(max(len(self.knots) - 1, 0)),
             bin_counts=np.zeros(len(self.bin_edges) + 1, np.int64),
             hist_counts=np.zeros(max(len(self.hist_edges) - 1, 1), np.int64),
         )
@@ -103,8 +121,15 @@ class NumericAccumulator:
         s.total_sq += float(np.dot(chunk, chunk))
         if len(self.knots):
             left = np.searchsorted(chunk, self.knots, side="left")
+            right = np.searchsorted(chunk, self.knots, side="right")
             s.less += left
-            s.equal += np.searchsorted(chunk, self.knots, side="right") - left
+            s.equal += right - left
+            if len(self.knots) > 1 and self.reference.interval_means is not None:
+                running = np.cumsum(chunk)  # sum of the first i values: running[i - 1]
+                stop, start = left[1:], right[:-1]
+                upto_stop = np.where(stop > 0, running[np.maximum(stop - 1, 0)], 0.0)
+                upto_start = np.where(start > 0, running[np.maximum(start - 1, 0)], 0.0)
+                s.inside += np.where(stop > start, upto_stop - upto_start, 0.0)
             first, last = self.knots[0], self.knots[-1]
             s.below += float(left[0] * first - chunk[: left[0]].sum())
             start = np.searchsorted(chunk, last, side="right")
@@ -223,10 +248,19 @@ class Wasserstein:
 def _profile_wasserstein(reference: NumericReference, current: NumericSummary) -> float:
     knots = reference.knots[0]
     ref_below, ref_at, cur_below, cur_at = _profile_cdfs(reference, current)
-    start = np.abs(ref_at[:-1] - cur_at[:-1])
-    end = np.abs(ref_below[1:] - cur_below[1:])
-    inside = float(np.sum(np.diff(knots) * (start + end) / 2.0))
-    return inside + (current.below + current.above) / current.count
+    outside = (current.below + current.above) / current.count
+    means = reference.interval_means
+    if means is None:  # a profile without interval positions: the trapezoid rule
+        start = np.abs(ref_at[:-1] - cur_at[:-1])
+        end = np.abs(ref_below[1:] - cur_below[1:])
+        return float(np.sum(np.diff(knots) * (start + end) / 2.0)) + outside
+    # Inside (a, b), the integral of a CDF F is (b - a) F(a) + (mass inside) (b - mean inside).
+    right, width = knots[1:], np.diff(knots)
+    ref_mass = np.maximum(ref_below[1:] - ref_at[:-1], 0.0)
+    cur_mass = cur_below[1:] - cur_at[:-1]
+    ref_area = width * ref_at[:-1] + ref_mass * (right - means)
+    cur_area = width * cur_at[:-1] + cur_mass * right - current.inside / current.count
+    return float(np.sum(np.abs(ref_area - cur_area))) + outside
 
 
 class PopulationStability:

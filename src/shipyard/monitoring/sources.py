@@ -167,7 +167,9 @@ class PredictionLogSource:
 
 def read_labelled(predictions: Path, feedback: Path, start: datetime, end: datetime) -> Any:
     """Production predictions made in [start, end) that have feedback, joined on (request_id, row),
-    in prediction order: a pandas DataFrame (empty when either log is missing)."""
+    in prediction order: a pandas DataFrame (empty when either log is missing). A row's first
+    label counts: the server refuses relabels, and one that slipped past it (another replica,
+    a restart) never overrides the label given first."""
     import duckdb
     import pandas as pd
 
@@ -182,7 +184,7 @@ def read_labelled(predictions: Path, feedback: Path, start: datetime, end: datet
         return f"read_parquet('{pattern}', hive_partitioning=true, union_by_name=true)"
 
     sql = (
-        f"WITH f AS (SELECT request_id, row, arg_max(label, ts) AS label FROM {scan(feedback)} "
+        f"WITH f AS (SELECT request_id, row, arg_min(label, ts) AS label FROM {scan(feedback)} "
         "GROUP BY request_id, row) "
         "SELECT COLUMNS('^(request_id|row|ts|model_version|prediction|score|label|proba_.*)$') FROM ("
         f"SELECT p.*, f.label AS label FROM {scan(predictions)} p JOIN f USING (request_id, row) "

@@ -2,31 +2,86 @@
 
 A stage writes into a temporary folder that is renamed into place only when it
 succeeds, so a crash never leaves a half-written entry that a rerun would trust.
+With a shared object store (`state.object_store`), each completed entry is also stored
+there as one tar object, and an entry missing here is fetched from it: a second clone's
+unchanged run trains nothing.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shipyard.errors import IntegrityError
+
+if TYPE_CHECKING:
+    from shipyard.workspace.objects import ObjectStore
 
 _DONE = ".complete"
 
 
 class StageCache:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, shared: ObjectStore | None = None) -> None:
         self.root = root
+        self.shared = shared
 
     def path(self, stage: str, key: str) -> Path:
         return self.root / stage / key[:32]
 
     def lookup(self, stage: str, key: str) -> Path | None:
         path = self.path(stage, key)
-        return path if (path / _DONE).exists() else None
+        if (path / _DONE).exists():
+            return path
+        if self.shared is not None and self._fetch(self.shared, stage, key):
+            return path
+        return None
+
+    def _object(self, stage: str, key: str) -> str:
+        return f"cache/{stage}/{key[:32]}.tar"
+
+    def _fetch(self, shared: ObjectStore, stage: str, key: str) -> bool:
+        """Unpack the shared entry into place (atomically); False when there is none."""
+        final = self.path(stage, key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+        try:
+            archive = tmp / "entry.tar"
+            if not shared.get(self._object(stage, key), archive):
+                return False
+            unpacked = tmp / "entry"
+            try:
+                with tarfile.open(archive) as tar:
+                    tar.extractall(unpacked, filter="data")  # refuses links and paths out of the folder
+            except tarfile.TarError as exc:
+                raise IntegrityError(
+                    f"The shared cache entry {self._object(stage, key)} in {shared.description} is not a "
+                    f"clean archive ({exc}); refusing it. Delete that object, then run again."
+                ) from None
+            if not (unpacked / _DONE).exists():
+                return False
+            if not final.exists():
+                os.replace(unpacked, final)
+            return True
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _share(self, shared: ObjectStore, stage: str, key: str) -> None:
+        final = self.path(stage, key)
+        fd, archive = tempfile.mkstemp(prefix=f".{final.name}-", suffix=".tar", dir=final.parent)
+        os.close(fd)
+        try:
+            with tarfile.open(archive, "w") as tar:
+                tar.add(final, arcname=".")
+            shared.put(self._object(stage, key), Path(archive))
+        finally:
+            os.unlink(archive)
 
     @contextmanager
     def store(self, stage: str, key: str) -> Iterator[Path]:
@@ -44,6 +99,8 @@ class StageCache:
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
+        if self.shared is not None:
+            self._share(self.shared, stage, key)
 
 
 def _remove_abandoned(final: Path, older_than_s: float = 3600.0) -> None:

@@ -17,6 +17,7 @@ from shipyard.pipeline.code import code_digest, module_files
 
 if TYPE_CHECKING:
     from shipyard.registry.store import ModelRegistry
+    from shipyard.workspace import Workspace
 
 
 @dataclass
@@ -99,7 +100,12 @@ class RunContext:
                 from shipyard.training.entrypoints import load_entrypoint
                 from shipyard.training.fitting import call_user
 
-                loader = load_entrypoint(self.policy.data.loader, self.project.root, key="data.loader")
+                reference = self.policy.data.loader
+                if reference is None:
+                    raise ConfigError(
+                        "shipyard.yaml: data needs 'source' (a file) or 'loader' (module:function)."
+                    )
+                loader = load_entrypoint(reference, self.project.root, key="data.loader")
                 frame = call_user(loader, stage="load")
                 if not isinstance(frame, pd.DataFrame):
                     raise ConfigError(
@@ -109,7 +115,11 @@ class RunContext:
         return self._frames["raw"]
 
     @cached_property
-    def registry(self) -> ModelRegistry:
-        from shipyard.registry.store import ModelRegistry
+    def workspace(self) -> Workspace:
+        from shipyard.workspace import Workspace
 
-        return ModelRegistry.at(self.project.store(smoke=self.smoke))
+        return Workspace.open(self.project, smoke=self.smoke)
+
+    @property
+    def registry(self) -> ModelRegistry:
+        return self.workspace.registry

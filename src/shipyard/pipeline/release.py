@@ -84,16 +84,17 @@ def _requested_fields(
 ) -> dict[str, Any]:
     """The optional `GateContext` fields some configured gate declared in `needs`: loading
     rows and models costs time, so nothing else is loaded."""
-    from shipyard.training.packaging import load_servable
+    from shipyard.training.packaging import ModelTrust, load_servable
 
     model_dir = inputs["train"] / "model"
-    fields: dict[str, Any] = {}
+    trust = ModelTrust.of(ctx.policy)
+    fields: dict[str, Any] = {"model_trust": trust}
     if "rows" in needs:
         fields["rows"] = test_rows(ctx, inputs["split"])
     if "train_rows" in needs:
         fields["train_rows"] = ctx.raw().iloc[np.load(inputs["split"] / "split.npz")["train"]]
     if "model" in needs:
-        fields["model"] = load_servable(model_dir)
+        fields["model"] = load_servable(model_dir, trust)
     if "model_dir" in needs:
         fields["model_dir"] = model_dir
     if "baseline_model" in needs and production is not None:
@@ -134,7 +135,7 @@ def _production(ctx: RunContext, split_dir: Path) -> _Production | None:
     """The `production` model scored on the same test rows, or None when there is none."""
     from shipyard.evaluation.metrics import compute_metrics
     from shipyard.registry.verified import fetch_verified
-    from shipyard.training.packaging import load_servable
+    from shipyard.training.packaging import ModelTrust, load_servable
 
     try:
         production = fetch_verified(
@@ -143,7 +144,7 @@ def _production(ctx: RunContext, split_dir: Path) -> _Production | None:
     except ModelVersionNotFound:
         return None
     rows = test_rows(ctx, split_dir)
-    model = load_servable(production.path)
+    model = load_servable(production.path, ModelTrust.of(ctx.policy))
     outputs = model.outputs(rows)
     y_true = rows[ctx.policy.data.target].to_numpy()
     metrics = compute_metrics(ctx.policy.task, y_true, outputs, ctx.policy.metrics or None)
@@ -154,6 +155,8 @@ def register_stage(ctx: RunContext, keys_for_content: Mapping[str, str]) -> Stag
     policy = ctx.policy
 
     def run(inputs: Mapping[str, Path], out: Path) -> None:
+        from shipyard.registry.signing import signing_key
+
         gate_report = report_of(inputs["gate"] / "gate_report.json")
         broken = [r for r in gate_report.failures if r.reason in BROKEN_OUTPUTS]
         if broken:
@@ -213,9 +216,16 @@ def register_stage(ctx: RunContext, keys_for_content: Mapping[str, str]) -> Stag
                 reports=reports,
                 content_key=content_key,
                 actor=actor(),
+                signing_key=signing_key(),
             )
         (out / "gate_report.json").write_text(gate_report.to_json())
-        record = {"version": info.version, "verdict": info.verdict, "model": policy.model_name, "new": new}
+        record = {
+            "version": info.version,
+            "verdict": info.verdict,
+            "model": policy.model_name,
+            "new": new,
+            "signed": info.signature is not None,
+        }
         (out / "version.json").write_text(json.dumps({**record, "store": _store_identity(ctx)}))
 
     def still_registered(out: Path) -> bool:
@@ -232,7 +242,7 @@ def register_stage(ctx: RunContext, keys_for_content: Mapping[str, str]) -> Stag
 
 
 def _tracking_uri(ctx: RunContext) -> str:
-    return ctx.project.store(smoke=ctx.smoke).tracking_uri
+    return ctx.workspace.tracking_uri
 
 
 def _store_identity(ctx: RunContext) -> str | None:

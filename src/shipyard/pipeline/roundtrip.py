@@ -26,7 +26,8 @@ def check_round_trip(
     from shipyard.gates.base import GateContext
     from shipyard.gates.contract import OutputContractGate
     from shipyard.registry.verified import fetch_verified
-    from shipyard.training.packaging import load_pyfunc, load_servable
+    from shipyard.training._signature import mlflow_example
+    from shipyard.training.packaging import ModelTrust, load_pyfunc, load_servable
 
     start = time.perf_counter()
     target = ctx.policy.data.target
@@ -34,14 +35,18 @@ def check_round_trip(
     model_dir = fetch_verified(
         ctx.registry, outcome.version, on_mismatch=ctx.policy.environment.on_mismatch
     ).path
-    served = load_pyfunc(model_dir).predict(raw.drop(columns=[target]))
-    servable = load_servable(outcome.pipeline.outputs["train"] / "model")
+    trust = ModelTrust.of(ctx.policy)
+    served = load_pyfunc(model_dir, trust).predict(mlflow_example(raw.drop(columns=[target])))
+    servable = load_servable(outcome.pipeline.outputs["train"] / "model", trust)
     in_memory = servable.predict_frame(raw)
     numeric = output_columns(in_memory)
     difference, _, _ = frame_difference(in_memory[numeric], served[numeric].set_axis(in_memory.index))
     outputs = servable.outputs_from_frame(served)
     gate_ctx = GateContext(task=ctx.policy.task, y_true=raw[target].to_numpy(), candidate=outputs, metrics={})
-    results = [OutputContractGate().evaluate(gate_ctx)]
+    # The project's own output contract options (e.g. one predicted class allowed for rare
+    # positives), so smoke never passes a contract in the gates and fails it here, or back.
+    contract = next((g.params for g in ctx.policy.gates if g.type == OutputContractGate.type_name), {})
+    results = [OutputContractGate(**contract).evaluate(gate_ctx)]
     if difference > ROUND_TRIP_TOLERANCE:
         results.append(
             CheckResult(

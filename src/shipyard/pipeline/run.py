@@ -43,6 +43,8 @@ class RunOutcome:
     baseline: dict = field(default_factory=dict)
     #: this run's data digest, seed and git state (`git_commit`, `git_dirty`, `git_branch`)
     provenance: dict = field(default_factory=dict)
+    #: how the model is saved (`format`), whether pickle is allowed, whether the version is signed
+    model_format: dict = field(default_factory=dict)
 
     @property
     def approved(self) -> bool:
@@ -61,6 +63,7 @@ class RunOutcome:
             "data_report": self.data_report.to_dict(),
             "gate_report": self.gate_report.to_dict(),
             "evaluation": self.evaluation,
+            "model_format": self.model_format,
         }
 
 
@@ -104,6 +107,7 @@ def _execute(ctx: RunContext, cache: StageCache, on_event: Callable[[StageEvent]
             new_version=version.get("new", False) and "register" in result.ran,
             baseline=_baseline(result, ctx.policy.task),
             provenance=_provenance(ctx),
+            model_format=_model_format(ctx, result, version),
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -131,6 +135,14 @@ def _provenance(ctx: RunContext) -> dict:
     return {"data_digest": ctx.data_digest, "seed": ctx.seed, **git}
 
 
+def _model_format(ctx: RunContext, result: PipelineResult, version: dict) -> dict:
+    train_dir = result.outputs.get("train")
+    metadata = train_dir / "model" / "shipyard.json" if train_dir else None
+    fmt = read_json(metadata).get("format") if metadata and metadata.is_file() else None
+    allow = ctx.policy.model_format.allow_pickle
+    return {"format": fmt, "allow_pickle": allow, "signed": bool(version.get("signed"))}
+
+
 def _data_report(result: PipelineResult) -> Report:
     validate_dir = result.outputs.get("validate")
     return report_of(validate_dir / "data_report.json") if validate_dir else Report.of("data", [])
@@ -147,7 +159,7 @@ def run_pipeline(
     `data` replaces `data.source` for this run (e.g. a new batch to check).
     """
     ctx = RunContext(project, data_override=data)
-    return _execute(ctx, StageCache(project.state_dir / "cache"), on_event)
+    return _execute(ctx, StageCache(project.state_dir / "cache", ctx.workspace.objects), on_event)
 
 
 @dataclass

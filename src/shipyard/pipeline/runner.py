@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.core.hashing import digest_value
-from shipyard.errors import ShipyardError, StageError
+from shipyard.errors import ShipyardError, StageError, environment_error
 from shipyard.pipeline.cache import StageCache
 
 
@@ -129,19 +129,29 @@ def run_stages(
         except ShipyardError as exc:
             _emit_failure(result, notify, stage.name, start, exc)
             raise
+        except OSError as exc:
+            _emit_failure(result, notify, stage.name, start, exc)
+            usage = environment_error(exc)
+            if usage is None:
+                raise _shipyard_bug(stage.name, exc) from exc
+            raise usage from exc
         except Exception as exc:
             _emit_failure(result, notify, stage.name, start, exc)
-            raise StageError(
-                f"Stage '{stage.name}' failed inside Shipyard: {type(exc).__name__}: {exc}. "
-                "This is a Shipyard bug; please report it with the traceback.",
-                stage=stage.name,
-                user_code=False,
-                traceback=traceback.format_exc(),
-            ) from exc
+            raise _shipyard_bug(stage.name, exc) from exc
         event = StageEvent(stage.name, StageStatus.RAN, time.perf_counter() - start)
         result.events.append(event)
         notify(event)
     return result
+
+
+def _shipyard_bug(stage: str, exc: Exception) -> StageError:
+    return StageError(
+        f"Stage '{stage}' failed inside Shipyard: {type(exc).__name__}: {exc}. "
+        "This is a Shipyard bug; please report it with the traceback.",
+        stage=stage,
+        user_code=False,
+        traceback=traceback.format_exc(),
+    )
 
 
 def _emit_failure(

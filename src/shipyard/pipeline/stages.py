@@ -124,6 +124,10 @@ def split_indices(ctx: RunContext, raw: pd.DataFrame) -> tuple[np.ndarray, np.nd
         if split.column not in raw.columns:
             raise ConfigError(f"shipyard.yaml: split.column: column '{split.column}' is not in the data.")
         column = raw[split.column]
+        if column.dtype == object or pd.api.types.is_string_dtype(column):
+            # ISO dates stored as text (a Parquet string column): ordered as the dates they are
+            parsed = pd.to_datetime(column, format="ISO8601", errors="coerce", utc=True)
+            column = parsed if parsed.notna().sum() == column.notna().sum() else column
         if not (pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_numeric_dtype(column)):
             raise ConfigError(
                 f"shipyard.yaml: split.column: the time split orders rows by '{split.column}', which "
@@ -158,7 +162,7 @@ def train_stage(ctx: RunContext) -> Stage:
         from shipyard.core.environment import capture_fingerprint, model_packages
         from shipyard.training.entrypoints import load_entrypoint, source_files
         from shipyard.training.fitting import fit
-        from shipyard.training.packaging import Servable, package_model
+        from shipyard.training.packaging import ModelTrust, Servable, package_model
 
         X = pd.read_parquet(inputs["features"] / "X.parquet")
         y = pd.read_parquet(inputs["features"] / "y.parquet").iloc[:, 0]
@@ -197,6 +201,7 @@ def train_stage(ctx: RunContext) -> Stage:
             code_files=code_files,
             input_example=raw.iloc[train_idx[:5]].drop(columns=[ctx.policy.data.target]),
             fingerprint=capture_fingerprint(model_packages(estimator)),
+            trust=ModelTrust.of(ctx.policy),
         )
         _write_json(out / "train.json", {"params": ctx.params, "seed": ctx.seed, "rows": len(train_idx)})
 
@@ -208,6 +213,7 @@ def train_stage(ctx: RunContext) -> Stage:
         "params": ctx.params,
         "seed": ctx.seed,
         "runtime": runtime_key(),
+        "model_format": ctx.policy.model_format.model_dump(),
     }
     return Stage("train", run, deps=("features", "split"), key_parts=parts)
 
@@ -225,10 +231,10 @@ def evaluate_stage(ctx: RunContext) -> Stage:
         from shipyard.evaluation.metrics import compute_metrics
         from shipyard.evaluation.performance import measure_performance
         from shipyard.evaluation.slices import slice_metrics
-        from shipyard.training.packaging import load_servable
+        from shipyard.training.packaging import ModelTrust, load_servable
 
         model_dir = inputs["train"] / "model"
-        servable = load_servable(model_dir)
+        servable = load_servable(model_dir, ModelTrust.of(policy))
         rows = test_rows(ctx, inputs["split"])
         y_true = _target(ctx, rows).to_numpy()
         outputs = servable.outputs(rows)
@@ -253,7 +259,7 @@ def evaluate_stage(ctx: RunContext) -> Stage:
             model_path=model_dir,
         )
         curves = curve_data(policy.task, y_true, outputs)
-        curves["latency"] = histogram(timed.single_row_ms[warmup : warmup + samples], log=True)
+        curves["latency"] = histogram(np.asarray(timed.single_row_ms[warmup : warmup + samples]), log=True)
         save_outputs(out / "outputs.npz", y_true, outputs)
         _write_json(
             out / "evaluation.json",
@@ -302,7 +308,7 @@ def _storable(values: Any) -> np.ndarray:
 
 
 def save_outputs(path: Path, y_true: np.ndarray, outputs: Any) -> None:
-    arrays = {
+    arrays: dict[str, Any] = {
         "y_true": _storable(y_true),
         "y_pred": _storable(outputs.y_pred),
         "classes": _storable(list(outputs.classes)),

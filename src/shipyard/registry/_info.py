@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
 
+from shipyard.config.policy import MODEL_NAME
 from shipyard.errors import ConfigError
 
 MODEL_ARTIFACT = "model"
@@ -19,7 +20,8 @@ MANIFEST_ARTIFACT = "shipyard/manifest.json"
 TAG_VERDICT = "shipyard.verdict"
 TAG_CONTENT_KEY = "shipyard.content_key"
 TAG_MANIFEST = "shipyard.manifest"
-RESERVED_TAGS = frozenset({TAG_VERDICT, TAG_CONTENT_KEY, TAG_MANIFEST})
+TAG_SIGNATURE = "shipyard.signature"
+RESERVED_TAGS = frozenset({TAG_VERDICT, TAG_CONTENT_KEY, TAG_MANIFEST, TAG_SIGNATURE})
 
 APPROVED = "approved"
 REJECTED = "rejected"
@@ -28,7 +30,6 @@ CANDIDATE = "candidate"
 PRODUCTION = "production"
 PREVIOUS = "previous"
 
-_MODEL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _ALIAS = re.compile(r"[A-Za-z0-9_-]+")
 _RESERVED_ALIAS = re.compile(r"latest|v\d+", re.IGNORECASE)
 _CONTENT_KEY = re.compile(r"[A-Za-z0-9_.:-]+")
@@ -39,7 +40,8 @@ class ModelVersionInfo:
     """One immutable model version with its aliases, run metrics and params, and manifest.
 
     `verdict` is "approved" or "rejected" (empty for a version registered outside
-    Shipyard); `manifest` maps each model file to its sha256 (empty when absent).
+    Shipyard); `manifest` maps each model file to its sha256 (empty when absent);
+    `signature` is set when CI signed it (see `registry.signing`).
     """
 
     name: str
@@ -54,6 +56,7 @@ class ModelVersionInfo:
     source: str
     content_key: str | None
     manifest: dict[str, str] = field(repr=False)
+    signature: str | None = field(default=None, repr=False)  # Ed25519 over name, version, manifest
 
     @property
     def approved(self) -> bool:
@@ -61,9 +64,10 @@ class ModelVersionInfo:
 
 
 def check_model_name(name: str) -> None:
-    if not _MODEL_NAME.fullmatch(name):
+    if not MODEL_NAME.fullmatch(name):
         raise ConfigError(
-            f"The registered model name must contain only letters, digits, '_', '.' and '-'. "
+            f"The registered model name must start with a letter, digit, '_' or '-' and contain "
+            f"only letters, digits, '_', '.' and '-'. "
             f"Got {name!r} instead. Set 'registry.model_name' in shipyard.yaml."
         )
 

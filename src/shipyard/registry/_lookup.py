@@ -90,9 +90,10 @@ class Lookup:
             tags={k: v for k, v in tags.items() if k not in names.RESERVED_TAGS},
             created_at=datetime.fromtimestamp(mv.creation_timestamp / 1000, UTC),
             run_id=mv.run_id or None,
-            source=mv.source,
+            source=mv.source or "",
             content_key=tags.get(names.TAG_CONTENT_KEY),
             manifest=self._manifest(tags.get(names.TAG_MANIFEST), mv.run_id),
+            signature=tags.get(names.TAG_SIGNATURE),
         )
 
     def _manifest(self, tag: str | None, run_id: str | None) -> dict[str, str]:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
@@ -35,6 +40,11 @@ def redact(uri: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
+def is_database(tracking_uri: str) -> bool:
+    """Whether MLflow reaches this URI through SQLAlchemy (sqlite, postgresql+psycopg2, ...)."""
+    return urlsplit(tracking_uri).scheme.split("+")[0] in (_DATABASE_SCHEMES | {"sqlite"})
+
+
 def default_artifact_root(tracking_uri: str) -> Path | None:
     """`artifacts` beside a SQLite store; None where the server chooses (http, file, databricks)."""
     scheme = urlsplit(tracking_uri).scheme.split("+")[0]
@@ -45,19 +55,24 @@ def default_artifact_root(tracking_uri: str) -> Path | None:
     if scheme in _DATABASE_SCHEMES or scheme == "sqlite":
         raise ConfigError(
             f"The tracking URI {redact(tracking_uri)} is a database, and MLflow would put "
-            "artifacts under the current directory. Pass artifact_root (a folder or shared "
-            "volume) to ModelRegistry."
+            "artifacts under the current directory. Set registry.artifact_location in "
+            "shipyard.yaml (a folder, shared volume or s3:// URL), or pass artifact_root to "
+            "ModelRegistry."
         )
     return None
 
 
-def experiment_id(client: MlflowClient, name: str, artifact_root: Path | None) -> str:
-    """The experiment named `name`, created with its artifacts under `artifact_root` if missing."""
+def experiment_id(client: MlflowClient, name: str, artifact_root: Path | str | None) -> str:
+    """The experiment named `name`, created with its artifacts under `artifact_root` (a folder or
+    a URL such as s3://bucket/prefix) if missing."""
     experiment = client.get_experiment_by_name(name)
     if experiment is None:
-        location = (artifact_root / name).as_uri() if artifact_root else None
+        if isinstance(artifact_root, Path):
+            location: str | None = (artifact_root / name).as_uri()
+        else:
+            location = f"{artifact_root.rstrip('/')}/{name}" if artifact_root else None
         return client.create_experiment(name, artifact_location=location)
-    if artifact_root is not None:
+    if isinstance(artifact_root, Path):
         _check_location(name, experiment.artifact_location, artifact_root)
     if experiment.lifecycle_stage == "deleted":
         client.restore_experiment(experiment.experiment_id)
@@ -104,6 +119,47 @@ def manifest_tag(client: MlflowClient, run_id: str, manifest: dict[str, str]) ->
     return f"sha256:{digest_bytes(text.encode())}"
 
 
+TAG_REGISTERING = "shipyard.registering"  # on a run until its registration is complete: "host:pid"
+_STALE_AFTER_S = 3600  # a registration on another machine is given up after this long
+
+
+def holder() -> str:
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def discard_stale_runs(client: MlflowClient, experiment_id: str) -> list[str]:
+    """Remove what an interrupted registration left (its run and any version made from it):
+    runs still tagged as registering by a process of this host that is gone, or older than an hour."""
+    import socket
+
+    runs = client.search_runs([experiment_id], filter_string=f"tags.`{TAG_REGISTERING}` != ''")
+    removed = []
+    for run in runs:
+        host, _, pid = run.data.tags.get(TAG_REGISTERING, "").rpartition(":")
+        age_s = time.time() - run.info.start_time / 1000
+        if host == socket.gethostname() and pid.isdigit() and _alive(int(pid)):
+            continue
+        if host != socket.gethostname() and age_s < _STALE_AFTER_S:
+            continue
+        for version in client.search_model_versions(f"run_id = '{run.info.run_id}'"):
+            client.delete_model_version(version.name, version.version)
+        discard_run(client, run.info.run_id)
+        removed.append(run.info.run_id)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def discard_run(client: MlflowClient, run_id: str) -> None:
     client.set_terminated(run_id, "FAILED")
     client.delete_run(run_id)
@@ -137,3 +193,98 @@ def fetch(client: MlflowClient, tracking_uri: str, info: names.ModelVersionInfo,
             Path(local).rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+# MLflow's HTTP client reads these at every call; its defaults retry for minutes (a register
+# against a killed server hung ~495 s). Set for our calls only, unless the user set them.
+_LIMIT_VARS = (
+    "MLFLOW_HTTP_REQUEST_TIMEOUT",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER",
+)
+_limits_lock = threading.Lock()
+_limits_depth = 0
+_limits_set: list[str] = []
+
+
+@contextmanager
+def remote_limits(timeout_s: int, retries: int) -> Iterator[None]:
+    """Bound MLflow's HTTP timeouts and retries inside the block, then restore the environment.
+
+    Nested and concurrent blocks share one setting (the outermost's); a variable the user set
+    is left as it is.
+    """
+    global _limits_depth
+    values = dict(zip(_LIMIT_VARS, (str(timeout_s), str(retries), "1", "0.2"), strict=True))
+    with _limits_lock:
+        if _limits_depth == 0:
+            _limits_set[:] = [name for name in _LIMIT_VARS if name not in os.environ]
+            for name in _limits_set:
+                os.environ[name] = values[name]
+        _limits_depth += 1
+    try:
+        yield
+    finally:
+        with _limits_lock:
+            _limits_depth -= 1
+            if _limits_depth == 0:
+                for name in _limits_set:
+                    os.environ.pop(name, None)
+                _limits_set.clear()
+
+
+_UNREACHABLE = (
+    "Max retries exceeded",
+    "Connection refused",
+    "Connection reset",
+    "timed out",
+    "timeout expired",
+    "could not connect to server",
+    "server closed the connection",
+)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) says the service did not answer, rather than refused."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionError | TimeoutError):
+            return True
+        if any(marker in str(seen) for marker in _UNREACHABLE):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def probe_database(tracking_uri: str, timeout_s: int) -> None:
+    """Connect once with a timeout: MLflow's own engine retries ten times with back-off."""
+    url = sa.engine.make_url(tracking_uri)
+    if url.get_backend_name() == "sqlite":
+        return
+    args = {"connect_timeout": timeout_s} if url.get_backend_name() == "postgresql" else {}
+    engine = sa.create_engine(url, connect_args=args, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def store_creation_lock(tracking_uri: str) -> Iterator[None]:
+    """Serialise MLflow's schema creation on a SQLite file: two processes migrating one new
+    store at once can break it for good (`table _alembic_tmp_latest_metrics already exists`)."""
+    url = sa.engine.make_url(tracking_uri)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        yield
+        return
+    database = Path(url.database)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(f"{database}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

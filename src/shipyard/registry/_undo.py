@@ -16,10 +16,17 @@ class Undo:
     """
 
     def __init__(self) -> None:
-        self._steps: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self._steps: list[tuple[Callable[..., Any], tuple[Any, ...], str]] = []
+        self.left: list[str] = []  # what a failed clean-up step left behind, in words
 
-    def push(self, step: Callable[..., Any], *args: Any) -> None:
-        self._steps.append((step, args))
+    @property
+    def done(self) -> bool:
+        """Whether any step succeeded (and so had an undo step pushed)."""
+        return bool(self._steps)
+
+    def push(self, step: Callable[..., Any], *args: Any, leaves: str = "") -> None:
+        """Add `step(*args)`; `leaves` says what remains if it fails (e.g. "run 3f2a (RUNNING)")."""
+        self._steps.append((step, args, leaves or f"{step.__name__}{args} not undone"))
 
     def __enter__(self) -> Undo:
         return self
@@ -34,8 +41,9 @@ class Undo:
             return
         from mlflow.exceptions import MlflowException
 
-        for step, args in reversed(self._steps):
+        for step, args, leaves in reversed(self._steps):
             try:
                 step(*args)
             except (MlflowException, sa.exc.SQLAlchemyError, OSError) as cleanup_exc:
+                self.left.append(leaves)
                 exc.add_note(f"Cleanup step {step.__name__}{args} also failed: {cleanup_exc}")

@@ -6,7 +6,7 @@ state), and MLflow is imported only when a registry is first used.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from shipyard.errors import AliasConflict, ConfigError, IntegrityError, RegistryError
+from shipyard.errors import (
+    AliasConflict,
+    ConfigError,
+    IntegrityError,
+    RegistryError,
+    ServiceUnavailableError,
+)
 from shipyard.registry import _info as names
 from shipyard.registry import _mlflow
 from shipyard.registry._info import ModelVersionInfo
@@ -24,8 +30,10 @@ from shipyard.registry._mlflow import default_artifact_root, redact
 from shipyard.registry._undo import Undo
 from shipyard.registry.history import AliasEvent, AliasHistory
 from shipyard.registry.integrity import build_manifest, verify_manifest
+from shipyard.registry.signing import sign_manifest
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from mlflow import MlflowClient
 
     from shipyard.config.project import StoreLocation
@@ -43,15 +51,25 @@ class ModelRegistry:
         tracking_uri: str,
         model_name: str,
         *,
-        artifact_root: Path | None = None,
+        artifact_root: Path | str | None = None,
         audit_url: str,
+        cache_dir: Path | None = None,
+        request_timeout_s: int = 30,
+        max_retries: int = 2,
     ) -> None:
         names.check_model_name(model_name)
         self.tracking_uri = tracking_uri
         self.model_name = model_name
-        self.artifact_root = (
-            Path(artifact_root).resolve() if artifact_root else default_artifact_root(tracking_uri)
-        )
+        self.artifact_root: Path | str | None
+        if isinstance(artifact_root, str) and "://" in artifact_root:
+            self.artifact_root = artifact_root  # s3://..., gs://...: MLflow's artifact repositories
+        elif artifact_root:
+            self.artifact_root = Path(artifact_root).resolve()
+        else:
+            self.artifact_root = default_artifact_root(tracking_uri)
+        self.cache_dir = cache_dir
+        self.request_timeout_s = request_timeout_s
+        self.max_retries = max_retries
         self._history = AliasHistory(audit_url)
 
     @classmethod
@@ -62,30 +80,52 @@ class ModelRegistry:
             store.model_name,
             artifact_root=store.artifact_root,
             audit_url=store.audit_url,
+            cache_dir=store.cache_dir,
+            request_timeout_s=store.request_timeout_s,
+            max_retries=store.max_retries,
         )
 
     @cached_property
     def _client(self) -> MlflowClient:
         from mlflow import MlflowClient
 
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        if not _mlflow.is_database(self.tracking_uri):
+            return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        _mlflow.probe_database(self.tracking_uri, self.request_timeout_s)
+        with _mlflow.store_creation_lock(self.tracking_uri):
+            client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+            client.search_experiments(max_results=1)  # creates or migrates the schema, serialised
+            client.search_registered_models(max_results=1)
+        return client
 
     @cached_property
     def _lookup(self) -> Lookup:
         return Lookup(self._client, self.model_name, redact(self.tracking_uri))
 
     @contextmanager
-    def _errors(self, action: str, hint: str = "") -> Iterator[None]:
-        """Turn MLflow and database failures into `RegistryError` naming the action and store."""
+    def _errors(self, action: str, hint: str | Callable[[bool], str] = "") -> Iterator[None]:
+        """Turn MLflow and database failures into `RegistryError` naming the action and store;
+        a service that did not answer within the timeout and retries is `ServiceUnavailableError`.
+        Remote calls inside are bounded (`request_timeout_s`, `max_retries`)."""
         from mlflow.exceptions import MlflowException
 
         try:
-            yield
+            with _mlflow.remote_limits(self.request_timeout_s, self.max_retries):
+                yield
         except (MlflowException, sa.exc.SQLAlchemyError, OSError) as exc:
             detail = str(exc).strip().rstrip(".")
+            lost = _mlflow.unreachable(exc)
+            tail = hint(lost) if callable(hint) else hint
+            if lost:
+                raise ServiceUnavailableError(
+                    f"Could not {action} model '{self.model_name}': the MLflow tracking store at "
+                    f"{redact(self.tracking_uri)} could not be reached (timeout {self.request_timeout_s} s, "
+                    f"{self.max_retries} retries: {detail[:300]}). Check that it is running and "
+                    f"reachable (registry.tracking_uri / MLFLOW_TRACKING_URI).{tail}"
+                ) from exc
             raise RegistryError(
                 f"Could not {action} model '{self.model_name}' in {redact(self.tracking_uri)}: "
-                f"{detail}.{hint}"
+                f"{detail}.{tail}"
             ) from exc
 
     # -- registration -------------------------------------------------------------------------
@@ -101,10 +141,12 @@ class ModelRegistry:
         reports: dict[str, str],
         content_key: str,
         actor: str,
+        signing_key: Ed25519PrivateKey | None = None,
     ) -> ModelVersionInfo:
         """Log one run and create a model version from it; all of it or, on failure, nothing.
 
         An approved version gets the `candidate` alias; a rejected one never gets an alias.
+        With `signing_key` the version's manifest is signed (tag `shipyard.signature`).
         """
         manifest = build_manifest(Path(model_dir))
         if "MLmodel" not in manifest:
@@ -121,11 +163,26 @@ class ModelRegistry:
         }
         clean_metrics = names.finite_metrics(metrics)
         report_files = names.report_paths(reports)
-        hint = (
-            " Nothing was registered: the partial run and model version were removed."
-            " Fix the cause and register again."
-        )
-        with self._errors("register a new version of", hint), Undo() as undo:
+        undo = Undo()
+
+        def hint(lost: bool) -> str:
+            if not undo.left and lost and not undo.done:
+                return (
+                    " Nothing was registered. If the server created a run before it stopped answering, "
+                    "the next registration of this model removes it."
+                )
+            if not undo.left:
+                return (
+                    " Nothing was registered: the partial run and model version were removed."
+                    " Fix the cause and register again."
+                )
+            return (
+                f" The clean-up could not reach the store either, so this was left behind: "
+                f"{'; '.join(undo.left)}. The next registration of this model removes it "
+                "(or delete it in MLflow)."
+            )
+
+        with self._errors("register a new version of", hint), undo:
             version = self._register(
                 Path(model_dir),
                 manifest,
@@ -136,6 +193,9 @@ class ModelRegistry:
                 actor,
                 undo,
             )
+            if signing_key is not None:
+                signature = sign_manifest(signing_key, self.model_name, version, manifest)
+                self._client.set_model_version_tag(self.model_name, version, names.TAG_SIGNATURE, signature)
             if approved:
                 self._move_aliases(
                     [(names.CANDIDATE, version)],
@@ -144,6 +204,9 @@ class ModelRegistry:
                     report=_reports_of(self.get(version)),
                     undo=undo,
                 )
+            run_id = self.get(version).run_id
+            if run_id is not None:
+                self._client.delete_tag(run_id, _mlflow.TAG_REGISTERING)  # the registration is complete
         return self.get(version)
 
     def _register(
@@ -160,9 +223,14 @@ class ModelRegistry:
         """Create the run, its artifacts and the model version; push an undo step for each."""
         client = self._client
         experiment = _mlflow.experiment_id(client, self.model_name, self.artifact_root)
-        run = client.create_run(experiment, tags={**version_tags, "mlflow.user": actor})
+        _mlflow.discard_stale_runs(client, experiment)
+        run = client.create_run(
+            experiment, tags={**version_tags, "mlflow.user": actor, _mlflow.TAG_REGISTERING: _mlflow.holder()}
+        )
         run_id = run.info.run_id
-        undo.push(_mlflow.discard_run, client, run_id)
+        undo.push(
+            _mlflow.discard_run, client, run_id, leaves=f"MLflow run {run_id} (not FAILED, not deleted)"
+        )
         _mlflow.log_values(client, run_id, params, metrics)
         for path, text in report_files.items():
             client.log_text(run_id, text, path)
@@ -171,14 +239,23 @@ class ModelRegistry:
         client.set_terminated(run_id, "FINISHED")
         if self._lookup.aliases() is None:
             client.create_registered_model(self.model_name)
-            undo.push(client.delete_registered_model, self.model_name)
+            undo.push(
+                client.delete_registered_model,
+                self.model_name,
+                leaves=f"registered model '{self.model_name}' with no version",
+            )
         model_version = client.create_model_version(
             self.model_name,
             source=f"{run.info.artifact_uri}/{names.MODEL_ARTIFACT}",
             run_id=run_id,
             tags={**version_tags, names.TAG_MANIFEST: manifest_tag},
         )
-        undo.push(client.delete_model_version, self.model_name, model_version.version)
+        undo.push(
+            client.delete_model_version,
+            self.model_name,
+            model_version.version,
+            leaves=f"model version {model_version.version}",
+        )
         return str(model_version.version)
 
     # -- reading ------------------------------------------------------------------------------
@@ -188,15 +265,25 @@ class ModelRegistry:
         import tempfile
 
         info = self.get(ref)
+        if info.run_id is None:
+            raise RegistryError(
+                f"Version {info.version} of model '{self.model_name}' has no MLflow run, so it has no "
+                f"report {name!r}. Register it with Shipyard."
+            )
         action = f"read report {name!r} of version {info.version} of"
         with self._errors(action), tempfile.TemporaryDirectory() as tmp:
             path = self._client.download_artifacts(info.run_id, f"{names.REPORTS_ARTIFACT}/{name}", tmp)
             return Path(path).read_text()
 
     def find_by_content_key(self, content_key: str) -> ModelVersionInfo | None:
-        """The newest version built from exactly this content, if any: a rerun registers nothing."""
+        """The newest version built from exactly this content, if any: a rerun registers nothing.
+
+        What an interrupted registration left is removed first, so it is never taken for one."""
         names.check_content_key(content_key)
         with self._errors("search"):
+            experiment = self._client.get_experiment_by_name(self.model_name)
+            if experiment is not None:
+                _mlflow.discard_stale_runs(self._client, experiment.experiment_id)
             return self._lookup.by_content_key(content_key)
 
     def versions(self) -> list[ModelVersionInfo]:
@@ -241,7 +328,9 @@ class ModelRegistry:
         return target
 
     def _default_cache(self) -> Path:
-        if self.artifact_root is None:
+        if self.cache_dir is not None:
+            return self.cache_dir
+        if not isinstance(self.artifact_root, Path):
             raise ConfigError(
                 f"The tracking URI {redact(self.tracking_uri)} has no local artifact root, so "
                 "there is no default download cache. Pass dst to download()."
@@ -340,13 +429,13 @@ class ModelRegistry:
         undo: Undo,
     ) -> list[AliasEvent]:
         """Move each alias (None removes it), then record every move in one transaction."""
-        current = self._lookup.aliases() or {}
+        current: dict[str, str | None] = dict(self._lookup.aliases() or {})
         at = datetime.now(UTC)
         events = []
         for alias, version in moves:
             old = current.get(alias)
             self._set_alias(alias, version)
-            undo.push(self._set_alias, alias, old)
+            undo.push(self._set_alias, alias, old, leaves=f"alias '{alias}' on version {version}, not {old}")
             current[alias] = version
             events.append(AliasEvent(self.model_name, alias, old, version, actor, reason, report, at))
         self._history.record_all(events)

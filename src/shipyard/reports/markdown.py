@@ -55,6 +55,11 @@ def _headline(report: Mapping[str, Any]) -> list[str]:
         facts.append(f"**Commit:** `{str(prov['git_commit'])[:12]}`{dirty}")
     if prov.get("data_digest"):
         facts.append(f"**Data digest:** `{str(prov['data_digest'])[:16]}`")
+    saved = report.get("model_format") or {}
+    if saved.get("format"):
+        facts.append(f"**Model format:** {cell(saved['format'])}{' (signed)' if saved.get('signed') else ''}")
+    if saved.get("allow_pickle"):
+        facts.append("**⚠ Pickle allowed** (`model_format.allow_pickle: true`): loading may run code")
     return [*lines, " · ".join(facts), ""]
 
 

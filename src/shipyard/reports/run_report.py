@@ -180,8 +180,20 @@ def build_run_report(
         else {"version": production, "metrics": baseline_metrics, "curves": baseline.get("curves") or {}},
         "metrics": rows,
         "comparisons": _comparisons(results),
+        "model_format": _model_format(summary.get("model_format")),
     }
     return _jsonable(report)
+
+
+def _model_format(recorded: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """How the model is saved and whether pickle was allowed: shown in every report."""
+    if not recorded:
+        return None
+    return {
+        "format": recorded.get("format"),
+        "allow_pickle": bool(recorded.get("allow_pickle")),
+        "signed": bool(recorded.get("signed")),
+    }
 
 
 def slice_comparisons(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:

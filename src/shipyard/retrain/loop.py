@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from shipyard.config.settings import actor
 from shipyard.errors import BusyError, ConfigError, DataValidationError, ShipyardError
 from shipyard.retrain.decisions import Decision, DecisionLog
-from shipyard.retrain.lock import retrain_lock
 from shipyard.retrain.signals import evaluate_triggers
 from shipyard.retrain.triggers import TriggerResult
 
@@ -49,14 +48,15 @@ def retrain_if_needed(
     Raises `BusyError` when another retrain of this project holds the lock.
     """
     say = on_message or (lambda message: None)
-    with retrain_lock(project.state_dir / "retrain.lock", purpose=f"retrain of {project.policy.model_name}"):
-        from shipyard.api import open_registry
+    from shipyard.workspace import Workspace
 
-        registry = open_registry(project)
+    workspace = Workspace.open(project)
+    with workspace.lock("retrain", purpose=f"retrain of {project.policy.model_name}"):
+        registry = workspace.registry
         triggers = evaluate_triggers(project, registry, now=now or datetime.now(UTC)) if not force else []
         for trigger in triggers:
             say(f"{'FIRED' if trigger.fired else 'quiet'} {trigger.trigger}: {trigger.message}")
-        log = DecisionLog(project.audit_url)
+        log = DecisionLog(workspace.state_url)
         try:
             if not force and not any(t.fired for t in triggers):
                 return _record(log, project, triggers, "skipped", retrain=False)
@@ -114,12 +114,13 @@ def _roll_out(
     run: RunOutcome,
     say: Callable[[str], None],
 ) -> RetrainOutcome:
-    from shipyard.api import open_registry
     from shipyard.delivery.controller import RolloutController
     from shipyard.delivery.state import RolloutStore
+    from shipyard.workspace import Workspace
 
-    store = RolloutStore(project.policy.rollout.database_url or project.audit_url)
-    controller = RolloutController(project, open_registry(project), store, actor=actor(), on_event=say)
+    workspace = Workspace.open(project)
+    store = RolloutStore(project.policy.rollout.database_url or workspace.state_url)
+    controller = RolloutController(project, workspace.registry, store, actor=actor(), on_event=say)
     fired = ", ".join(t.trigger for t in triggers if t.fired)
     rollout = controller.start(run.version, reason=f"retrained ({fired}) and passed every gate")
     outcome = _record(log, project, triggers, "rollout_started", run=run)

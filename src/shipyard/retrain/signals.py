@@ -71,6 +71,8 @@ def _drift(project: Project) -> TriggerResult:
         report = live_drift(project)
     except ConfigError as exc:  # no prediction log yet, or no rows in the window
         return TriggerResult("drift", False, f"not measured: {exc}")
+    if report.too_few_rows:
+        return TriggerResult("drift", False, f"not measured: {report.too_few_rows_message()}")
     failures = [r.message for r in report.to_report().failures]
     return drift_trigger([f.name for f in report.drifted], len(report.tested), failures)
 

@@ -1,7 +1,8 @@
 """The set of models a server holds (production, canary, shadow) and the atomic hot swap.
 
-A new set is loaded completely (every version downloaded, verified against its sha256
-manifest and environment fingerprint, deserialised) before one reference is replaced, so
+A new set is loaded completely (every version downloaded, its manifest's signature checked
+when a verify key is configured, verified against its sha256 manifest and environment
+fingerprint, deserialised with only the trusted types) before one reference is replaced, so
 a request sees either the old set or the new one, never a mix. A failed load leaves the
 old set serving and is kept in `last_error`.
 """
@@ -19,8 +20,10 @@ from shipyard.errors import ConfigError, ServingError
 from shipyard.serving.desired import DesiredState
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     from shipyard.registry.store import ModelRegistry
-    from shipyard.training.packaging import Servable
+    from shipyard.training.packaging import ModelTrust, Servable
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +78,18 @@ class ModelSet:
 class ModelHolder:
     """Loads versions from the registry (reusing ones already loaded) and swaps the served set."""
 
-    def __init__(self, registry: ModelRegistry | None, *, on_mismatch: str = "warn") -> None:
+    def __init__(
+        self,
+        registry: ModelRegistry | None,
+        *,
+        on_mismatch: str = "warn",
+        trust: ModelTrust | None = None,
+        verify_key: Ed25519PublicKey | None = None,
+    ) -> None:
         self.registry = registry
         self.on_mismatch = on_mismatch
+        self.trust = trust  # what deserialising may build (shipyard.yaml's model_format)
+        self.verify_key = verify_key  # when set, only versions signed with its private key load
         self.current: ModelSet | None = None
         self.desired: DesiredState | None = None
         self.last_error: str | None = None
@@ -93,7 +105,7 @@ class ModelHolder:
 
     def load(self, ref: str) -> LoadedModel:
         """Fetch, verify and deserialise one version (or alias); reuses a version already served."""
-        from shipyard.registry.verified import fetch_verified
+        from shipyard.registry.verified import download_signed, fetch_verified
         from shipyard.training.packaging import load_servable
 
         if self.registry is None:
@@ -102,10 +114,13 @@ class ModelHolder:
         for loaded in self._loaded():
             if loaded.version == info.version:
                 # Served already, but its files are verified again: a tampered cache must not hide.
-                self.registry.download(info.version)
+                download_signed(self.registry, info, self.verify_key)
                 return loaded
-        verified = fetch_verified(self.registry, info.version, on_mismatch=self.on_mismatch)
-        return LoadedModel(info.version, load_servable(verified.path), verified.path, time.time())
+        verified = fetch_verified(
+            self.registry, info.version, on_mismatch=self.on_mismatch, verify_key=self.verify_key
+        )
+        servable = load_servable(verified.path, self.trust)
+        return LoadedModel(info.version, servable, verified.path, time.time())
 
     def _loaded(self) -> list[LoadedModel]:
         current = self.current

@@ -46,6 +46,7 @@ class ServeOptions:
     shadow: str | None = None
     tokens: TokenStore | None = None
     insecure: bool = False
+    verify_key: Path | None = None  # `--verify-key`: before $SHIPYARD_VERIFY_KEY and registry.verify_key
 
 
 def check_exposure(host: str, tokens: TokenStore | None, insecure: bool) -> None:
@@ -96,13 +97,21 @@ def initial_desired(registry: ModelRegistry, options: ServeOptions) -> DesiredSt
 
 def build_state(project: Project, options: ServeOptions, config: ServingConfig | None = None) -> ServerState:
     """Open the registry, load and verify the first model set, and assemble the server state."""
-    from shipyard.api import open_registry
     from shipyard.data.schema import read_schema
     from shipyard.serving.app import ServerState
+    from shipyard.workspace import Workspace
 
     config = config or project.policy.serving
-    registry = open_registry(project)
-    holder = ModelHolder(registry, on_mismatch=project.policy.environment.on_mismatch)
+    registry = Workspace.open(project).registry
+    from shipyard.registry.signing import verify_key_for
+    from shipyard.training.formats import ModelTrust
+
+    holder = ModelHolder(
+        registry,
+        on_mismatch=project.policy.environment.on_mismatch,
+        trust=ModelTrust.of(project.policy),
+        verify_key=verify_key_for(project, options.verify_key),
+    )
     try:
         holder.apply(initial_desired(registry, options))
     except (ModelVersionNotFound, ServingError):

@@ -119,17 +119,17 @@ class ModelLoader:
         _fail(problem)
 
     def _load(self, ref: str) -> tuple[str, Servable]:
-        from shipyard.api import open_registry
         from shipyard.registry.verified import fetch_verified
-        from shipyard.training.packaging import load_servable
+        from shipyard.training.packaging import ModelTrust, load_servable
+        from shipyard.workspace import Workspace
 
         with _quiet_dependencies():
-            registry = open_registry(self._project)
+            registry = Workspace.open(self._project).registry
             version = registry.get(ref).version
             if version not in self._loaded:
                 on_mismatch = self._project.policy.environment.on_mismatch
                 verified = fetch_verified(registry, version, on_mismatch=on_mismatch)
-                self._loaded[version] = load_servable(verified.path)
+                self._loaded[version] = load_servable(verified.path, ModelTrust.of(self._project.policy))
         return version, self._loaded[version]
 
     def __call__(self, ref: str) -> Servable:
@@ -171,10 +171,11 @@ def _chosen_model(config: pytest.Config, loader: ModelLoader) -> tuple[str, Serv
     model_dir = os.environ.get(MODEL_DIR_VARIABLE)
     if model_dir:
         from shipyard.errors import ConfigError
-        from shipyard.training.packaging import load_servable
+        from shipyard.training.packaging import ModelTrust, load_servable
 
+        trust = ModelTrust.of(loader._project.policy)
         try:
-            return str(Path(model_dir).resolve()), load_servable(Path(model_dir))
+            return str(Path(model_dir).resolve()), load_servable(Path(model_dir), trust)
         except ConfigError as exc:
             problem = str(exc)
         _fail(f"${MODEL_DIR_VARIABLE}: {problem}")

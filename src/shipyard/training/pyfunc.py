@@ -12,7 +12,7 @@ from typing import Any
 import mlflow.pyfunc
 import pandas as pd
 
-from shipyard.training.packaging import ESTIMATOR_ARTIFACT, Servable, load_servable
+from shipyard.training.packaging import ESTIMATOR_ARTIFACT, Servable, load_servable, pyfunc_trust
 
 
 class ShipyardPyfunc(mlflow.pyfunc.PythonModel):
@@ -20,11 +20,13 @@ class ShipyardPyfunc(mlflow.pyfunc.PythonModel):
 
     MLflow has put the model's `code/` folder on `sys.path` before `load_context`,
     so the features module shipped inside the model imports without the project.
+    What may be deserialised comes from the caller of `load_pyfunc` (shipyard.yaml), never
+    from the model folder: a plain `mlflow.pyfunc.load_model` gets Shipyard's defaults.
     """
 
     def load_context(self, context: Any) -> None:
         model_dir = Path(context.artifacts[ESTIMATOR_ARTIFACT]).resolve().parents[1]
-        self._servable: Servable = load_servable(model_dir)
+        self._servable: Servable = load_servable(model_dir, pyfunc_trust())
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None

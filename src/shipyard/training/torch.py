@@ -1,16 +1,21 @@
 """PyTorch modules as scikit-learn estimators, so a user's `train` can return a neural network.
 
 `TorchClassifier` and `TorchRegressor` fit a module built by the user's factory
-`module(n_features, n_outputs)` with Adam, and pickle as the factory plus the
-weights (`state_dict`): the factory must be a module-level function or class in
-the user's code, which ships inside the model. torch is imported inside methods,
-so importing Shipyard never pays for it (~2 s).
+`module(n_features, n_outputs)` with Adam. A model folder keeps them as JSON (the
+parameters, the factory's import path, the fitted attributes) plus the weights
+(`state_dict`, read back with `torch.load(weights_only=True)`): nothing is unpickled.
+The factory must be a module-level function or class, in the user's code that ships
+inside the model or in torch. torch is imported inside methods, so importing
+Shipyard never pays for it (~2 s).
 """
 
 from __future__ import annotations
 
-import pickle
+import importlib
+import json
+import pickle  # only for the error `torch.load(weights_only=True)` raises; nothing is unpickled
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +24,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from shipyard.core.params import STRING, Interval, OfType, validate_params
-from shipyard.errors import ConfigError
+from shipyard.errors import ConfigError, IntegrityError
 
 if TYPE_CHECKING:
     import torch
@@ -84,13 +89,14 @@ class _TorchEstimator(BaseEstimator):
 
     def _check_factory(self) -> None:
         try:
-            pickle.dumps(self.module)
-        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            _factory_ref(self.module)
+        except ValueError as exc:
             raise ConfigError(
                 f"The 'module' option of {type(self).__name__} must be a module-level function or "
                 f"class, so the fitted model can be saved and loaded. Got {self.module!r}, which "
-                f"cannot be pickled ({exc}). Define the factory at the top level of your model code."
-            ) from exc
+                f"cannot be imported by name ({exc}). Define the factory at the top level of your "
+                "model code."
+            ) from None
 
     def _build(self, n_features: int) -> torch.nn.Module:
         import torch
@@ -235,6 +241,87 @@ class _TorchEstimator(BaseEstimator):
                 module = self._build(self.n_features_in_)
             module.load_state_dict(weights)
             self.module_ = module.eval()
+
+
+_PARAMS_FILE = "estimator.json"
+_WEIGHTS_FILE = "weights.pt"
+_FITTED = ("n_features_in_", "n_outputs_", "classes_", "feature_names_in_", "_y_1d")
+
+
+def _factory_ref(factory: Callable) -> str:
+    """`module:qualname` that imports back to `factory`; ValueError when there is none."""
+    module, qualname = getattr(factory, "__module__", None), getattr(factory, "__qualname__", "")
+    if not module or not qualname or "<" in qualname:
+        raise ValueError("it is not defined at the top level of a module")
+    target: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        target = getattr(target, part, None)
+    if target is not factory:
+        raise ValueError(f"{module}.{qualname} names another object")
+    return f"{module}:{qualname}"
+
+
+def save_torch(estimator: _TorchEstimator, folder: Path) -> None:
+    """Write a fitted estimator as `estimator.json` (parameters, factory, fitted attributes)
+    and `weights.pt` (its `state_dict`)."""
+    import torch
+
+    check_is_fitted(estimator, "module_")
+    params = estimator.get_params(deep=False)
+    fitted = {k: getattr(estimator, k) for k in _FITTED if hasattr(estimator, k)}
+    document = {
+        "class": type(estimator).__name__,
+        "factory": _factory_ref(params.pop("module")),
+        "params": params,
+        "fitted": {k: np.asarray(v).tolist() if isinstance(v, np.ndarray) else v for k, v in fitted.items()},
+    }
+    (folder / _PARAMS_FILE).write_text(json.dumps(document, indent=2, sort_keys=True))
+    weights = {k: v.detach().cpu().contiguous() for k, v in estimator.module_.state_dict().items()}
+    torch.save(weights, folder / _WEIGHTS_FILE)
+
+
+def load_torch(folder: Path, *, code_modules: frozenset[str]) -> _TorchEstimator:
+    """Rebuild an estimator written by `save_torch`. The factory is imported only from the
+    model's shipped code (`code_modules`, top-level names) or torch; weights load as tensors only."""
+    import torch
+
+    document = json.loads((folder / _PARAMS_FILE).read_text())
+    classes = {c.__name__: c for c in (TorchClassifier, TorchRegressor)}
+    cls = classes.get(document.get("class"))
+    module_name, _, qualname = str(document.get("factory", "")).partition(":")
+    top = module_name.partition(".")[0]
+    if cls is None or not qualname or (top not in code_modules and top != "torch"):
+        raise IntegrityError(
+            f"The torch model in {folder} names class {document.get('class')!r} and factory "
+            f"{document.get('factory')!r}; a factory must come from the code shipped in the model "
+            "or from torch. Refusing to load it."
+        )
+    try:
+        factory: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            factory = getattr(factory, part)
+        estimator = cls(factory, **document.get("params", {}))
+    except (ImportError, AttributeError, TypeError) as exc:
+        raise IntegrityError(
+            f"The torch model in {folder} cannot be rebuilt from its factory "
+            f"{document.get('factory')!r} ({type(exc).__name__}: {exc}); refusing to load it."
+        ) from None
+    fitted = {k: v for k, v in document.get("fitted", {}).items() if k in _FITTED}
+    for key, value in fitted.items():
+        kind = object if key == "feature_names_in_" else None
+        setattr(estimator, key, np.asarray(value, dtype=kind) if isinstance(value, list) else value)
+    try:
+        weights = torch.load(folder / _WEIGHTS_FILE, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+        raise IntegrityError(
+            f"The weights file {folder / _WEIGHTS_FILE} holds more than tensors or is damaged "
+            f"({type(exc).__name__}); refusing to load it. Retrain the model."
+        ) from None
+    with torch.random.fork_rng(devices=[]):
+        module = estimator._build(estimator.n_features_in_)
+    module.load_state_dict(weights)
+    estimator.module_ = module.eval()
+    return estimator
 
 
 def _writable(data: np.ndarray) -> np.ndarray:

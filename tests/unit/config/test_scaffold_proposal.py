@@ -55,6 +55,7 @@ def test_a_classification_proposal_drops_identifiers_and_slices_categories():
     assert p.dropped == ["order_id"]
     assert p.slices == ["channel", "items"]
     assert p.metrics[0] == "roc_auc"
+    assert p.name == "orders"
 
 
 def test_a_datetime_column_gives_a_time_split():
@@ -99,6 +100,7 @@ def test_the_policy_renders_valid_and_commented():
     policy = parse_policy(yaml.safe_load(text))
     assert policy.name == "orders" and policy.data.target == "label"
     assert [g.type for g in policy.gates] == [
+        "metric_threshold",
         "metric_threshold",
         "output_contract",
         "performance",

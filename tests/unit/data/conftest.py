@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -47,3 +49,26 @@ def reference(seed: int) -> pd.DataFrame:
 @pytest.fixture
 def schema(reference: pd.DataFrame) -> Schema:
     return infer_schema(reference, target=TARGET)
+
+
+def strict(schema: Schema) -> Schema:
+    """The schema as files written before batch allowances read: no nulls where not nullable,
+    no unseen category, no observed range (beyond minimum/maximum fails)."""
+    columns = tuple(
+        dataclasses.replace(
+            c, max_null_fraction=None, max_unseen_fraction=None, observed_minimum=None, observed_maximum=None
+        )
+        for c in schema.columns
+    )
+    return dataclasses.replace(schema, columns=columns)
+
+
+@pytest.fixture
+def strict_schema(schema: Schema) -> Schema:
+    return strict(schema)
+
+
+@pytest.fixture
+def draw():
+    """`make_reference(seed, rows)`, for tests that need other sizes."""
+    return make_reference

@@ -95,10 +95,10 @@ def test_wrong_dtype_shows_the_values_that_do_not_parse(
     assert list(failure.examples) == ["n/a", "12,5"]
 
 
-def test_nulls_where_not_allowed(reference: pd.DataFrame, schema: Schema) -> None:
+def test_nulls_where_an_old_schema_allows_none(reference: pd.DataFrame, strict_schema: Schema) -> None:
     df = reference.copy()
     df.loc[[4, 17, 99], "amount"] = np.nan
-    failure = _only_failure(_validate(df, schema))
+    failure = _only_failure(_validate(df, strict_schema))
     assert (failure.check, failure.subject, failure.reason) == (
         "column_nulls",
         "amount",
@@ -110,11 +110,11 @@ def test_nulls_where_not_allowed(reference: pd.DataFrame, schema: Schema) -> Non
     assert "(rows 4, 17, 99)" in failure.message
 
 
-def test_nulls_allowed_in_nullable_int_column(reference: pd.DataFrame, schema: Schema) -> None:
-    assert schema.column("age").nullable
+def test_nulls_allowed_in_nullable_int_column(reference: pd.DataFrame, strict_schema: Schema) -> None:
+    assert strict_schema.column("age").nullable
     df = reference.copy()
     df.loc[:50, "age"] = pd.NA
-    assert _validate(df, schema).passed
+    assert _validate(df, strict_schema).passed
 
 
 @pytest.mark.parametrize(
@@ -141,10 +141,10 @@ def test_out_of_range_on_both_sides_gives_two_results(reference: pd.DataFrame, s
     assert reasons == [Reason.BELOW_MINIMUM, Reason.ABOVE_MAXIMUM]
 
 
-def test_unseen_category(reference: pd.DataFrame, schema: Schema) -> None:
+def test_unseen_category(reference: pd.DataFrame, strict_schema: Schema) -> None:
     df = reference.copy()
     df.loc[[5, 6, 7], "merchant_category"] = "crypto"
-    failure = _only_failure(_validate(df, schema))
+    failure = _only_failure(_validate(df, strict_schema))
     assert (failure.check, failure.subject, failure.reason) == (
         "column_categories",
         "merchant_category",
@@ -152,8 +152,9 @@ def test_unseen_category(reference: pd.DataFrame, schema: Schema) -> None:
     )
     assert failure.observed == 3
     assert failure.message.startswith(
-        "Column 'merchant_category' has 3 values not seen in the reference data ('crypto'). "
-        "If the new categories are expected, run 'shipyard schema infer' and review the diff."
+        "Column 'merchant_category' has 3 values (0.75% of rows) not seen in the reference data "
+        "('crypto'). If the new categories are expected, re-infer the schema from the reference data "
+        "(`shipyard schema infer --data <reference>`, never from the batch under test) and review the diff."
     )
 
 
@@ -253,14 +254,14 @@ def test_invalid_labels(reference: pd.DataFrame, schema: Schema) -> None:
     assert "3 labels not seen in the reference data (7.0)" in failures[1].message
 
 
-def test_several_failures_at_once_are_all_reported(reference: pd.DataFrame, schema: Schema) -> None:
+def test_several_failures_at_once_are_all_reported(reference: pd.DataFrame, strict_schema: Schema) -> None:
     df = reference.drop(columns="is_weekend").assign(foo="x")
     df.loc[[1, 2], "amount"] = [1e9, 2e9]
     df.loc[3, "balance"] = np.nan
     df.loc[4, "merchant_category"] = "crypto"
     df["channel"] = df["channel"].astype(str)  # still a string column: no failure
-    df["created_at"] = df["created_at"].astype(str)
-    report = _validate(df, schema)
+    df["created_at"] = df["created_at"].dt.strftime("%d/%m/%Y")  # text, but no ISO date
+    report = _validate(df, strict_schema)
     assert {(f.check, f.subject, f.reason) for f in report.failures} == {
         ("column_presence", "is_weekend", Reason.MISSING_COLUMN),
         ("column_presence", "foo", Reason.UNEXPECTED_COLUMN),
@@ -276,25 +277,32 @@ def test_several_failures_at_once_are_all_reported(reference: pd.DataFrame, sche
     assert report.to_json()  # examples and observed values serialise
 
 
+REINFER_HINT = (
+    "If the new range is expected, re-infer the schema from the reference data "
+    "(`shipyard schema infer --data <reference>`, never from the batch under test) and review the diff."
+)
+
+
 def test_message_names_column_count_and_examples() -> None:
     reference = pd.DataFrame({"amount": np.linspace(0.0, 100.0, 50), TARGET: [0, 1] * 25})
     schema = infer_schema(reference, target=TARGET)
-    assert schema.column("amount").maximum == 110.0
+    assert schema.column("amount").observed_maximum == 100.0
+    assert schema.column("amount").maximum == 180.0  # 100 + (q90 - q10 = 80)
     few = reference.copy()
     few.loc[[0, 1, 3], "amount"] = [61234.5, 99000.0, 61234.5]
     assert _only_failure(_validate(few, schema)).message == (
-        "Column 'amount' has 3 values above the schema maximum 110.0 (61234.5, 99000.0). "
-        "If the new range is expected, run 'shipyard schema infer' and review the diff."
+        "Column 'amount' has 3 values above the schema maximum 180.0; the reference data's highest "
+        f"was 100.0 (61234.5, 99000.0). {REINFER_HINT}"
     )
     many = reference.copy()
     many.loc[:11, "amount"] = np.arange(200.0, 212.0)
     failure = _only_failure(_validate(many, schema))
     assert failure.message.startswith(
-        "Column 'amount' has 12 values above the schema maximum 110.0 "
-        "(e.g. 200.0, 201.0, 202.0, 203.0, 204.0)."
+        "Column 'amount' has 12 values above the schema maximum 180.0; the reference data's highest "
+        "was 100.0 (e.g. 200.0, 201.0, 202.0, 203.0, 204.0)."
     )
     assert list(failure.examples) == [200.0, 201.0, 202.0, 203.0, 204.0]
-    assert failure.hint == "If the new range is expected, run 'shipyard schema infer' and review the diff."
+    assert failure.hint == REINFER_HINT
 
 
 @pytest.mark.parametrize("storage", [object, "str", "category"])
@@ -313,11 +321,11 @@ def test_int_column_accepts_ints_and_whole_floats(
 
 
 def test_int_column_with_nulls_read_as_float_reports_nulls_not_dtype(
-    reference: pd.DataFrame, schema: Schema
+    reference: pd.DataFrame, strict_schema: Schema
 ) -> None:
     ids = reference["transaction_id"].astype(float)
     ids.iloc[0] = np.nan
-    failure = _only_failure(_validate(reference.assign(transaction_id=ids), schema))
+    failure = _only_failure(_validate(reference.assign(transaction_id=ids), strict_schema))
     assert failure.reason is Reason.NULL_VALUES
 
 

@@ -42,9 +42,18 @@ def frame() -> pd.DataFrame:
 def test_columns_are_profiled_by_kind(frame: pd.DataFrame) -> None:
     profile = build_profile(frame, exclude=("flag",))
     kinds = {name: column.kind for name, column in profile.columns.items()}
-    assert kinds == {"amount": "numeric", "age": "numeric", "country": "categorical", "kind": "categorical"}
-    assert list(profile.skipped) == ["created"]
+    assert kinds == {
+        "amount": "numeric",
+        "age": "numeric",
+        "country": "categorical",
+        "kind": "categorical",
+        "created": "datetime",  # profiled on seconds since the epoch
+    }
+    assert profile.columns["created"].min == frame["created"].min().tz_localize("UTC").timestamp()
+    assert profile.skipped == {}
     assert profile.rows == len(frame)
+    nested = build_profile(pd.DataFrame({"tags": [[1, 2], [3]]}))
+    assert list(nested.skipped) == ["tags"]
 
 
 def test_numeric_profile_holds_exact_moments_quantiles_and_bins(frame: pd.DataFrame) -> None:

@@ -35,7 +35,17 @@ def test_file_is_readable_and_stable(schema: Schema, tmp_path: Path) -> None:
     names = [line.removeprefix("- name: ") for line in text.splitlines() if line.startswith("- name:")]
     assert names == schema.names  # data order, one mapping per column
     bounded = [c for c in yaml.safe_load(text)["columns"] if "maximum" in c][0]
-    assert list(bounded) == ["name", "dtype", "nullable", "unique", "minimum", "maximum"]
+    assert list(bounded) == [
+        "name",
+        "dtype",
+        "nullable",
+        "max_null_fraction",
+        "unique",
+        "minimum",
+        "maximum",
+        "observed_minimum",
+        "observed_maximum",
+    ]
     write_schema(read_schema(path), path)
     assert path.read_text() == text
 

@@ -48,36 +48,50 @@ def test_nullable_unique_and_categories(reference: pd.DataFrame) -> None:
 @pytest.mark.parametrize(
     ("values", "margin", "expected"),
     [
-        ([10.0, 20.0, 30.0, 40.0], 0.1, (7.0, 43.0)),
-        ([-50.0, 50.0], 0.1, (-60.0, 60.0)),
-        ([0.0, 100.0], 0.1, (0.0, 110.0)),  # never negative: the lower bound stays at zero
-        ([10.0, 20.0, 30.0, 40.0], 0.0, (10.0, 40.0)),
-        ([10.0, 20.0, 30.0, 40.0], 0.5, (0.0, 55.0)),
-        ([-10.0, 30.0], 0.5, (-30.0, 50.0)),
-        ([3, 13, 13], 0.1, (2, 14)),
-        ([0, 5, 5], 0.1, (0, 6)),
-        ([-10, 10, 10], 0.1, (-12, 12)),
+        # each side: max(2 x the outer decile's spread, q90 - q10, margin x range), rounded out
+        ([10.0, 20.0, 30.0, 40.0], 0.1, (0.0, 64.0)),  # never negative: the lower bound stays >= 0
+        ([-50.0, 50.0], 0.1, (-130.0, 130.0)),
+        ([0.0, 100.0], 0.1, (0.0, 180.0)),
+        ([-10.0, 30.0], 0.5, (-42.0, 62.0)),
+        ([-10.0, 30.0], 2.0, (-90.0, 110.0)),  # the margin is a floor
+        ([3, 13, 13], 0.1, (0, 21)),
+        ([0, 5, 5], 0.1, (0, 9)),
+        ([-10, 10, 10], 0.1, (-26, 26)),
         ([7, 7, 7], 0.1, (7, 7)),
     ],
 )
-def test_range_is_widened_by_margin(values: list, margin: float, expected: tuple) -> None:
+def test_fail_range_is_widened_from_the_tail(values: list, margin: float, expected: tuple) -> None:
     df = pd.DataFrame({"x": values, TARGET: range(len(values))})
     column = infer_schema(df, target=TARGET, margin=margin).column("x")
     assert (column.minimum, column.maximum) == expected
+    assert (column.observed_minimum, column.observed_maximum) == (min(values), max(values))
     kind = int if isinstance(values[0], int) else float
     assert type(column.minimum) is kind and type(column.maximum) is kind
 
 
-def test_float_bounds_cover_margin_and_round_outward_by_little(seed: int) -> None:
+def test_float_bounds_cover_the_tail_and_round_outward_by_little(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    values = rng.normal(rng.uniform(-1e4, 1e4), rng.uniform(1e-3, 1e3), 500)
+    # Negative values: a positive column may be widened further, on the log scale.
+    values = rng.normal(rng.uniform(-1e4, -5e3), rng.uniform(1e-3, 1e3), 500)
     df = pd.DataFrame({"x": values, TARGET: 0})
     column = infer_schema(df, target=TARGET, margin=0.1).column("x")
-    span = values.max() - values.min()
-    low, high = values.min() - 0.1 * span, values.max() + 0.1 * span
+    q10, q90 = np.quantile(values, [0.1, 0.9])
+    low = values.min() - max(2 * (q10 - values.min()), q90 - q10)
+    high = values.max() + max(2 * (values.max() - q90), q90 - q10)
     assert column.minimum <= low and column.maximum >= high
-    widened = 1.2 * span
-    assert low - column.minimum <= 0.01 * widened and column.maximum - high <= 0.01 * widened
+    span = high - low
+    assert low - column.minimum <= 0.01 * span and column.maximum - high <= 0.01 * span
+    seen = values.max() - values.min()
+    assert values.min() - 0.001 * seen <= column.observed_minimum <= values.min()
+    assert values.max() <= column.observed_maximum <= values.max() + 0.001 * seen
+
+
+def test_a_heavy_positive_tail_is_widened_on_the_log_scale(seed: int) -> None:
+    values = np.random.default_rng(seed).lognormal(3.0, 2.0, 2000)
+    column = infer_schema(pd.DataFrame({"x": values, TARGET: 0}), target=TARGET).column("x")
+    q90 = np.quantile(values, 0.9)
+    assert column.maximum >= values.max() * (values.max() / q90) ** 2 * 0.999
+    assert column.minimum == 0.0
 
 
 def test_datetime_minimum_is_widened_and_maximum_left_open(reference: pd.DataFrame) -> None:
@@ -100,7 +114,7 @@ def test_infinite_values_leave_that_side_open() -> None:
     df = pd.DataFrame({"x": [1.0, 2.0, math.inf], TARGET: [0, 1, 0]})
     column = infer_schema(df, target=TARGET).column("x")
     assert column.maximum is None
-    assert column.minimum == 0.9
+    assert column.minimum == pytest.approx(0.2)  # 1.0 - (q90 - q10 = 0.8)
 
 
 @pytest.mark.parametrize(
@@ -156,7 +170,14 @@ def test_string_column_of_any_storage_is_string() -> None:
         }
     )
     schema = infer_schema(df, target=TARGET, max_category_ratio=1.0)
-    expected = {"dtype": "string", "nullable": True, "unique": False, "categories": ("a", "b")}
+    expected = {
+        "dtype": "string",
+        "nullable": True,
+        "unique": False,
+        "categories": ("a", "b"),
+        "max_null_fraction": 0.99,  # one null in three rows bounds the rate by little
+        "max_unseen_fraction": 1.0,
+    }
     for name in ("obj", "str"):
         assert schema.column(name) == ColumnSchema(name=name, **expected)
 

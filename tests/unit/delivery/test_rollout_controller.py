@@ -22,6 +22,7 @@ from shipyard.errors import AliasConflict, BusyError, ConfigError, ModelVersionN
 from shipyard.registry import ModelRegistry
 from shipyard.serving import predlog as log
 from shipyard.serving.desired import read_desired
+from shipyard.workspace import Workspace
 
 POLICY = """\
 name: tiny
@@ -95,7 +96,9 @@ def make_project(
     root.mkdir(parents=True)
     (root / "shipyard.yaml").write_text(POLICY.replace("{webhook}", webhook_url))
     project = Project.load(root)
-    registry = ModelRegistry(tracking_uri, f"model-{next(_names)}", audit_url=project.audit_url)
+    registry = ModelRegistry(
+        tracking_uri, f"model-{next(_names)}", audit_url=Workspace.open(project).state_url
+    )
     for i in range(3):
         registry.register(
             model_dir,
@@ -116,7 +119,7 @@ def setup(
     tmp_path: Path, model_dir: Path, tracking_uri: str, webhook
 ) -> Iterator[tuple[Project, ModelRegistry, RolloutStore]]:
     project, registry = make_project(tmp_path / "p", model_dir, tracking_uri, webhook[0])
-    store = RolloutStore(project.audit_url)
+    store = RolloutStore(Workspace.open(project).state_url)
     yield project, registry, store
     store.close()
     registry.close()
@@ -294,7 +297,7 @@ def test_a_broken_webhook_never_breaks_a_rollout(tmp_path, model_dir, tracking_u
     project, registry = make_project(
         tmp_path / "p", model_dir, tracking_uri, "http://127.0.0.1:9/unreachable"
     )
-    store = RolloutStore(project.audit_url)
+    store = RolloutStore(Workspace.open(project).state_url)
     try:
         ctl = controller(project, registry, store, sleep=traffic_writer(project.root, canary_latency=5.0))
         done = ctl.drive(ctl.start("2"))

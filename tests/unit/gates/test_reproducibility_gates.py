@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -103,12 +102,14 @@ def test_round_trip_passes_for_the_packaged_model(rows, packaged):
 def test_round_trip_fails_when_the_artifact_differs_from_the_model_in_memory(rows, packaged, tmp_path):
     import shutil
 
+    import skops.io
+
     from shipyard.training.packaging import load_servable
 
     copy = shutil.copytree(packaged, tmp_path / "model")
     in_memory = load_servable(copy)
     other = LogisticRegression(C=1e-3).fit(rows[NUMERIC], rows[TARGET])
-    joblib.dump(other, copy / "artifacts" / "estimator.joblib")
+    skops.io.dump(other, copy / "artifacts" / "estimator" / "estimator.skops")
     ctx = context(rows[[*NUMERIC, TARGET]], in_memory, model_dir=copy)
     result = SerializationRoundTripGate().evaluate(ctx)
     assert result.status is Status.FAILED and result.reason is Reason.ROUND_TRIP_MISMATCH

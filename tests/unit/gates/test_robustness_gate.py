@@ -23,7 +23,7 @@ def schema(rows):
 
 def test_edge_values_come_from_the_schema(rows, schema):
     x2 = schema.column("x2")
-    assert edge_values("x2", rows, schema) == [x2.minimum, x2.maximum] == [0.0, 11.0]
+    assert edge_values("x2", rows, schema) == [x2.minimum, x2.maximum] == [0.0, 17.5]
     x1 = schema.column("x1")
     assert edge_values("x1", rows, schema) == [x1.minimum, x1.maximum, 0]
     assert edge_values("x2", rows.assign(x2=rows.x2 + 20), None)[-1] != 0, (

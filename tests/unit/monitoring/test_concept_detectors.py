@@ -38,7 +38,9 @@ def test_sea_change_is_detected_within_a_bounded_delay(seed: int) -> None:
     first = {a.detector: a for a in reversed(alerts)}
     assert set(first) == {"adwin", "page_hinkley"}
     for alert in first.values():
-        assert alert.index - CHANGE_AT <= 500
+        # the defaults hold false alarms at <= 5% of 100,000-row stable streams, so a doubling of
+        # the error rate takes a few hundred rows more than with the old short-stream defaults
+        assert alert.index - CHANGE_AT <= 700
         assert alert.at == stamps[alert.index]
         assert alert.at.strftime("%Y-%m-%d %H:%M:%S") in alert.message
         assert alert.evidence["mean_error_recent"] > alert.evidence["mean_error_before"]

@@ -1,7 +1,7 @@
-"""The harness behind the concept-drift defaults: false alarms on stable error streams and
-detection delay after a known change point, over many seeds (numbers in docs/monitoring.md).
+"""Small form of benchmarks/drift_concept.py, the harness behind the concept-drift defaults:
+false alarms on long stable error streams and detection delay after a known change point.
 
-Streams are Bernoulli 0/1 errors (a classifier's mistakes), error rate 0.1 before the change.
+Streams are Bernoulli 0/1 errors (a classifier's mistakes), error rate 0.10 before the change.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ import pytest
 from shipyard.config.policy import ConceptConfig
 from shipyard.monitoring.concept import make_detectors
 
-SEEDS = range(30)
-STABLE_ROWS = 3000
-CHANGE_AT = 1000
+SEEDS = range(8)
+LONG = 50_000
 
 
 def _first_alarm(detector: object, stream: np.ndarray) -> int | None:
@@ -25,44 +24,50 @@ def _first_alarm(detector: object, stream: np.ndarray) -> int | None:
     return None
 
 
-def measure(name: str, after: float, config: ConceptConfig) -> tuple[float, list[int], int]:
-    """(false-alarm rate on stable streams, delays after the change, alarms before the change)."""
+def measure(name: str, config: ConceptConfig, *, rows: int, change_at: int, after: float) -> tuple:
+    """(stable streams with an alarm, delays after the change, alarms before the change)."""
     false_alarms, delays, early = 0, [], 0
     for seed in SEEDS:
         rng = np.random.default_rng(seed)
-        stable = (rng.random(STABLE_ROWS) < 0.1).astype(float)
+        stable = (rng.random(rows) < 0.1).astype(float)
         false_alarms += _first_alarm(make_detectors(config)[name], stable) is not None
-        changed = np.r_[rng.random(CHANGE_AT) < 0.1, rng.random(2000) < after].astype(float)
+        changed = np.r_[rng.random(change_at) < 0.1, rng.random(rows - change_at) < after].astype(float)
         alarm = _first_alarm(make_detectors(config)[name], changed)
-        if alarm is not None and alarm < CHANGE_AT:
+        if alarm is not None and alarm < change_at:
             early += 1
         elif alarm is not None:
-            delays.append(alarm - CHANGE_AT)
-    return false_alarms / len(SEEDS), delays, early
+            delays.append(alarm - change_at)
+    return false_alarms, delays, early
 
 
-@pytest.mark.parametrize(
-    ("name", "max_median_delay"),
-    [("adwin", 250), ("page_hinkley", 250)],
-)
-def test_defaults_hold_false_alarms_and_delay(name: str, max_median_delay: int) -> None:
-    false_alarm_rate, delays, early = measure(name, 0.3, ConceptConfig())
-    assert false_alarm_rate <= 0.05  # measured 0.0 for both over 30 x 3,000 stable rows
-    assert early <= 1
-    assert len(delays) >= len(SEEDS) - 1  # the error rate tripling is found
-    assert np.median(delays) <= max_median_delay  # measured ~120 (ADWIN), ~130 (Page-Hinkley)
-    assert max(delays) <= 600
+@pytest.mark.parametrize("name", ["adwin", "page_hinkley"])
+def test_defaults_are_quiet_on_long_streams_and_find_a_half_rise(name: str) -> None:
+    false_alarms, delays, early = measure(name, ConceptConfig(), rows=LONG, change_at=LONG // 2, after=0.15)
+    assert false_alarms == 0 and early == 0  # benchmark: 0 of 200 x 100,000 rows for both
+    assert len(delays) == len(SEEDS)  # 0.10 -> 0.15 is found
+    assert np.median(delays) <= 2000  # benchmark: median ~1,040 (ADWIN), ~1,200 (Page-Hinkley)
 
 
-def test_a_smaller_change_is_found_later() -> None:
-    _, big, _ = measure("page_hinkley", 0.3, ConceptConfig())
-    _, small, _ = measure("page_hinkley", 0.2, ConceptConfig())
-    assert np.median(small) > np.median(big)
+@pytest.mark.parametrize("name", ["adwin", "page_hinkley"])
+def test_defaults_find_a_tripling_within_a_few_hundred_rows(name: str) -> None:
+    _, delays, early = measure(name, ConceptConfig(), rows=3000, change_at=1000, after=0.3)
+    assert early == 0 and len(delays) == len(SEEDS)
+    assert np.median(delays) <= 300 and max(delays) <= 600
+
+
+def test_rivers_forgetting_factor_alarms_on_stable_long_streams() -> None:
+    # river's default alpha 0.9999: the cumulative sum forgets, and noise alone crosses the threshold
+    forgetting, _, _ = measure(
+        "page_hinkley", ConceptConfig(ph_alpha=0.9999), rows=LONG, change_at=1, after=0.1
+    )
+    assert forgetting >= len(SEEDS) - 1
 
 
 def test_lower_page_hinkley_threshold_trades_false_alarms_for_delay() -> None:
-    eager = ConceptConfig(ph_threshold=10.0, ph_delta=0.005)
-    rate, delays, _ = measure("page_hinkley", 0.3, eager)
-    default_rate, default_delays, _ = measure("page_hinkley", 0.3, ConceptConfig())
+    eager, default = ConceptConfig(ph_threshold=25.0, ph_delta=0.01), ConceptConfig()
+    rate, _, _ = measure("page_hinkley", eager, rows=LONG, change_at=1, after=0.1)
+    default_rate, _, _ = measure("page_hinkley", default, rows=LONG, change_at=1, after=0.1)
     assert rate > default_rate  # why the default is not lower
+    _, delays, _ = measure("page_hinkley", eager, rows=3000, change_at=1000, after=0.3)
+    _, default_delays, _ = measure("page_hinkley", default, rows=3000, change_at=1000, after=0.3)
     assert np.median(delays) < np.median(default_delays)

@@ -13,6 +13,7 @@ from shipyard.monitoring.engine import detect_drift
 from shipyard.monitoring.verdicts import thresholds_for
 
 SEEDS = range(20)
+_DATASET = MonitoringConfig(fail_on="dataset")
 
 
 def _frame(
@@ -47,7 +48,12 @@ def test_a_shifted_column_is_flagged_and_only_it(seed: int) -> None:
     (result,) = [r for r in report.to_report().results if r.subject == "x0"]
     assert result.reason is Reason.FEATURE_DRIFT and result.status is Status.FAILED
     assert "wasserstein" in result.message
-    assert not report.dataset_drift and report.to_report().passed  # a single column only warns
+    assert "FDR-adjusted p" in result.message
+    # one drifted column fails the check (exit 1) by default, and only warns with fail_on: dataset
+    assert not report.dataset_drift and not report.to_report().passed
+    assert result.severity == "fail"
+    lenient = detect_drift(build_profile(_frame(rng, 2000)), _frame(rng, 2000, shift=0.5), _DATASET)
+    assert [f.name for f in lenient.drifted] == ["x0"] and lenient.to_report().passed
 
 
 @pytest.mark.parametrize("seed", list(SEEDS)[:5])
@@ -63,11 +69,11 @@ def test_dataset_drift_blocks_when_enough_columns_drift() -> None:
     rng = np.random.default_rng(0)
     ref = pd.DataFrame({"a": rng.normal(size=500), "b": rng.normal(size=500)})
     cur = ref + 3.0
-    report = detect_drift(ref, cur, MonitoringConfig(drift_share=0.5))
+    report = detect_drift(ref, cur, MonitoringConfig(drift_share=0.5, fail_on="dataset"))
     assert report.dataset_drift
     checks = report.to_report()
     assert not checks.passed
-    assert checks.failures[0].reason is Reason.DATASET_DRIFT
+    assert [r.reason for r in checks.failures] == [Reason.DATASET_DRIFT]
 
 
 def test_empty_window_skips_every_column() -> None:

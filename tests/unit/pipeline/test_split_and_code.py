@@ -63,6 +63,16 @@ def test_random_split_is_seeded(tmp_path, frame):
     assert not np.array_equal(first[1], other[1])
 
 
+def test_time_split_orders_iso_dates_stored_as_text_as_dates(tmp_path, frame):
+    # half the rows written with a +05:30 offset, so sorting the text would not sort the times
+    moments = frame["when"].dt.tz_localize("UTC")
+    text = [(t.tz_convert("Asia/Kolkata") if i % 2 else t).isoformat() for i, t in enumerate(moments)]
+    as_text = frame.assign(when=pd.Series(text, index=frame.index, dtype=object))
+    split = {"method": "time", "column": "when", "test_size": 0.25}
+    train, test = split_indices(_ctx(tmp_path, split), as_text)
+    assert frame["when"].iloc[train].max() < frame["when"].iloc[test].min()
+
+
 def test_time_split_refuses_a_column_that_is_not_a_time(tmp_path, frame):
     frame = frame.assign(sex=np.where(frame["x"] > 0, "F", "M"))
     with pytest.raises(ConfigError, match="orders rows by 'sex', which has dtype"):

@@ -325,7 +325,7 @@ def test_failure_after_version_creation_removes_it_and_restores_the_alias(
 
 def test_database_store_needs_an_artifact_root_and_hides_the_password(tmp_path: Path) -> None:
     audit_url = f"sqlite:///{tmp_path / 'audit.db'}"
-    with pytest.raises(ConfigError, match="Pass artifact_root") as info:
+    with pytest.raises(ConfigError, match="Set registry.artifact_location") as info:
         ModelRegistry("postgresql://ml:s3cret@db:5432/mlflow", "m", audit_url=audit_url)
     assert "s3cret" not in str(info.value) and "ml:***@db:5432" in str(info.value)
     registry = ModelRegistry(
@@ -351,3 +351,27 @@ def test_a_rolled_back_version_loses_its_pre_release_aliases(
     assert registry.get("2").aliases == ("rejected",)
     assert registry.get("production").version == "1"
     assert {e.reason for e in moves} == {"error rate 20% > 1%"}
+
+
+def test_a_run_left_by_a_dead_registration_is_removed_by_the_next_one(
+    registry: ModelRegistry, model_dir: Path
+) -> None:
+    import os
+    import socket
+
+    from mlflow import MlflowClient
+
+    register(registry, model_dir, key="a")
+    client = MlflowClient(registry.tracking_uri)
+    experiment = client.get_experiment_by_name(registry.model_name).experiment_id
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    tag = "shipyard.registering"
+    dead = client.create_run(experiment, tags={tag: f"{socket.gethostname()}:{gone.pid}"})
+    live = client.create_run(experiment, tags={tag: f"{socket.gethostname()}:{os.getpid()}"})
+    register(registry, model_dir, key="b")
+    left = client.get_run(dead.info.run_id).info
+    assert (left.status, left.lifecycle_stage) == ("FAILED", "deleted")
+    assert client.get_run(live.info.run_id).info.lifecycle_stage == "active"  # its holder may still finish
+    finished = [v for v in registry.versions() if v.run_id]
+    assert all(tag not in client.get_run(v.run_id).data.tags for v in finished)

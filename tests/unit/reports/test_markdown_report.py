@@ -61,3 +61,15 @@ def test_failing_examples_are_listed_under_their_gate(compared: dict):
     assert "| amount | before | after | note |" in section and "| 12.5 | 0.2 | 0.8 |" in section
     assert HOSTILE not in section
     assert markdown.rstrip().endswith("(`shipyard report VERSION --format html`)._")
+
+
+def test_the_model_format_and_an_allowed_pickle_are_shown(compared: dict):
+    safe = render_markdown(
+        {**compared, "model_format": {"format": "skops", "allow_pickle": False, "signed": True}}
+    )
+    assert "**Model format:** skops (signed)" in safe and "Pickle allowed" not in safe
+    risky = render_markdown(
+        {**compared, "model_format": {"format": "pickle", "allow_pickle": True, "signed": False}}
+    )
+    assert "**Model format:** pickle" in risky
+    assert "**⚠ Pickle allowed** (`model_format.allow_pickle: true`)" in risky

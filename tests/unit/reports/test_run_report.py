@@ -17,6 +17,7 @@ from shipyard.reports.run_report import SCHEMA_VERSION, build_run_report, metric
 TOP_LEVEL_KEYS = {
     "schema_version", "kind", "project", "model", "version", "verdict", "new_version", "generated_at",
     "provenance", "stages", "data_report", "gate_report", "evaluation", "baseline", "metrics", "comparisons",
+    "model_format",
 }  # fmt: skip
 METRIC_ROW_KEYS = {
     "metric", "candidate", "production", "delta", "ci_low", "ci_high", "confidence", "test", "p_value",
@@ -46,8 +47,15 @@ def test_reports_of_every_kind_of_run_follow_the_schema(compared: dict, first_mo
     registered = build_run_report(
         {**make_summary(), "stages": [], "new_version": False}, project="p", model="p"
     )
-    for report in (compared, first_model, invalid, registered):
+    pickled = build_run_report(
+        {**make_summary(), "model_format": {"format": "pickle", "allow_pickle": True, "signed": False}},
+        project="p",
+        model="p",
+    )
+    for report in (compared, first_model, invalid, registered, pickled):
         _validate(report)
+    assert pickled["model_format"] == {"format": "pickle", "allow_pickle": True, "signed": False}
+    assert invalid["model_format"] is None
     assert invalid["verdict"] == "invalid_data" and invalid["version"] is None and invalid["metrics"] == []
 
 

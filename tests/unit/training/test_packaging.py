@@ -23,9 +23,11 @@ from shipyard.core.environment import capture_fingerprint, model_packages
 from shipyard.errors import ConfigError
 from shipyard.training.entrypoints import load_entrypoint, source_files
 from shipyard.training.fitting import fit
-from shipyard.training.packaging import Servable, load_pyfunc, load_servable, package_model
+from shipyard.training.packaging import ModelTrust, Servable, load_pyfunc, load_servable, package_model
 
 FEATURES_REF = "spkg.features:build"
+# The user's own transformer: skops builds it only when shipyard.yaml trusts it.
+TRUST = ModelTrust(trusted_types=("spkg.transformers.Clip",))
 CLASSIFIER_PROJECT = {
     "spkg/__init__.py": "",
     "spkg/helpers.py": "SCALE = 3.0\n",
@@ -116,6 +118,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, make_project: Callable[..., 
         code_files=source_files(train, root) + source_files(features, root),
         input_example=raw.head(5),
         fingerprint=fingerprint,
+        trust=TRUST,
     )
     yield Built(servable, model_dir, raw, fingerprint)
     sys.path[:] = path
@@ -123,7 +126,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, make_project: Callable[..., 
 
 def test_model_folder_holds_estimator_code_and_metadata(built: Built) -> None:
     model = built.model_dir
-    assert (model / "MLmodel").is_file() and (model / "artifacts" / "estimator.joblib").is_file()
+    assert (model / "MLmodel").is_file() and (model / "artifacts/estimator/estimator.skops").is_file()
+    assert not list(model.rglob("*.joblib")) and not list(model.rglob("*.pkl"))
     code = model / "code"
     shipped = sorted(p.relative_to(code).as_posix() for p in code.rglob("*.py"))
     assert shipped == [
@@ -136,6 +140,7 @@ def test_model_folder_holds_estimator_code_and_metadata(built: Built) -> None:
     ]
     assert not (model / "python_model.pkl").exists()
     assert json.loads((model / "shipyard.json").read_text()) == {
+        "format": "skops",
         "task": "classification",
         "target": "label",
         "classes": ["no", "yes"],
@@ -167,8 +172,8 @@ def test_signature_takes_the_raw_columns_without_the_target(built: Built) -> Non
 def test_load_servable_and_load_pyfunc_predict_as_in_process(built: Built, seed: int) -> None:
     raw = _raw(seed)
     expected = built.servable.predict_frame(raw)
-    from_servable = load_servable(built.model_dir).predict_frame(raw)
-    from_pyfunc = load_pyfunc(built.model_dir).predict(raw.drop(columns="label"))
+    from_servable = load_servable(built.model_dir, TRUST).predict_frame(raw)
+    from_pyfunc = load_pyfunc(built.model_dir, TRUST).predict(raw.drop(columns="label"))
     for frame in (from_servable, from_pyfunc):
         assert list(frame.columns) == list(expected.columns)
         np.testing.assert_array_equal(frame["prediction"], expected["prediction"])
@@ -182,12 +187,13 @@ _SUBPROCESS = textwrap.dedent(
 
     import pandas as pd
 
-    from shipyard.training.packaging import load_pyfunc, load_servable
+    from shipyard.training.packaging import ModelTrust, load_pyfunc, load_servable
 
     model, out = Path(sys.argv[1]), Path(sys.argv[2])
     raw = pd.read_parquet(out / "raw.parquet")
-    load_servable(model).predict_frame(raw).to_parquet(out / "servable.parquet")
-    load_pyfunc(model).predict(raw.drop(columns="label")).to_parquet(out / "pyfunc.parquet")
+    trust = ModelTrust(trusted_types=("spkg.transformers.Clip",))
+    load_servable(model, trust).predict_frame(raw).to_parquet(out / "servable.parquet")
+    load_pyfunc(model, trust).predict(raw.drop(columns="label")).to_parquet(out / "pyfunc.parquet")
     (out / "origin.txt").write_text(sys.modules["spkg.features"].__file__)
     """
 )

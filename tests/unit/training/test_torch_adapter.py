@@ -9,6 +9,7 @@ from __future__ import annotations
 import doctest
 import importlib.metadata
 import importlib.util
+import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -191,6 +192,12 @@ def test_cuda_training_returns_a_cpu_model_that_pickles(tmp_path: Path) -> None:
     assert (clf.predict(X) == y).mean() > 0.9
     joblib.dump(clf, tmp_path / "clf.joblib")
     np.testing.assert_array_equal(joblib.load(tmp_path / "clf.joblib").predict_proba(X), clf.predict_proba(X))
+    from shipyard.training.torch import load_torch, save_torch
+
+    (tmp_path / "torch").mkdir()
+    save_torch(clf, tmp_path / "torch")  # the safe format loads on a CPU-only machine too
+    loaded = load_torch(tmp_path / "torch", code_modules=_top(mlp))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
 @pytest.mark.parametrize(
@@ -316,3 +323,65 @@ def test_importing_the_adapter_does_not_import_torch() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+def _top(factory: Callable) -> frozenset[str]:
+    return frozenset({factory.__module__.partition(".")[0]})
+
+
+def test_torch_format_round_trip_without_pickle(tmp_path: Path) -> None:
+    from shipyard.training.torch import TorchRegressor, load_torch, save_torch
+
+    X, y = _blobs(1)
+    clf = _classifier().fit(X, y)
+    save_torch(clf, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["estimator.json", "weights.pt"]
+    loaded = load_torch(tmp_path, code_modules=_top(mlp))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert loaded.predict(X).tolist() == clf.predict(X).tolist() and not loaded.module_.training
+
+    import torch
+
+    values = X["a"].to_numpy() * 2.0
+    reg = TorchRegressor(torch.nn.Linear, epochs=5).fit(X, values)
+    (tmp_path / "reg").mkdir()
+    save_torch(reg, tmp_path / "reg")
+    again = load_torch(tmp_path / "reg", code_modules=frozenset())  # torch's own factory
+    np.testing.assert_array_equal(again.predict(X), reg.predict(X))
+    assert again.predict(X).shape == (len(X),)
+
+
+def test_torch_factory_must_come_from_the_shipped_code_or_torch(tmp_path: Path) -> None:
+    from shipyard.errors import IntegrityError
+    from shipyard.training.torch import load_torch, save_torch
+
+    X, y = _blobs(2)
+    save_torch(_classifier().fit(X, y), tmp_path)
+    with pytest.raises(IntegrityError, match="must come from the code shipped in the model or from torch"):
+        load_torch(tmp_path, code_modules=frozenset())
+    document = json.loads((tmp_path / "estimator.json").read_text())
+    (tmp_path / "estimator.json").write_text(json.dumps({**document, "factory": "os:system"}))
+    with pytest.raises(IntegrityError, match="'os:system'"):
+        load_torch(tmp_path, code_modules=_top(mlp))
+
+
+def test_torch_weights_holding_a_pickle_payload_are_never_run(tmp_path: Path) -> None:
+    import pickle
+
+    from shipyard.errors import IntegrityError
+    from shipyard.training.torch import load_torch, save_torch
+
+    X, y = _blobs(3)
+    save_torch(_classifier().fit(X, y), tmp_path)
+    marker = tmp_path / "marker"
+
+    class Payload:
+        def __reduce__(self) -> tuple:
+            return (exec, (f"open({str(marker)!r}, 'w').write('pwned')",))
+
+    import torch
+
+    torch.save({"0.weight": Payload()}, tmp_path / "weights.pt", pickle_module=pickle)
+    with pytest.raises(IntegrityError, match="holds more than tensors"):
+        load_torch(tmp_path, code_modules=_top(mlp))
+    assert not marker.exists()
