@@ -4,7 +4,9 @@ request ids shared, and a SIGTERM to the parent that stops both with their logs 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -101,3 +103,19 @@ def test_every_worker_applies_the_deploy_file(project: Path, tmp_path: Path) -> 
     assert code == 0, err
     served = [json.loads(p.read_text())["versions"] for p in set(counters.glob("*.json")) - before]
     assert len(served) == 2 and all(v.get("2", {}).get("requests") for v in served), served
+
+
+def test_a_worker_that_dies_stops_the_server(project: Path) -> None:
+    wal = predlog.prediction_log_dir(project) / predlog.WAL_DIR
+    before = set(wal.iterdir()) if wal.is_dir() else set()
+    with Server(project, ("--workers", "2")) as server:
+        _predict(server.url, 0)
+        pids = [int(path.name.split("-")[-2]) for path in set(wal.iterdir()) - before]
+        assert len(pids) == 2
+        os.kill(pids[0], signal.SIGKILL)
+        code = server.proc.wait(timeout=90)
+        err = server.proc.stderr.read() if server.proc.stderr else ""
+    assert code == 3, err
+    assert f"worker (pid {pids[0]}) exited with code -9" in err
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[1], 0)  # the other worker was stopped too
