@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,6 +25,9 @@ def serve(
     ] = None,
     host: Annotated[str | None, typer.Option(help="Interface; default serving.host (127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port; default serving.port; 0 picks a free one.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Server processes sharing the port; serving.workers.")
+    ] = None,
     batching: Annotated[bool | None, typer.Option("--batching/--no-batching", help="Micro-batching.")] = None,
     max_batch_rows: Annotated[int | None, typer.Option(min=1, help="Most rows per predict call.")] = None,
     max_wait_ms: Annotated[
@@ -68,6 +71,7 @@ def serve(
     overrides = {
         "host": host,
         "port": port,
+        "workers": workers,
         "batching": batching,
         "max_batch_rows": max_batch_rows,
         "max_wait_ms": max_wait_ms,
@@ -82,17 +86,26 @@ def serve(
     options = ServeOptions(
         desired_path, canary, canary_weight if canary else 0.0, shadow, tokens, insecure, verify_key
     )
+
+    def ready(url: str, served: dict[str, Any]) -> None:
+        extra = "".join(
+            f", {route} {served[route]['version']}" for route in ("canary", "shadow") if served.get(route)
+        )
+        workers = f" ({config.workers} workers)" if config.workers > 1 else ""
+        console.print(
+            f"Serving {served['model']} version {served['production']['version']}{extra} at {url}{workers}"
+        )
+        if tokens:
+            console.print(f"Bearer tokens required ({len(tokens.entries)} configured).")
+
+    if config.workers > 1:
+        from shipyard.serving.workers import WorkerSpec, prepare, serve_workers
+
+        key = prepare(proj, options)
+        serve_workers(WorkerSpec(proj.root, options, config), config.workers, key=key, on_ready=ready)
+        return
     threadpool_limits(int(os.environ["OMP_NUM_THREADS"]))
     state = build_state(proj, options, config)
     sock = bind(config.host, config.port)
     served = state.holder.describe()
-
-    def ready(url: str) -> None:
-        extra = "".join(
-            f", {route} {served[route]['version']}" for route in ("canary", "shadow") if served.get(route)
-        )
-        console.print(f"Serving {served['model']} version {served['production']['version']}{extra} at {url}")
-        if tokens:
-            console.print(f"Bearer tokens required ({len(tokens.entries)} configured).")
-
-    run(state, sock, on_ready=ready)
+    run(state, sock, on_ready=lambda url: ready(url, served))

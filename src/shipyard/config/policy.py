@@ -178,6 +178,7 @@ class ServingConfig(_Section):
 
     host: str = Field("127.0.0.1", description="interface to bind; 0.0.0.0 exposes the server")
     port: int = Field(8000, ge=0, le=65535, description="TCP port; 0 picks a free one")
+    workers: int = Field(1, ge=1, le=64, description="server processes sharing the port (about one per core)")
     batching: bool = Field(True, description="coalesce concurrent requests into one predict call")
     max_batch_rows: int = Field(2048, ge=1, description="most rows in one predict call")
     max_wait_ms: float = Field(

@@ -91,18 +91,13 @@ class ServerState:
         self.show_served()
 
     def show_served(self) -> None:
-        gauge = self.metrics.served
-        gauge.clear()
         current = self.holder.current
-        if current is None:
-            return
-        for route, model in (
+        routes = () if current is None else (
             ("production", current.production),
             ("canary", current.canary),
             ("shadow", current.shadow),
-        ):
-            if model is not None:
-                gauge.labels(model.version, route).set(1)
+        )  # fmt: skip
+        self.metrics.show_served({(model.version, route) for route, model in routes if model is not None})
 
     async def close(self) -> None:
         """Finish queued requests and shadow work, then write every logged row."""

@@ -31,6 +31,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,6 +86,7 @@ class ServerCounters:
         self.path = None if log_dir is None else counters_dir(log_dir) / f"{self.server_id}.json"
         self._lock = threading.Lock()
         self._versions: dict[str, dict[str, int]] = {}
+        self.on_add: Callable[[str, dict[str, int]], None] | None = None  # e.g. the server's metrics
 
     def add(self, version: str, **deltas: int) -> None:
         """Add `deltas` (keyword per field of `FIELDS`) to `version`'s counts."""
@@ -92,6 +94,8 @@ class ServerCounters:
             counts = self._versions.setdefault(version, dict.fromkeys(FIELDS, 0))
             for name, delta in deltas.items():
                 counts[name] += delta
+        if self.on_add is not None:
+            self.on_add(version, deltas)
 
     def snapshot(self) -> dict[str, RouteCounters]:
         with self._lock:

@@ -46,26 +46,8 @@ class RequestIds:
 
     @classmethod
     def for_folder(cls, folder: Path) -> RequestIds:
-        """The key from `SHIPYARD_REQUEST_ID_KEY`, else `folder/request-id.key` (created 0600)."""
-        if os.environ.get(KEY_ENV):
-            return cls(os.environ[KEY_ENV].encode())
-        path = folder / "request-id.key"
-        try:
-            if not path.is_file():
-                folder.mkdir(parents=True, exist_ok=True)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w") as out:
-                    out.write(secrets.token_hex(32))
-            return cls(path.read_text().strip().encode())
-        except OSError as exc:
-            logger.warning(
-                "Cannot keep the request-id key at %s (%s): ids issued now cannot be labelled after a "
-                "restart. Set %s to share one key.",
-                path,
-                exc.strerror,
-                KEY_ENV,
-            )
-            return cls(secrets.token_bytes(32))
+        """Ids signed with `key_for_folder(folder)`."""
+        return cls(key_for_folder(folder))
 
     def _mac(self, payload: str) -> str:
         return hmac.new(self._key, payload.encode(), hashlib.sha256).hexdigest()[:_MAC_HEX]
@@ -90,6 +72,33 @@ class RequestIds:
             return None
         age = (time.time() if now is None else now) - issued
         return rows if -60 <= age <= retention_s else None
+
+
+def key_for_folder(folder: Path) -> bytes:
+    """The key from `SHIPYARD_REQUEST_ID_KEY`, else `folder/request-id.key` (created 0600).
+
+    When the file cannot be kept, a random key for this run (and its workers, through the
+    environment): ids issued now cannot be labelled after a restart.
+    """
+    if os.environ.get(KEY_ENV):
+        return os.environ[KEY_ENV].encode()
+    path = folder / "request-id.key"
+    try:
+        if not path.is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()
+    except OSError as exc:
+        logger.warning(
+            "Cannot keep the request-id key at %s (%s): ids issued now cannot be labelled after a "
+            "restart. Set %s to share one key.",
+            path,
+            exc.strerror,
+            KEY_ENV,
+        )
+        return secrets.token_hex(32).encode()
 
 
 class LabelGuard:

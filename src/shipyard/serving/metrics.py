@@ -1,20 +1,25 @@
 """Prometheus metrics of one server, per model version and route, in their own registry.
 
-Per-request counters and latency use `prometheus_client`; per-row distributions (prediction
-scores, confidence) are counted in bulk with NumPy, one call per batch, and exposed by a
-custom collector: observing thousands of rows one by one would cost more than the model.
+Per-row distributions (prediction scores, confidence) are counted in bulk with NumPy, one call
+per batch, straight into the histogram's buckets: observing thousands of rows one by one would
+cost more than the model.
+
+With several worker processes (`shipyard serve --workers N`) the parent sets
+`PROMETHEUS_MULTIPROC_DIR` to a folder of its own before starting them, so every metric is
+kept in memory-mapped files there and whichever worker answers `/metrics` reports the sum over
+all workers (`prometheus_client`'s multiprocess mode; the served-model gauge reports the
+maximum, so a version any worker serves shows 1).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from typing import Any
+import os
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from shipyard.serving.counters import ServerCounters
 
@@ -22,76 +27,47 @@ LABELS = ("model_version", "route")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 SCORE_BUCKETS = tuple(round(x, 1) for x in np.linspace(0.1, 1.0, 10))
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_OUTCOMES = ("logged", "quarantined", "lost")
 
 
-class _RowDistributions(Collector):
-    """Bulk-updated histogram of prediction scores and running mean confidence per label pair."""
+class _Families:
+    """Already collected metric families, in the shape `generate_latest` reads."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._edges = np.asarray(SCORE_BUCKETS)
-        self._scores: dict[tuple[str, str], list[Any]] = {}
-        self._confidence: dict[tuple[str, str], list[float]] = {}
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
 
-    def observe(self, labels: tuple[str, str], scores: np.ndarray, confidence: np.ndarray | None) -> None:
-        finite = scores[np.isfinite(scores)]
-        counts = np.bincount(
-            np.searchsorted(self._edges, finite, side="left"), minlength=len(self._edges) + 1
-        )
-        with self._lock:
-            state = self._scores.setdefault(labels, [np.zeros(len(self._edges) + 1, dtype=np.int64), 0.0])
-            state[0] += counts
-            state[1] += float(finite.sum())
-            if confidence is not None and len(confidence):
-                total = self._confidence.setdefault(labels, [0.0, 0.0])
-                total[0] += float(confidence.sum())
-                total[1] += float(len(confidence))
-
-    def collect(self) -> Iterator[Any]:
-        scores = HistogramMetricFamily(
-            "shipyard_prediction_score", "Distribution of prediction scores.", labels=LABELS
-        )
-        mean = GaugeMetricFamily(
-            "shipyard_mean_confidence", "Mean top-class probability since start.", labels=LABELS
-        )
-        rows = CounterMetricFamily("shipyard_scored_rows", "Rows scored.", labels=LABELS)
-        with self._lock:
-            for labels, (counts, total) in self._scores.items():
-                cumulative = np.cumsum(counts)
-                buckets = [
-                    (str(edge), float(c)) for edge, c in zip(self._edges, cumulative[:-1], strict=True)
-                ]
-                buckets.append(("+Inf", float(cumulative[-1])))
-                scores.add_metric(list(labels), buckets, total)
-                rows.add_metric(list(labels), float(cumulative[-1]))
-            for labels, (total, count) in self._confidence.items():
-                mean.add_metric(list(labels), total / count if count else float("nan"))
-        yield from (scores, mean, rows)
+    def collect(self) -> Iterator[Metric]:
+        yield from self.families
 
 
-class _LogRows(Collector):
-    """The prediction log's row outcomes per version, read from the server's own counters."""
+def _totals(families: Iterable[Metric], name: str) -> dict[tuple[str, ...], float]:
+    """The `<name>_total` samples of a counter family, by label values."""
+    return {
+        tuple(s.labels[k] for k in LABELS): s.value
+        for family in families
+        if family.name == name
+        for s in family.samples
+        if s.name == f"{name}_total"
+    }
 
-    def __init__(self, counters: ServerCounters) -> None:
-        self.counters = counters
 
-    def collect(self) -> Iterator[Any]:
-        rows = CounterMetricFamily(
-            "shipyard_prediction_log_rows",
-            "Prediction log rows by outcome: logged (in Parquet), quarantined (kept in _quarantine/), "
-            "lost (in neither; see the server log).",
-            labels=("model_version", "outcome"),
-        )
-        for version, counts in self.counters.snapshot().items():
-            for outcome in ("logged", "quarantined", "lost"):
-                rows.add_metric([version, outcome], float(getattr(counts, f"rows_{outcome}")))
-        yield rows
+def _mean_confidence(families: list[Metric]) -> GaugeMetricFamily:
+    mean = GaugeMetricFamily(
+        "shipyard_mean_confidence", "Mean top-class probability since start.", labels=LABELS
+    )
+    rows = _totals(families, "shipyard_confidence_rows")
+    for labels, total in _totals(families, "shipyard_confidence_sum").items():
+        count = rows.get(labels, 0.0)
+        mean.add_metric(list(labels), total / count if count else float("nan"))
+    return mean
 
 
 class ServerMetrics:
     """Every metric the server exposes at `/metrics`."""
 
     def __init__(self) -> None:
+        self.multiprocess_dir = os.environ.get(MULTIPROC_ENV) or None
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
@@ -120,17 +96,76 @@ class ServerMetrics:
             registry=r,
         )
         self.model_loads = Counter(
-            "shipyard_model_loads", "Model set loads, by result (ok, failed).", ("result",), registry=r
+            "shipyard_model_loads",
+            "Model set loads, by result (ok, failed); each worker counts its own.",
+            ("result",),
+            registry=r,
         )
         self.served = Gauge(
-            "shipyard_served_model", "1 for each served version and route.", LABELS, registry=r
+            "shipyard_served_model", "1 for each served version and route.", LABELS,
+            multiprocess_mode="max", registry=r,
+        )  # fmt: skip
+        self._served: set[tuple[str, str]] = set()
+        self.scores = Histogram(
+            "shipyard_prediction_score", "Distribution of prediction scores.", LABELS,
+            buckets=SCORE_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.scored_rows = Counter("shipyard_scored_rows", "Rows scored.", LABELS, registry=r)
+        self.confidence_sum = Counter(
+            "shipyard_confidence_sum", "Sum of the top-class probability of scored rows.", LABELS, registry=r
         )
-        self.rows = _RowDistributions()
-        r.register(self.rows)
+        self.confidence_rows = Counter(
+            "shipyard_confidence_rows", "Scored rows with a top-class probability.", LABELS, registry=r
+        )
+        self.log_rows = Counter(
+            "shipyard_prediction_log_rows",
+            "Prediction log rows by outcome: logged (in Parquet), quarantined (kept in _quarantine/), "
+            "lost (in neither; see the server log).",
+            ("model_version", "outcome"),
+            registry=r,
+        )
+
+    def observe_rows(
+        self, labels: tuple[str, str], scores: np.ndarray, confidence: np.ndarray | None
+    ) -> None:
+        """Count one batch's scores (and top-class probabilities) in bulk."""
+        finite = scores[np.isfinite(scores)]
+        counts = np.bincount(
+            np.searchsorted(SCORE_BUCKETS, finite, side="left"), minlength=len(SCORE_BUCKETS) + 1
+        )
+        histogram = self.scores.labels(*labels)
+        # Histogram.observe adds 1 to the first bucket whose bound is >= the value: add them all at once.
+        for bucket, count in zip(histogram._buckets, counts.tolist(), strict=True):
+            if count:
+                bucket.inc(count)
+        histogram._sum.inc(float(finite.sum()))
+        self.scored_rows.labels(*labels).inc(len(finite))
+        if confidence is not None and len(confidence):
+            self.confidence_sum.labels(*labels).inc(float(confidence.sum()))
+            self.confidence_rows.labels(*labels).inc(len(confidence))
+
+    def show_served(self, served: set[tuple[str, str]]) -> None:
+        """Set the served-model gauge to 1 for each `(version, route)` in `served`, 0 for the others."""
+        for labels in self._served - served:
+            self.served.labels(*labels).set(0)
+        for labels in served:
+            self.served.labels(*labels).set(1)
+        self._served = served
 
     def watch(self, counters: ServerCounters) -> None:
-        """Expose the prediction log's row outcomes from `counters` at `/metrics`."""
-        self.registry.register(_LogRows(counters))
+        """Expose the prediction log's row outcomes, as `counters` count them, at `/metrics`."""
+        counters.on_add = self._count_log_rows
+
+    def _count_log_rows(self, version: str, deltas: dict[str, int]) -> None:
+        for outcome in _OUTCOMES:
+            child = self.log_rows.labels(version, outcome)
+            if deltas.get(f"rows_{outcome}"):
+                child.inc(deltas[f"rows_{outcome}"])
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if self.multiprocess_dir is None:
+            families = list(self.registry.collect())
+        else:
+            families = list(MultiProcessCollector(None, path=self.multiprocess_dir).collect())
+        families.append(_mean_confidence(families))
+        return generate_latest(_Families(families))  # type: ignore[arg-type]

@@ -162,7 +162,7 @@ class Scorer:
             return
         self.metrics.batch_rows.labels(version, route).observe(len(scored.score))
         confidence = scored.proba.max(axis=1) if scored.proba is not None else None
-        self.metrics.rows.observe((version, route), scored.score, confidence)
+        self.metrics.observe_rows((version, route), scored.score, confidence)
 
     def _replies(self, version: str, route: str, group: list[Job], scored: _Scored) -> list[Reply]:
         if scored.prediction is None or scored.score is None:

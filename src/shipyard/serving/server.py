@@ -187,17 +187,24 @@ async def watch_desired(state: ServerState) -> None:
             await reconcile(state)
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket (port 0 picks a free one), opened before the server starts."""
+def bind(host: str, port: int, *, listen: bool = True, reuse_port: bool = False) -> socket.socket:
+    """A listening socket (port 0 picks a free one), opened before the server starts.
+
+    `reuse_port`: other sockets with the option may listen on the same port, and the kernel
+    spreads new connections over them (one per worker process).
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
         raise ServingError(f"Cannot listen on {host}:{port}: {exc}. Choose another --port.") from None
-    sock.listen(2048)  # connections made before uvicorn starts wait in the backlog
+    if listen:
+        sock.listen(2048)  # connections made before uvicorn starts wait in the backlog
     return sock
 
 
