@@ -101,14 +101,18 @@ def test_a_server_with_the_public_key_serves_only_signed_unchanged_versions(
         cli.project / "deploy" / "production.yaml", DesiredState(model="tiny", production="1")
     )
 
-    with Server(cli.project, ("--desired", str(deploy), "--verify-key", str(public))) as server:
-        response = httpx.post(f"{server.url}/predict", json=[record(0)])
+    # an admin token: /v1/models shows the reason of a refused swap only to admins
+    admin = {"Authorization": "Bearer admin-secret-token"}
+    tokens = {"SHIPYARD_TOKENS": "admin-secret-token admin"}
+    with Server(cli.project, ("--desired", str(deploy), "--verify-key", str(public)), env=tokens) as server:
+        response = httpx.post(f"{server.url}/predict", json=[record(0)], headers=admin)
         assert response.status_code == 200 and response.json()["model_version"] == "1"
         # A hot swap to an unsigned version is refused; version 1 keeps serving.
         write_desired(deploy, DesiredState(model="tiny", production="2", previous="1"))
-        described = _wait_for_error(server.url, "not signed")
+        described = _wait_for_error(server.url, "not signed", headers=admin)
         assert described["production"]["version"] == "1"
-        assert httpx.post(f"{server.url}/predict", json=[record(1)]).json()["model_version"] == "1"
+        again = httpx.post(f"{server.url}/predict", json=[record(1)], headers=admin)
+        assert again.json()["model_version"] == "1"
         code, err = server.stop()
     assert code == 0, err
 
@@ -127,11 +131,11 @@ def test_a_server_with_the_public_key_serves_only_signed_unchanged_versions(
     assert "Version 2 of model 'tiny' is not signed" in unsigned.stderr
 
 
-def _wait_for_error(url: str, text: str, timeout: float = 60) -> dict:
+def _wait_for_error(url: str, text: str, *, headers: dict[str, str], timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     described: dict = {}
     while time.monotonic() < deadline:
-        described = httpx.get(f"{url}/v1/models").json()
+        described = httpx.get(f"{url}/v1/models", headers=headers).json()
         if described.get("last_error") and text in described["last_error"]:
             return described
         time.sleep(0.2)

@@ -102,10 +102,10 @@ def prepare(project: Project, options: ServeOptions) -> bytes:
     from shipyard.serving.feedback import key_for_folder
 
     if options.desired_path is not None and not options.desired_path.is_file():
-        from shipyard.api import open_registry
         from shipyard.serving.server import initial_desired
+        from shipyard.workspace import Workspace
 
-        initial_desired(open_registry(project), options)
+        initial_desired(Workspace.open(project).registry, options)
     return key_for_folder(predlog.feedback_dir(project.root).parent)
 
 
