@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/drift_concept.py --quick
 	$(BIN)/python benchmarks/init_policy.py --quick
 	$(BIN)/python benchmarks/team.py --quick
+	$(BIN)/python benchmarks/batch_validation.py --quick
+	$(BIN)/python benchmarks/scale.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache examples/fraud/.shipyard
