@@ -101,7 +101,7 @@ def test_tracking_server_killed_during_register_reports_what_it_left_then_a_reru
         failed = cli("run")
         assert proxy.fired.is_set()
         services.kill(pid)  # reaps the killed server
-        message = failed.stderr.replace("\n", " ")
+        message = " ".join(failed.stderr.split())  # rich wraps long lines
         assert failed.returncode == 2, message
         assert "could not be reached" in message
         # Killed as /runs/create arrives: the run exists only if the server wrote it first, and
