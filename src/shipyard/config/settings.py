@@ -29,6 +29,10 @@ SHIPYARD_OBJECT_STORE = EnvVar(
     "Folder or s3:// URL where clones share the stage cache, when state.object_store is not set. "
     "Default: none (the cache stays in .shipyard/cache).",
 )
+RAY_ADDRESS = EnvVar(
+    "RAY_ADDRESS",
+    "Ray cluster the `ray` executor joins (e.g. ray://head:10001); unset, a local Ray instance starts.",
+)
 SHIPYARD_ACTOR = EnvVar(
     "SHIPYARD_ACTOR", "Who is recorded in the alias history; defaults to $GITHUB_ACTOR, then the login name."
 )

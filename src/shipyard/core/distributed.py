@@ -1,0 +1,37 @@
+"""Connecting to Ray, the one distributed engine Shipyard runs on (the `shipyard[ray]` extra).
+
+Nothing here imports Ray at module level: the local path never pays for it. `connect_ray`
+joins the cluster at `RAY_ADDRESS` when set, otherwise starts (once per process) a local
+instance without the dashboard, and returns the `ray` module.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+from shipyard.errors import ConfigError
+
+__all__ = ["connect_ray"]
+
+
+def connect_ray(*, num_cpus: int | None = None) -> ModuleType:
+    """The `ray` module, initialised: the cluster at `RAY_ADDRESS`, or a local instance."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise ConfigError(
+            "The 'ray' executor needs Ray, which is not installed. Install it with "
+            "pip install 'shipyard[ray]', or use executor: local."
+        ) from exc
+    if not ray.is_initialized():
+        address = os.environ.get("RAY_ADDRESS") or None
+        ray.init(
+            address=address,
+            num_cpus=None if address else num_cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            ignore_reinit_error=True,
+            configure_logging=False,
+        )
+    return ray
