@@ -193,6 +193,9 @@ class ServingConfig(_Section):
     log_flush_interval_s: float = Field(2.0, gt=0, description="or at least this often")
     key_field: str = Field("key", description="JSON field holding the sticky canary key")
     poll_interval_s: float = Field(0.5, gt=0, description="how often --desired checks its file")
+    desired_poll_s: float = Field(
+        2.0, gt=0, le=300, description="how often --desired checks the state database for a newer revision"
+    )
     header_timeout_s: float = Field(10.0, gt=0, description="close connections whose headers take longer")
     body_timeout_s: float = Field(30.0, gt=0, description="answer 408 when a body takes longer to arrive")
     keep_alive_s: int = Field(5, ge=1, description="close idle keep-alive connections after this")

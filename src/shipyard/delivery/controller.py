@@ -1,6 +1,8 @@
 """`RolloutController`: the state machine that moves a version through canary steps.
 
-Each step sets the canary's share of traffic in `deploy/<env>.yaml` (the server reconciles),
+Each step sets the canary's share of traffic in the desired state: `deploy/<env>.yaml` and a
+new revision in the state database, so every server following either reconciles, and a
+controller in another clone (`rollout abort` there) starts from the newest revision. It
 then analyses the live window every `analysis_interval_s`. A rule that fails
 `consecutive_violations` analyses in a row rolls back at once: canary traffic to 0, alias
 `rejected`, an incident with the evidence. A step that ran `step_duration_s` with at least
@@ -33,6 +35,8 @@ from shipyard.gates.base import Gate
 from shipyard.gates.catalog import build_gates
 from shipyard.gates.live import TRAFFIC_GATES
 from shipyard.serving import predlog
+from shipyard.serving.desired import DesiredState
+from shipyard.workspace.desired import DesiredLog, current, update
 
 if TYPE_CHECKING:
     from shipyard.config.policy import GateConfig
@@ -93,6 +97,8 @@ class RolloutController:
         self.config = config or project.policy.rollout
         self.gates = build_analysis(self.config, project.policy.task)
         self.deploy_path = gitops.deploy_file(project.root, self.config.environment)
+        #: the desired-state revisions, recorded beside the rollouts
+        self.desired_log = DesiredLog(store.url, registry.model_name, self.config.environment)
         self._on_event = on_event or (lambda message: None)
         self._sleep = sleep
         self.notifier = WebhookNotifier(self.config.webhook_url) if self.config.webhook_url else None
@@ -184,7 +190,7 @@ class RolloutController:
         if rollout is not None:
             rollout = self.abort(reason)
             return rollout.version, rollout.baseline_version
-        desired = gitops.read_or_none(self.deploy_path)
+        desired = self.desired()
         if desired is None or desired.previous is None:
             raise AliasConflict(
                 f"{self.deploy_path} names no 'previous' version to roll back to. "
@@ -420,20 +426,27 @@ class RolloutController:
 
     # -- deploy file, notifications ------------------------------------------------------------
 
-    def _desired_or_initial(self) -> gitops.DesiredState:
-        desired = gitops.read_or_none(self.deploy_path)
+    def desired(self) -> DesiredState | None:
+        """The newest desired state (deploy file and state database in step), or None."""
+        revision = current(self.deploy_path, self.desired_log, actor=self.actor)
+        return None if revision is None else revision.state
+
+    def _desired_or_initial(self) -> DesiredState:
+        desired = self.desired()
         if desired is not None:
             return desired
         try:
             production = self.registry.get("production").version
         except ModelVersionNotFound:
             raise ConfigError(
-                f"Model '{self.model}' has no production version to canary against, and there is no "
-                f"{self.deploy_path}. Promote a first version: shipyard promote VERSION --to production."
+                f"Model '{self.model}' has no production version to canary against, and neither "
+                f"{self.deploy_path} nor the state database holds a desired state. Promote a first "
+                "version: shipyard promote VERSION --to production."
             ) from None
-        state = gitops.initial_state(self.model, production)
-        gitops.write_desired(self.deploy_path, state)
-        return state
+        initial = gitops.initial_state(self.model, production)
+        return self._write(
+            lambda s: s or initial, f"first desired state of {self.model}: production {production}"
+        )
 
     def _apply_step(self, rollout: Rollout) -> None:
         percent = rollout.percent
@@ -442,13 +455,28 @@ class RolloutController:
             f"rollout {rollout.id}: {self.model} {rollout.version} at {_traffic(percent)}",
         )
 
-    def _set_deploy(self, change: Callable[[Any], Any], message: str) -> None:
-        _, written = gitops.update_deploy_file(self.deploy_path, change)
+    def _set_deploy(self, change: Callable[[Any], DesiredState], message: str) -> None:
+        """Apply `change` to the newest desired state: a revision in the state database and the
+        deploy file (committed with git when `rollout.git_commit`)."""
+
+        def apply(state: DesiredState | None) -> DesiredState:
+            if state is None:
+                raise ConfigError(
+                    f"No desired state of model '{self.model}' in '{self.config.environment}': neither "
+                    f"{self.deploy_path} nor the state database holds one. Start a rollout first."
+                )
+            return change(state)
+
+        self._write(apply, message)
+
+    def _write(self, change: Callable[[DesiredState | None], DesiredState], message: str) -> DesiredState:
+        state, written = update(self.deploy_path, self.desired_log, change, actor=self.actor, reason=message)
         if written and self.config.git_commit:
             error = gitops.commit(self.deploy_path, message, actor=self.actor)
             if error:
                 self._on_event(f"warning: {error}")
                 self._record_problem("git_commit_failed", error)
+        return state
 
     def _notify(
         self, rollout: Rollout | None, event: str, title: str, text: str, facts: dict[str, str] | None = None

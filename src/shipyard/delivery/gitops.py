@@ -1,17 +1,18 @@
 """The GitOps side of a rollout: `deploy/<env>.yaml` changes, optionally committed with git.
 
-The deploy file is the only way the controller changes traffic: a server started with
-`shipyard serve --desired deploy/<env>.yaml` reconciles when the file changes.
+The desired state is the only way the controller changes traffic: each change is written to
+the deploy file and recorded as a revision in the state database (`shipyard.workspace.desired`);
+a server started with `shipyard serve --desired deploy/<env>.yaml` (or `--desired state`)
+reconciles when either changes.
 """
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 from shipyard.errors import ConfigError
-from shipyard.serving.desired import CanaryState, DesiredState, read_desired, write_desired
+from shipyard.serving.desired import CanaryState, DesiredState
 
 DEPLOY_DIR = "deploy"
 
@@ -19,10 +20,6 @@ DEPLOY_DIR = "deploy"
 def deploy_file(project_root: Path, environment: str) -> Path:
     """Where the desired state of `environment` lives: `<project>/deploy/<environment>.yaml`."""
     return Path(project_root) / DEPLOY_DIR / f"{environment}.yaml"
-
-
-def read_or_none(path: Path) -> DesiredState | None:
-    return read_desired(path) if path.is_file() else None
 
 
 def with_step(state: DesiredState, version: str, percent: float) -> DesiredState:
@@ -36,18 +33,6 @@ def with_step(state: DesiredState, version: str, percent: float) -> DesiredState
 def without_candidate(state: DesiredState) -> DesiredState:
     """`state` with no canary and no shadow: all traffic on production."""
     return state.model_copy(update={"canary": None, "shadow": None})
-
-
-def update_deploy_file(
-    path: Path, change: Callable[[DesiredState], DesiredState]
-) -> tuple[DesiredState, bool]:
-    """Apply `change` to the deploy file; write it only when the state differs. Returns (state, written)."""
-    current = read_desired(path)
-    new = change(current)
-    if new == current:
-        return current, False
-    write_desired(path, new)
-    return new, True
 
 
 def commit(path: Path, message: str, *, actor: str) -> str | None:

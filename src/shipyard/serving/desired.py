@@ -2,7 +2,9 @@
 
 Written by the rollout controller and `shipyard rollback`, read (and watched) by
 `shipyard serve --desired`. Writes are atomic (temp file + rename), so a watching server
-never reads half a file.
+never reads half a file. Every write also names, in a comment under the header, the
+revision of the state database's desired-state log it records (`shipyard.workspace.desired`),
+so a file that is only behind is told apart from one edited by hand.
 
 Examples:
     >>> state = DesiredState(model="fraud", production="3", canary={"version": "4", "weight": 0.05})
@@ -15,6 +17,7 @@ Examples:
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,9 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shipyard.errors import ConfigError
 
-__all__ = ["HEADER", "CanaryState", "DesiredState", "read_desired", "write_desired"]
+__all__ = ["HEADER", "CanaryState", "DesiredState", "file_revision", "read_desired", "write_desired"]
 
 HEADER = "# Managed by shipyard rollout; review changes in pull requests.\n"
+_REVISION = "# Desired-state revision {} (state database); edit by hand and it is recorded anew.\n"
+_REVISION_LINE = re.compile(r"^# Desired-state revision (\d+) ", re.MULTILINE)
 
 
 def _version(value: Any) -> Any:
@@ -91,15 +96,27 @@ def read_desired(path: str | Path) -> DesiredState:
         raise ConfigError("\n".join(lines)) from None
 
 
-def write_desired(path: str | Path, state: DesiredState) -> Path:
-    """Write `state` atomically (temp file in the same folder, then rename) and return the path."""
+def file_revision(path: str | Path) -> int | None:
+    """The desired-state revision a deploy file says it records, or None (none named, or no file)."""
+    try:
+        text = Path(path).read_text()
+    except OSError:
+        return None
+    found = _REVISION_LINE.search(text)
+    return None if found is None else int(found.group(1))
+
+
+def write_desired(path: str | Path, state: DesiredState, *, revision: int | None = None) -> Path:
+    """Write `state` atomically (temp file in the same folder, then rename) and return the path;
+    `revision`: the desired-state revision it records, named in a comment."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    header = HEADER if revision is None else HEADER + _REVISION.format(revision)
     body = yaml.safe_dump(state.model_dump(exclude_none=True), sort_keys=False)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as handle:
-            handle.write(HEADER + body)
+            handle.write(header + body)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -3,9 +3,10 @@
 A `Workspace` is built once from a `Project` and handed to what needs state: the model
 registry (MLflow: the embedded SQLite file, a database URL with an artifact location, or an
 HTTP tracking server), the state database (SQLAlchemy: alias history, rollouts, retrain
-decisions, locks) and the local download cache. The `state:` and `registry:` sections of
-shipyard.yaml, then `SHIPYARD_STATE_URL` and `MLFLOW_TRACKING_URI`, select them; unset,
-everything stays under `.shipyard/` and no service is needed.
+decisions, locks, the desired-state log servers follow) and the local download cache. The
+`state:` and `registry:` sections of shipyard.yaml, then `SHIPYARD_STATE_URL` and
+`MLFLOW_TRACKING_URI`, select them; unset, everything stays under `.shipyard/` and no
+service is needed.
 
 Examples:
     >>> from shipyard.config import parse_policy
@@ -32,6 +33,7 @@ from shipyard.config.settings import MLFLOW_TRACKING_URI, SHIPYARD_OBJECT_STORE,
 
 if TYPE_CHECKING:
     from shipyard.registry.store import ModelRegistry
+    from shipyard.workspace.desired import DesiredLog
     from shipyard.workspace.objects import ObjectStore
 
 __all__ = ["Workspace"]
@@ -100,6 +102,18 @@ class Workspace:
             / ("smoke/models-cache" if self.smoke else "models-cache")
             / self.model_name
         )
+
+    @property
+    def rollout_url(self) -> str:
+        """Where rollouts and the desired-state log are recorded: `rollout.database_url`, else the
+        state database."""
+        return self.project.policy.rollout.database_url or self.state_url
+
+    def desired_log(self, environment: str) -> DesiredLog:
+        """The desired-state revisions of this model in `environment` (see `workspace.desired`)."""
+        from shipyard.workspace.desired import DesiredLog
+
+        return DesiredLog(self.rollout_url, self.model_name, environment)
 
     def store_location(self) -> StoreLocation:
         registry = self.project.policy.registry

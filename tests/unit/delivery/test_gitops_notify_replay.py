@@ -15,7 +15,8 @@ from shipyard.delivery import gitops
 from shipyard.delivery.notify import Notification
 from shipyard.delivery.replay import ReplayPlan, check_loopback, load_rows, replay
 from shipyard.errors import ConfigError
-from shipyard.serving.desired import DesiredState, read_desired
+from shipyard.serving.desired import DesiredState, read_desired, write_desired
+from shipyard.workspace.desired import DesiredLog, update
 
 
 def test_steps_set_the_canary_weight_and_zero_means_shadow():
@@ -29,9 +30,10 @@ def test_steps_set_the_canary_weight_and_zero_means_shadow():
 def test_the_deploy_file_is_written_only_when_it_changes_and_committed_alone(tmp_path):
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     path = gitops.deploy_file(tmp_path, "production")
-    gitops.write_desired(path, gitops.initial_state("m", "1"))
+    write_desired(path, gitops.initial_state("m", "1"))
     (tmp_path / "other.txt").write_text("not mine")
-    state, written = gitops.update_deploy_file(path, lambda s: gitops.with_step(s, "2", 25))
+    log = DesiredLog(f"sqlite:///{tmp_path / '.shipyard' / 'shipyard.db'}", "m", "production")
+    state, written = update(path, log, lambda s: gitops.with_step(s, "2", 25), actor="tester", reason="25%")
     assert written and read_desired(path) == state
     assert gitops.commit(path, "rollout: 2 at 25%", actor="tester") is None
     shown = subprocess.run(
@@ -42,12 +44,15 @@ def test_the_deploy_file_is_written_only_when_it_changes_and_committed_alone(tmp
         and "deploy/production.yaml" in shown
         and "other.txt" not in shown
     )
-    assert gitops.update_deploy_file(path, lambda s: gitops.with_step(s, "2", 25)) == (state, False)
+    assert update(path, log, lambda s: gitops.with_step(s, "2", 25), actor="tester", reason="25%") == (
+        state,
+        False,
+    )
 
 
 def test_a_commit_outside_a_git_repository_reports_instead_of_raising(tmp_path):
     path = gitops.deploy_file(tmp_path / "no-repo", "production")
-    gitops.write_desired(path, gitops.initial_state("m", "1"))
+    write_desired(path, gitops.initial_state("m", "1"))
     error = gitops.commit(path, "x", actor="tester")
     assert error is not None and "git add" in error
 

@@ -318,3 +318,21 @@ def test_a_rollout_ended_by_another_process_is_not_revived_by_a_stale_controller
     assert (after.status, after.step) == (st.ABORTED, 0)
     assert [e.action for e in store.events(stale.id)] == ["start", "abort"]
     assert read_desired(driver.deploy_path).canary is None
+
+
+def test_an_abort_in_another_clone_reverts_the_desired_state_every_clone_reads(setup):
+    project, registry, store = setup
+    clone_b = project.root.parent / "clone-b"
+    clone_b.mkdir()
+    (clone_b / "shipyard.yaml").write_text((project.root / "shipyard.yaml").read_text())
+    driver = controller(project, registry, store)
+    rollout = driver.start("2")
+    assert read_desired(driver.deploy_path).canary.weight == 0.1
+    # clone B has no deploy file, only the shared state database (here: clone A's SQLite file)
+    operator = controller(Project.load(clone_b), registry, store)
+    assert not operator.deploy_path.exists()
+    assert operator.abort("from clone B").id == rollout.id
+    assert read_desired(operator.deploy_path).canary is None
+    newest = driver.desired_log.latest()
+    assert newest.state.canary is None and "abort rollout" in newest.reason and newest.actor == "tester"
+    assert driver.desired().canary is None and read_desired(driver.deploy_path).canary is None
