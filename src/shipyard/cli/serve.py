@@ -14,7 +14,11 @@ from shipyard.cli._common import ProjectOption, console, load_project
 def serve(
     project: ProjectOption = Path("."),
     desired: Annotated[
-        Path | None, typer.Option(help="Deploy file (deploy/<env>.yaml) to serve and watch for changes.")
+        str | None,
+        typer.Option(
+            help="Deploy file (deploy/<env>.yaml) to serve and follow, or 'state': follow the state "
+            "database's desired state of rollout.environment without a file (stateless replica)."
+        ),
     ] = None,
     canary: Annotated[
         str | None, typer.Option(help="Version to serve as canary (without --desired).")
@@ -61,12 +65,13 @@ def serve(
 
     from shipyard.errors import ConfigError
     from shipyard.serving.auth import TokenStore
+    from shipyard.serving.follow import STATE
     from shipyard.serving.server import ServeOptions, bind, build_state, check_exposure, run
 
     proj = load_project(project)
     if desired is not None and (canary or shadow):
         raise ConfigError(
-            "--desired serves what the deploy file says: drop --canary/--shadow, or edit the file."
+            "--desired serves what the desired state says: drop --canary/--shadow, or start a rollout."
         )
     overrides = {
         "host": host,
@@ -78,13 +83,22 @@ def serve(
         "log_predictions": log_predictions,
     }
     config = proj.policy.serving.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-    desired_path = (
-        None if desired is None else (desired if desired.exists() else proj.root / desired).resolve()
-    )
+    follow_state = desired == STATE
+    desired_path = None
+    if desired is not None and not follow_state:
+        given = Path(desired)
+        desired_path = (given if given.exists() else proj.root / given).resolve()
     tokens = TokenStore.load(tokens_file)
     check_exposure(config.host, tokens, insecure)
     options = ServeOptions(
-        desired_path, canary, canary_weight if canary else 0.0, shadow, tokens, insecure, verify_key
+        desired_path,
+        follow_state,
+        canary,
+        canary_weight if canary else 0.0,
+        shadow,
+        tokens,
+        insecure,
+        verify_key,
     )
 
     def ready(url: str, served: dict[str, Any]) -> None:

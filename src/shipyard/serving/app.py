@@ -31,6 +31,7 @@ from shipyard.serving.batching import RoutedBatcher
 from shipyard.serving.counters import ServerCounters
 from shipyard.serving.endpoint import INTERNAL_ERROR, ScoringEndpoint
 from shipyard.serving.feedback import LabelGuard, RequestIds
+from shipyard.serving.follow import DesiredSource
 from shipyard.serving.metrics import ServerMetrics
 from shipyard.serving.models import ModelHolder
 from shipyard.serving.openapi import openapi_document
@@ -54,7 +55,7 @@ class ServerState:
     validator: RequestValidator
     project_root: Path
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
-    desired_path: Path | None = None
+    desired: DesiredSource | None = None  # None: serves the command line's versions, follows nothing
     predictions: PredictionLog | None = None
     feedback: LogWriter | None = None
     tokens: TokenStore | None = None  # None or empty: no authentication (loopback only)
@@ -132,8 +133,8 @@ async def _read_body(request: Request, limit: int, timeout_s: float) -> bytes:
 
 def create_app(state: ServerState) -> ScoringEndpoint:
     """The ASGI app serving `state`: the scoring fast path in front of a FastAPI app whose lifespan
-    runs the deploy-file watcher and the final flush."""
-    from shipyard.serving.server import watch_desired
+    runs the desired-state watcher and the final flush."""
+    from shipyard.serving.follow import watch_desired
 
     cfg = state.config
     metrics = state.metrics
@@ -141,7 +142,7 @@ def create_app(state: ServerState) -> ScoringEndpoint:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         watcher = None
-        if state.desired_path is not None:
+        if state.desired is not None:
             watcher = asyncio.get_running_loop().create_task(watch_desired(state))
         try:
             yield
@@ -216,26 +217,28 @@ def create_app(state: ServerState) -> ScoringEndpoint:
         """What is served; with an admin token (or without authentication) the operational details."""
         described = state.holder.current.describe() if state.holder.current is not None else {}
         failed = state.holder.last_error is not None
-        described["last_error"] = "Loading the deploy file failed; see the server log." if failed else None
+        described["last_error"] = "Loading the desired state failed; see the server log." if failed else None
         if state.tokens and check(request, ADMIN).status:
             return _json(described)
         if state.tokens:
             described["last_error"] = state.holder.last_error
         described["swaps"] = state.holder.swaps
-        described["desired_file"] = None if state.desired_path is None else state.desired_path.name
+        described["desired_file"] = None
+        if state.desired is not None:
+            described.update(state.desired.describe())
         if state.predictions is not None:
             described["prediction_log"] = state.predictions.describe()
         return _json(described)
 
     @app.post("/v1/reload")
     async def reload(request: Request) -> Response:
-        """Apply the deploy file now (admin)."""
+        """Apply the newest desired state now (admin)."""
         verdict = check(request, ADMIN)
         if verdict.status:
             return _refused(verdict)
-        if state.desired_path is None:
+        if state.desired is None:
             return _json({"detail": "This server was started without --desired: nothing to reload."}, 409)
-        from shipyard.serving.server import reconcile
+        from shipyard.serving.follow import reconcile
 
         applied = await reconcile(state)
         return _json({"applied": applied}, 200 if applied else 503)

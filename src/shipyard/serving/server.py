@@ -1,9 +1,9 @@
-"""Starting a server: load the model set (or refuse), watch the deploy file, run uvicorn.
+"""Starting a server: load the model set (or refuse), follow the desired state, run uvicorn.
 
 The first model set is loaded before the port is opened, so a registry that cannot be
 reached, a missing `production` alias, an unknown version or a tampered artifact stop the
-command with a clear error and a non-zero exit. Later loads (deploy-file changes) that fail
-leave the current models serving.
+command with a clear error and a non-zero exit. Later loads (a new desired-state revision,
+see `shipyard.serving.follow`) that fail leave the current models serving.
 
 Exposure: binding beyond loopback needs bearer tokens (or an explicit `--insecure`), and
 slow clients cannot hold connections: headers must arrive within `serving.header_timeout_s`
@@ -13,7 +13,6 @@ and fit `serving.max_header_bytes`, idle keep-alive connections close after
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from collections.abc import Callable
@@ -24,7 +23,8 @@ from typing import TYPE_CHECKING
 from shipyard.config.policy import ServingConfig
 from shipyard.errors import ConfigError, ModelVersionNotFound, RegistryError, ServingError
 from shipyard.serving.auth import TokenStore, is_loopback
-from shipyard.serving.desired import CanaryState, DesiredState, read_desired, write_desired
+from shipyard.serving.desired import CanaryState, DesiredState
+from shipyard.serving.follow import DesiredSource
 from shipyard.serving.models import ModelHolder
 from shipyard.serving.validation import RequestValidator
 
@@ -32,15 +32,18 @@ if TYPE_CHECKING:
     from shipyard.config.project import Project
     from shipyard.registry.store import ModelRegistry
     from shipyard.serving.app import ServerState
+    from shipyard.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ServeOptions:
-    """What to serve when there is no deploy file: the `production` alias plus optional candidates."""
+    """What to follow (a deploy file, or the state database alone with `follow_state`), and what
+    to serve without either: the `production` alias plus optional candidates."""
 
     desired_path: Path | None = None
+    follow_state: bool = False  # `--desired state`: a stateless replica of `rollout.environment`
     canary: str | None = None
     canary_weight: float = 0.0
     shadow: str | None = None
@@ -66,32 +69,53 @@ def check_exposure(host: str, tokens: TokenStore | None, insecure: bool) -> None
     )
 
 
-def initial_desired(registry: ModelRegistry, options: ServeOptions) -> DesiredState:
-    """The deploy file's content, or the `production` alias with the command line's canary/shadow.
+def desired_source(workspace: Workspace, options: ServeOptions) -> DesiredSource | None:
+    """What the server follows: the deploy file's environment (its name) or, with `follow_state`,
+    `rollout.environment`; None when it serves the command line's versions and follows nothing."""
+    from shipyard.config.settings import actor
 
-    A `--desired` file that does not exist yet is written from the `production` alias, so
-    the first `shipyard serve --desired deploy/production.yaml` starts the GitOps record.
+    if options.desired_path is None and not options.follow_state:
+        return None
+    path = options.desired_path
+    environment = workspace.project.policy.rollout.environment if path is None else path.stem
+    return DesiredSource(path, workspace.desired_log(environment), actor())
+
+
+def initial_desired(
+    registry: ModelRegistry, options: ServeOptions, source: DesiredSource | None
+) -> DesiredState:
+    """The newest desired state `source` follows, or the `production` alias with the command
+    line's canary/shadow.
+
+    When a followed source holds no desired state yet, the `production` alias is recorded as
+    its first revision (and written to the deploy file), so the first
+    `shipyard serve --desired deploy/production.yaml` starts the GitOps record.
     """
-    if options.desired_path is not None and options.desired_path.is_file():
-        return read_desired(options.desired_path)
+    if source is not None and (found := source.read()) is not None:
+        return found
     try:
         production = registry.get("production").version
     except ModelVersionNotFound as exc:
         raise ServingError(
             f"Model '{registry.model_name}' has no 'production' alias, so there is nothing to serve. "
-            "Promote a version first (shipyard promote VERSION --to production) or pass "
-            f"--desired FILE.\n{exc}"
+            "Promote a version first (shipyard promote VERSION --to production), pass "
+            f"--desired FILE, or start a rollout.\n{exc}"
         ) from None
     canary = None
     if options.canary is not None:
         canary = CanaryState(version=registry.get(options.canary).version, weight=options.canary_weight)
     shadow = None if options.shadow is None else registry.get(options.shadow).version
     desired = DesiredState(model=registry.model_name, production=production, canary=canary, shadow=shadow)
-    if options.desired_path is not None:
-        write_desired(options.desired_path, desired)
+    if source is not None:
+        from shipyard.workspace.desired import update
+
+        update(source.path, source.log, lambda s: s or desired, actor=source.actor, reason="first served")
         logger.warning(
-            "Wrote %s from the production alias (version %s); commit it.", options.desired_path, production
+            "Recorded the production alias (version %s) as the first desired state%s.",
+            production,
+            "" if source.path is None else f" and wrote {source.path}; commit it",
         )
+        return source.read() or desired
     return desired
 
 
@@ -102,7 +126,9 @@ def build_state(project: Project, options: ServeOptions, config: ServingConfig |
     from shipyard.workspace import Workspace
 
     config = config or project.policy.serving
-    registry = Workspace.open(project).registry
+    workspace = Workspace.open(project)
+    registry = workspace.registry
+    source = desired_source(workspace, options)
     from shipyard.registry.signing import verify_key_for
     from shipyard.training.formats import ModelTrust
 
@@ -113,7 +139,7 @@ def build_state(project: Project, options: ServeOptions, config: ServingConfig |
         verify_key=verify_key_for(project, options.verify_key),
     )
     try:
-        holder.apply(initial_desired(registry, options))
+        holder.apply(initial_desired(registry, options, source))
     except (ModelVersionNotFound, ServingError):
         raise
     except RegistryError as exc:
@@ -138,53 +164,10 @@ def build_state(project: Project, options: ServeOptions, config: ServingConfig |
         holder,
         validator,
         project.root,
-        desired_path=options.desired_path,
+        desired=source,
         tokens=options.tokens,
         request_ids=request_ids,
     )
-
-
-def _stat(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size, st.st_ino
-
-
-async def reconcile(state: ServerState) -> bool:
-    """Load what the deploy file says if it differs from what is served; False when it failed."""
-    assert state.desired_path is not None
-    loop = asyncio.get_running_loop()
-    holder = state.holder
-    try:
-        desired = read_desired(state.desired_path)
-        if desired == holder.desired:
-            return True
-        await loop.run_in_executor(None, holder.apply, desired)
-    except Exception as exc:  # noqa: BLE001 - keep serving the current set; report the failure
-        holder.last_error = f"{type(exc).__name__}: {exc}"
-        state.metrics.model_loads.labels("failed").inc()
-        logger.error(
-            "Deploy file %s not applied; still serving the current models: %s", state.desired_path, exc
-        )
-        return False
-    state.metrics.model_loads.labels("ok").inc()
-    state.show_served()
-    logger.warning("Now serving %s", holder.describe())
-    return True
-
-
-async def watch_desired(state: ServerState) -> None:
-    """Poll the deploy file's mtime every `serving.poll_interval_s` and reconcile on change."""
-    assert state.desired_path is not None
-    seen = _stat(state.desired_path)
-    while True:
-        await asyncio.sleep(state.config.poll_interval_s)
-        current = _stat(state.desired_path)
-        if current != seen:
-            seen = current
-            await reconcile(state)
 
 
 def bind(host: str, port: int, *, listen: bool = True, reuse_port: bool = False) -> socket.socket:

@@ -1,13 +1,13 @@
 """`shipyard serve --workers N`: N server processes on one port, started and stopped by the parent.
 
-The parent checks the port, writes a missing deploy file once, resolves the request-id key
+The parent checks the port, records a first desired state once if there is none, resolves the request-id key
 once and creates a private folder for the workers' Prometheus files; then it starts one fresh
 interpreter (`spawn`, nothing inherited but the arguments and the environment) and, once it
 is ready (so a registry store that does not exist yet is created once), the N - 1 others. Each worker
 loads the model set, binds the port with `SO_REUSEPORT` (the kernel spreads connections over
 the workers) and runs the same server as `--workers 1`: its own prediction-log partition
 (`_wal/<server_id>/`, `_counters/<server_id>.json`, the server id holds the pid), its own
-deploy-file watcher, the same tokens and the same request-id key (through
+desired-state watcher, the same tokens and the same request-id key (through
 `SHIPYARD_REQUEST_ID_KEY`, so feedback for an id one worker issued is accepted by any).
 
 The parent prints the ready line once every worker is ready, and a worker that cannot start
@@ -97,15 +97,17 @@ def _environ(**values: str) -> Iterator[None]:
 
 
 def prepare(project: Project, options: ServeOptions) -> bytes:
-    """Once, before the workers start: write a missing deploy file; the request-id key they share."""
+    """Once, before the workers start: bring the deploy file and the desired-state log in step
+    (recording a first desired state if there is none); the request-id key they share."""
     from shipyard.serving import predlog
     from shipyard.serving.feedback import key_for_folder
 
-    if options.desired_path is not None and not options.desired_path.is_file():
-        from shipyard.serving.server import initial_desired
+    if options.desired_path is not None or options.follow_state:
+        from shipyard.serving.server import desired_source, initial_desired
         from shipyard.workspace import Workspace
 
-        initial_desired(Workspace.open(project).registry, options)
+        workspace = Workspace.open(project)
+        initial_desired(workspace.registry, options, desired_source(workspace, options))
     return key_for_folder(predlog.feedback_dir(project.root).parent)
 
 

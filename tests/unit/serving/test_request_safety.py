@@ -14,8 +14,10 @@ from serving_fixtures import SCHEMA, broken_features, fitted, model_set, record,
 from shipyard.config.policy import ServingConfig
 from shipyard.data.schema import ColumnSchema
 from shipyard.serving.app import ServerState
+from shipyard.serving.follow import DesiredSource
 from shipyard.serving.models import LoadedModel, ModelHolder, ModelSet
 from shipyard.serving.validation import RequestValidator
+from shipyard.workspace.desired import DesiredLog
 
 # The fixtures' schema plus an integer column without bounds (the model ignores it).
 UNBOUNDED = dataclasses.replace(SCHEMA, columns=(*SCHEMA.columns, ColumnSchema("transaction_id", "int")))
@@ -145,11 +147,13 @@ def test_a_model_failure_shows_no_exception_to_the_client(tmp_path: Path) -> Non
 
 def test_models_endpoint_shows_no_paths(tmp_path: Path) -> None:
     state = make(tmp_path)
-    state.desired_path = tmp_path / "deploy" / "production.yaml"
+    log = DesiredLog(f"sqlite:///{tmp_path / 'state.db'}", "m", "production")
+    state.desired = DesiredSource(tmp_path / "deploy" / "production.yaml", log, "tester")
     (response,) = send(state, [("GET", "/v1/models", {})])
     text = response.text
     assert response.status_code == 200 and str(tmp_path) not in text and "/" not in text.replace("\\/", "")
     assert response.json()["desired_file"] == "production.yaml"
+    assert response.json()["desired_environment"] == "production"
 
 
 def test_long_and_odd_values_are_cut_in_error_bodies(tmp_path: Path) -> None:
