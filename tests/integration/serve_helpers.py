@@ -46,8 +46,9 @@ class Server:
     terminated: bool = False
 
     def __enter__(self) -> Server:
-        env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **self.env}
-        env.pop("MLFLOW_TRACKING_URI", None)
+        env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+        env.pop("MLFLOW_TRACKING_URI", None)  # a test's registry is in its folder unless it says so
+        env.update(self.env)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "shipyard.cli", "serve", "--project", str(self.project), "--port", "0",
              *self.args],

@@ -6,8 +6,9 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
-from cli_helpers import REPO
+from cli_helpers import REPO, Cli, write_tiny_project
 
 sys.path.insert(0, str(REPO / "scripts" / "services"))
 import services  # noqa: E402  (the repository's own start/stop scripts, not a package)
@@ -20,6 +21,16 @@ def team_yaml(tracking_uri: str, state_url: str, model_name: str, *, timeout_s: 
         f"  request_timeout_s: {timeout_s}\n  max_retries: 1\n"
         f"state:\n  url: {state_url}\n"
     )
+
+
+def team_clone(
+    root: Path, svc: services.Services, model: str, *, tracking_uri: str | None = None, extra_yaml: str = ""
+) -> Cli:
+    """A tiny project on the shared services (its schema inferred), as a fresh clone has it."""
+    yaml = team_yaml(tracking_uri or svc.tracking_uri, svc.state_url, model) + extra_yaml
+    cli = Cli(write_tiny_project(root, extra_yaml=yaml))
+    cli("schema", "infer", check=0)
+    return cli
 
 
 class Proxy:
@@ -70,4 +81,4 @@ class Proxy:
         self._listener.close()
 
 
-__all__ = ["Proxy", "services", "team_yaml"]
+__all__ = ["Proxy", "services", "team_clone", "team_yaml"]

@@ -13,24 +13,17 @@ import httpx
 import pytest
 from cli_helpers import Cli, write_tiny_project
 from serve_helpers import Server, record
-from team_helpers import Proxy, services, team_yaml
+from team_helpers import Proxy, services, team_clone, team_yaml
 
 pytestmark = [pytest.mark.integration, pytest.mark.services]
-
-
-def _clone(root: Path, svc: services.Services, model: str, *, tracking_uri: str | None = None) -> Cli:
-    yaml = team_yaml(tracking_uri or svc.tracking_uri, svc.state_url, model)
-    cli = Cli(write_tiny_project(root, extra_yaml=yaml))
-    cli("schema", "infer", check=0)
-    return cli
 
 
 @pytest.fixture(scope="module")
 def clones(tmp_path_factory: pytest.TempPathFactory, team_services: services.Services) -> tuple[Cli, Cli]:
     """Clone A trained and promoted version 1; clone B retrained (another C) against it."""
     root = tmp_path_factory.mktemp("clones")
-    a = _clone(root / "a", team_services, "team-shared")
-    b = _clone(root / "b", team_services, "team-shared")
+    a = team_clone(root / "a", team_services, "team-shared")
+    b = team_clone(root / "b", team_services, "team-shared")
     a("run", check=0)
     a("promote", "1", "--to", "production", check=0)
     policy = b.project / "shipyard.yaml"
@@ -97,7 +90,7 @@ def test_tracking_server_killed_during_register_reports_what_it_left_then_a_reru
     port, pid = services.start_mlflow(root, svc.postgres_port, svc.s3_port)
     proxy = Proxy(port, b"/runs/create", lambda: os.killpg(pid, signal.SIGKILL))  # kill -9, no goodbye
     try:
-        cli = _clone(tmp_path / "k", svc, "team-killed", tracking_uri=f"http://127.0.0.1:{proxy.port}")
+        cli = team_clone(tmp_path / "k", svc, "team-killed", tracking_uri=f"http://127.0.0.1:{proxy.port}")
         failed = cli("run")
         assert proxy.fired.is_set()
         services.kill(pid)  # reaps the killed server
@@ -161,7 +154,7 @@ def test_a_database_tracking_uri_with_s3_artifacts_registers_and_loads(
         if name.startswith(("AWS_", "MLFLOW_S3_")):
             monkeypatch.setenv(name, value)
     direct = f"postgresql://postgres@127.0.0.1:{svc.postgres_port}/mlflow"  # the driver is picked for it
-    cli = _clone(tmp_path / "d", svc, "team-direct", tracking_uri=direct)
+    cli = team_clone(tmp_path / "d", svc, "team-direct", tracking_uri=direct)
     policy = cli.project / "shipyard.yaml"
     policy.write_text(
         policy.read_text().replace(
@@ -182,8 +175,8 @@ def test_a_second_clone_reuses_the_stage_cache_through_s3(
         if name.startswith("AWS_"):
             monkeypatch.setenv(name, value)
     shared = "state:\n  object_store: s3://shipyard-team/stage-cache\n"
-    first = _clone(tmp_path / "e", svc, "team-cache")
-    second = _clone(tmp_path / "f", svc, "team-cache")
+    first = team_clone(tmp_path / "e", svc, "team-cache")
+    second = team_clone(tmp_path / "f", svc, "team-cache")
     for cli in (first, second):
         policy = cli.project / "shipyard.yaml"
         policy.write_text(policy.read_text().replace("state:\n", shared))
