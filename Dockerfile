@@ -20,4 +20,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 # Backends and secrets come from the environment at run time: MLFLOW_TRACKING_URI, SHIPYARD_STATE_URL, SHIPYARD_OBJECT_STORE, SHIPYARD_TOKENS.
-ENTRYPOINT ["shipyard", "serve", "--project", "/app", "--host", "0.0.0.0", "--port", "8000", "--desired", "deploy/production.yaml"]
+# The server follows the desired state ('production') in SHIPYARD_STATE_URL's database.
+ENTRYPOINT ["shipyard", "serve", "--project", "/app", "--host", "0.0.0.0", "--port", "8000", "--desired", "state", "--workers", "3"]

@@ -27,10 +27,22 @@ def test_render_docker_and_kubernetes_for_the_production_version(tiny: Cli) -> N
     assert not any(line.startswith("shipyard") for line in requirements)
     parser = DockerfileParser(path=str(docker / "Dockerfile"))
     assert "tiny:v1" in parser.content
+    assert '"--desired", "state", "--workers", "1"' in parser.content  # one worker per CPU requested
 
     out = tiny.project / "k8s"
-    tiny("deploy", "render", "--target", "kubernetes", "--out", str(out), "--replicas", "3", check=0)
+    tiny(
+        "deploy", "render", "--target", "kubernetes", "--out", str(out), "--replicas", "3", "--workers", "2",
+        check=0,
+    )  # fmt: skip
     deployment = yaml.safe_load((out / "deployment.yaml").read_text())
     kubernetes_validate.validate(deployment, "1.30.0", strict=True)
     assert deployment["spec"]["replicas"] == 3
-    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "tiny:v1"
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "tiny:v1" and container["args"][-4:] == [
+        "--desired",
+        "state",
+        "--workers",
+        "2",
+    ]
+    bad = tiny("deploy", "render", "--target", "kubernetes", "--cpu", "lots")
+    assert bad.returncode == 2 and "--cpu must be a Kubernetes CPU quantity" in bad.stderr

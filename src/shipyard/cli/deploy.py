@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -41,6 +40,12 @@ def render(
     replicas: Annotated[int, typer.Option(min=1, help="Replicas (HPA minimum).")] = 2,
     max_replicas: Annotated[int, typer.Option(min=1, help="HPA maximum.")] = 6,
     cpu: Annotated[str, typer.Option(help="CPU request per replica.")] = "1",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=64, help="Server processes per replica; default the CPU request (at least 1)."
+        ),
+    ] = None,
     memory: Annotated[str, typer.Option(help="Memory request and limit per replica.")] = "1Gi",
     namespace: Annotated[str, typer.Option(help="Kubernetes namespace; none by default.")] = "",
     secret: Annotated[
@@ -49,11 +54,12 @@ def render(
 ) -> None:
     """Write the files; backends and secrets stay references to the environment or a Secret."""
     from shipyard.api import model_requirements
+    from shipyard.config._data_traits import safe_name
     from shipyard.delivery.manifests import DeployTarget, render_docker, render_kubernetes
 
     proj = load_project(project)
     resolved, requirements = model_requirements(proj, version)
-    deploy_name = name or re.sub(r"[^a-z0-9-]+", "-", proj.policy.model_name.lower()).strip("-")
+    deploy_name = name or safe_name(proj.policy.model_name, dns_label=True) or "model"
     spec = DeployTarget(
         name=deploy_name,
         image=image or f"{deploy_name}:v{resolved}",
@@ -64,6 +70,7 @@ def render(
         replicas=replicas,
         max_replicas=max_replicas,
         cpu=cpu,
+        workers=workers,
         memory=memory,
         secret=secret,
         namespace=namespace,

@@ -188,9 +188,15 @@ def sensitive_columns(frame: pd.DataFrame, target: str) -> list[SensitiveColumn]
 _GENERIC_STEMS = frozenset({"data", "dataset", "train", "training", "sample", "export", "raw", "input", "df"})
 
 
-def model_name(text: str) -> str | None:
-    """`text` as a valid model name (letters, digits, `_`, `-`), or None if nothing is left."""
-    name = re.sub(r"[^A-Za-z0-9_]+", "-", text).strip("-_")[:64].strip("-_")
+def safe_name(text: str, *, dns_label: bool = False) -> str | None:
+    """`text` as a valid model name (letters, digits, `_`, `-`), or with `dns_label` as a
+    Kubernetes object name (lower-case letters, digits, `-`); None if nothing is left.
+
+    >>> safe_name("Fraud Model (v2)"), safe_name("Fraud_Model (v2)", dns_label=True)
+    ('Fraud-Model-v2', 'fraud-model-v2')
+    """
+    text, invalid = (text.lower(), r"[^a-z0-9]+") if dns_label else (text, r"[^A-Za-z0-9_]+")
+    name = re.sub(invalid, "-", text).strip("-_")[:64].strip("-_")
     return name or None
 
 
@@ -200,4 +206,4 @@ def name_from_data(path: PurePath) -> str | None:
     stem = path.name.split(".")[0]
     if stem.lower() in _GENERIC_STEMS:
         return None
-    return model_name(stem)
+    return safe_name(stem)

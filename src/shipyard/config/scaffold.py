@@ -22,7 +22,7 @@ from shipyard.config import _thresholds as limits
 from shipyard.config._data_traits import (
     SensitiveColumn,
     TimeColumn,
-    model_name,
+    safe_name,
     sensitive_columns,
     time_column,
 )
@@ -85,7 +85,7 @@ class Proposal:
 
 def project_name(folder: Path) -> str:
     """A valid project name from a folder name (letters, digits, `_`, `-`)."""
-    return model_name(folder.resolve().name) or "model"
+    return safe_name(folder.resolve().name) or "model"
 
 
 def infer_task(target: pd.Series) -> tuple[str, str]:

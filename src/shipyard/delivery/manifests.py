@@ -1,15 +1,21 @@
 """Deployment files for `shipyard serve`: a Dockerfile and Kubernetes manifests.
 
-The image is stateless: it holds the project (policy, schema, deploy file, the user's code)
-and the model's requirements; which version it serves comes from the desired state, and
-every backend (tracking server, state database, object store) and every secret (tokens,
-the manifest verification key) comes from the environment, by reference to a Kubernetes
-Secret, never written into a file. Manifests are built as data and dumped to YAML, so they
-are valid by construction and a test validates them against Kubernetes' schemas.
+The image is stateless: it holds the project (policy, schema, the user's code) and the
+model's requirements. Each replica runs `shipyard serve --desired state --workers N`: which
+versions it serves (production, canary and its weight, shadow) is the newest desired-state
+revision in the state database, polled every `serving.desired_poll_s`, so a rollout, abort or
+rollback started on any machine reaches every replica without a new image or a restart. Every
+backend (tracking server, state database, object store) and every secret (tokens, the
+manifest verification key) comes from the environment, by reference to a Kubernetes Secret,
+never written into a file; the tracking server and the state database are required keys.
+Manifests are built as data and dumped to YAML, so they are valid by construction and a test
+validates them against Kubernetes' schemas.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,13 +24,18 @@ import yaml
 
 from shipyard.errors import ConfigError
 
-__all__ = ["DeployTarget", "render_docker", "render_kubernetes"]
+__all__ = ["DeployTarget", "cpu_cores", "render_docker", "render_kubernetes"]
 
 PORT = 8000
 APP_DIR = "/app"
 UID = 10001
 #: Workspace backends and secrets, read from the Secret named by `DeployTarget.secret`
 SECRET_ENV = ("MLFLOW_TRACKING_URI", "SHIPYARD_STATE_URL", "SHIPYARD_OBJECT_STORE", "SHIPYARD_TOKENS")
+#: without these a replica cannot load a model or follow the desired state: the pod does not start
+REQUIRED_ENV = ("MLFLOW_TRACKING_URI", "SHIPYARD_STATE_URL")
+#: `shipyard serve --workers` accepts 1..MAX_WORKERS
+MAX_WORKERS = 64
+_CPU = re.compile(r"(\d+(?:\.\d+)?)(m?)")
 _HEALTH_CHECK = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{PORT}/healthz', timeout=2)"
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
 
@@ -46,6 +57,7 @@ class DeployTarget:
     memory: str = "1Gi"
     secret: str = ""
     namespace: str = ""
+    workers: int | None = None  # server processes per replica; None: the CPU request, at least 1
 
     def __post_init__(self) -> None:
         if not self.name or set(self.name) - _NAME_CHARS or self.name[0] == "-" or len(self.name) > 50:
@@ -53,11 +65,21 @@ class DeployTarget:
                 f"The deployment name must be lower-case letters, digits and '-' (at most 50, not "
                 f"starting with '-'), as Kubernetes requires. Got {self.name!r} instead. Pass --name."
             )
+        cpu_cores(self.cpu)  # refused here, before anything is written
+        if self.workers is not None and not 1 <= self.workers <= MAX_WORKERS:
+            raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS}. Got {self.workers} instead.")
         if not 1 <= self.replicas <= self.max_replicas:
             raise ConfigError(
                 f"--replicas must be between 1 and --max-replicas ({self.max_replicas}). "
                 f"Got {self.replicas} instead."
             )
+
+    @property
+    def server_workers(self) -> int:
+        """`workers`, else one per whole CPU requested (`500m` -> 1, `2` -> 2, `2.5` -> 2)."""
+        if self.workers is not None:
+            return self.workers
+        return max(1, min(MAX_WORKERS, math.floor(cpu_cores(self.cpu))))
 
     @property
     def secret_name(self) -> str:
@@ -68,10 +90,22 @@ class DeployTarget:
         return {"app.kubernetes.io/name": self.name, "app.kubernetes.io/component": "model-server"}
 
 
+def cpu_cores(quantity: str) -> float:
+    """A Kubernetes CPU quantity in cores: `"2"` -> 2.0, `"500m"` -> 0.5."""
+    found = _CPU.fullmatch(quantity.strip())
+    if found is None or float(found.group(1)) == 0:
+        raise ConfigError(
+            f"--cpu must be a Kubernetes CPU quantity above zero, such as '1', '2.5' or '500m'. "
+            f"Got {quantity!r} instead."
+        )
+    return float(found.group(1)) / (1000 if found.group(2) else 1)
+
+
 def _serve_command(target: DeployTarget) -> list[str]:
+    """Every replica follows the state database's desired state of `rollout.environment`."""
     return [
         "shipyard", "serve", "--project", APP_DIR, "--host", "0.0.0.0", "--port", str(PORT),
-        "--desired", f"deploy/{target.environment}.yaml",
+        "--desired", "state", "--workers", str(target.server_workers),
     ]  # fmt: skip
 
 
@@ -107,6 +141,7 @@ EXPOSE {PORT}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \\
     CMD ["python", "-c", "{_HEALTH_CHECK}"]
 # Backends and secrets come from the environment at run time: {", ".join(SECRET_ENV)}.
+# The server follows the desired state ('{target.environment}') in SHIPYARD_STATE_URL's database.
 ENTRYPOINT [{entrypoint}]
 """
     ignore = ".shipyard/\n.git/\n.venv/\n__pycache__/\n*.pyc\ndata/\n!data/sample.*\n"
@@ -187,7 +222,13 @@ def _deployment(target: DeployTarget) -> dict[str, Any]:
     env = [
         {
             "name": name,
-            "valueFrom": {"secretKeyRef": {"name": target.secret_name, "key": name, "optional": True}},
+            "valueFrom": {
+                "secretKeyRef": {
+                    "name": target.secret_name,
+                    "key": name,
+                    "optional": name not in REQUIRED_ENV,
+                }
+            },
         }
         for name in SECRET_ENV
     ]

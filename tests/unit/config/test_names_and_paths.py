@@ -64,3 +64,26 @@ def test_trusted_types_are_dotted_names() -> None:
     assert not parse_policy(BASE).model_format.allow_pickle
     with pytest.raises(ConfigError, match=r"model_format.trusted_types: .*got 'Cls'"):
         parse_policy(_with(model_format={"trusted_types": ["Cls"]}))
+
+
+@pytest.mark.parametrize(
+    ("text", "model", "kubernetes"),
+    [
+        ("Fraud Model (v2)", "Fraud-Model-v2", "fraud-model-v2"),
+        ("fraud_v2.1", "fraud_v2-1", "fraud-v2-1"),
+        ("__x__", "x", "x"),
+        ("é!", None, None),
+    ],
+)
+def test_one_sanitiser_makes_model_names_and_kubernetes_names(
+    text: str, model: str | None, kubernetes: str | None
+) -> None:
+    from shipyard.config._data_traits import safe_name
+
+    assert safe_name(text) == model and safe_name(text, dns_label=True) == kubernetes
+    if model is not None:
+        check_model_name(model)
+    if kubernetes is not None:
+        from shipyard.delivery.manifests import DeployTarget
+
+        DeployTarget(name=kubernetes, image="i")  # refuses names Kubernetes would

@@ -8,7 +8,14 @@ import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
 
-from shipyard.delivery.manifests import SECRET_ENV, DeployTarget, render_docker, render_kubernetes
+from shipyard.delivery.manifests import (
+    REQUIRED_ENV,
+    SECRET_ENV,
+    DeployTarget,
+    cpu_cores,
+    render_docker,
+    render_kubernetes,
+)
 from shipyard.errors import ConfigError
 
 K8S_VERSION = "1.30.0"
@@ -58,10 +65,10 @@ def test_the_deployment_probes_health_runs_unprivileged_and_takes_secrets_by_ref
         assert by_name[name]["valueFrom"]["secretKeyRef"] == {
             "name": "fraud-shipyard",
             "key": name,
-            "optional": True,
+            "optional": name not in REQUIRED_ENV,
         }
+    assert set(REQUIRED_ENV) == {"MLFLOW_TRACKING_URI", "SHIPYARD_STATE_URL"}
     assert container["command"] + container["args"][:2] == ["shipyard", "serve", "--project"]
-    assert "deploy/production.yaml" in container["args"]
     hpa = yaml.safe_load(render_kubernetes(_target(replicas=3, max_replicas=9))["hpa.yaml"])
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 9)
 
@@ -98,3 +105,43 @@ def test_a_vcs_source_is_installed_by_url_without_a_copy() -> None:
 def test_names_kubernetes_refuses_are_refused_up_front(name: str) -> None:
     with pytest.raises(ConfigError, match="deployment name must be lower-case"):
         _target(name=name)
+
+
+def _serve_args(target: DeployTarget) -> list[str]:
+    (container,) = yaml.safe_load(render_kubernetes(target)["deployment.yaml"])["spec"]["template"]["spec"][
+        "containers"
+    ]
+    return container["args"]
+
+
+@pytest.mark.parametrize(
+    ("cpu", "workers", "expected"), [("1", None, 1), ("500m", None, 1), ("2.5", None, 2), ("4", 3, 3)]
+)
+def test_replicas_follow_the_state_database_with_workers_from_the_cpu_request(
+    cpu: str, workers: int | None, expected: int
+) -> None:
+    target = _target(cpu=cpu, workers=workers)
+    args = _serve_args(target)
+    assert args[args.index("--desired") + 1] == "state" and not any(a.startswith("deploy/") for a in args)
+    assert args[args.index("--workers") + 1] == str(expected)
+    parser = DockerfileParser()
+    parser.content = render_docker(target)["Dockerfile"]
+    (entrypoint,) = [i["value"] for i in parser.structure if i["instruction"] == "ENTRYPOINT"]
+    assert f'"--desired", "state", "--workers", "{expected}"' in entrypoint
+
+
+@pytest.mark.parametrize(("quantity", "cores"), [("1", 1.0), ("250m", 0.25), (" 2.5 ", 2.5)])
+def test_cpu_quantities_are_read_in_cores(quantity: str, cores: float) -> None:
+    assert cpu_cores(quantity) == cores
+
+
+@pytest.mark.parametrize("quantity", ["", "one", "0", "-1", "2Gi"])
+def test_a_cpu_request_that_is_no_quantity_is_refused_naming_the_option(quantity: str) -> None:
+    with pytest.raises(ConfigError, match=f"--cpu must be a Kubernetes CPU quantity.*Got {quantity!r}"):
+        _target(cpu=quantity)
+
+
+@pytest.mark.parametrize("workers", [0, 65])
+def test_workers_out_of_range_are_refused_up_front(workers: int) -> None:
+    with pytest.raises(ConfigError, match="--workers must be between 1 and 64"):
+        _target(workers=workers)
