@@ -32,7 +32,7 @@ def _controller(project: Path) -> RolloutController:
     from shipyard.workspace import Workspace
 
     workspace = Workspace.open(load_project(project))
-    store = RolloutStore(workspace.project.policy.rollout.database_url or workspace.state_url)
+    store = RolloutStore(workspace.rollout_url)
     return RolloutController(
         workspace.project, workspace.registry, store, actor=actor(), on_event=console.print
     )

@@ -119,7 +119,7 @@ def _roll_out(
     from shipyard.workspace import Workspace
 
     workspace = Workspace.open(project)
-    store = RolloutStore(project.policy.rollout.database_url or workspace.state_url)
+    store = RolloutStore(workspace.rollout_url)
     controller = RolloutController(project, workspace.registry, store, actor=actor(), on_event=say)
     fired = ", ".join(t.trigger for t in triggers if t.fired)
     rollout = controller.start(run.version, reason=f"retrained ({fired}) and passed every gate")
