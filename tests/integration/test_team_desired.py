@@ -71,10 +71,12 @@ def test_an_abort_in_one_clone_reverts_a_stateless_replica_in_a_fresh_folder(
     assert not (c / "deploy").exists()
     newest = DesiredLog(svc.state_url, model, "production").latest()
     assert newest is not None and newest.state.canary is None and newest.actor == "ci-test"
-    assert "abort rollout" in newest.reason
+    assert "abort rollout" in newest.reason and newest.reason.endswith("seen from clone B")
     # B's folder now has the reverted deploy file; A's follows at its next rollout command
     assert "canary" not in (b.project / "deploy" / "production.yaml").read_text()
-    assert "aborted" in a("rollout", "status", check=0).stdout
+    status = " ".join(a("rollout", "status", check=0).stdout.split())
+    assert "aborted" in status and f"Desired state revision {newest.number}" in status
+    assert "by ci-test: abort rollout" in status and "seen from clone B" in status
 
 
 def test_two_watchers_on_two_clones_retrain_once(tmp_path: Path, team_services: services.Services) -> None:

@@ -93,8 +93,18 @@ def status(
         return
     events = controller.store.events(rollout.id)
     incidents = controller.store.incidents(rollout.id)
+    desired = controller.desired_log.latest()
     if as_json:
         body = {
+            "desired": None
+            if desired is None
+            else {
+                "revision": desired.number,
+                "state": desired.state.model_dump(exclude_none=True),
+                "actor": desired.actor,
+                "reason": desired.reason,
+                "recorded_at": desired.recorded_at.isoformat(),
+            },
             "rollout": rollout.to_dict(),
             "events": [{**e.__dict__, "at": e.at.isoformat()} for e in events],
             "incidents": [{**i, "at": i["at"].isoformat()} for i in incidents],
@@ -107,6 +117,12 @@ def status(
         f"[bold]{rollout.status}[/], {step}, started {rollout.started_at:%Y-%m-%d %H:%M:%S} UTC "
         f"by {rollout.actor}"
     )
+    if desired is not None:
+        console.print(
+            f"Desired state revision {desired.number}, recorded {desired.recorded_at:%Y-%m-%d %H:%M:%S} UTC "
+            f"by {desired.actor}: {desired.reason}",
+            markup=False,
+        )
     if rollout.violations:
         console.print("Violations in a row: " + ", ".join(f"{k} {n}" for k, n in rollout.violations.items()))
     for event in events[-8:]:

@@ -174,7 +174,10 @@ class RolloutController:
     def abort(self, reason: str = "") -> Rollout:
         """Stop the rollout and send all traffic back to production; no alias moves."""
         rollout = self.require_active()
-        self._set_deploy(gitops.without_candidate, f"abort rollout {rollout.id} of version {rollout.version}")
+        why = f": {reason}" if reason else ""
+        self._set_deploy(
+            gitops.without_candidate, f"abort rollout {rollout.id} of version {rollout.version}{why}"
+        )
         rollout = self.store.update(
             rollout, actor=self.actor, action="abort", reason=reason or "aborted", status=st.ABORTED
         )
