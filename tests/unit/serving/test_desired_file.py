@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from shipyard.errors import ConfigError
-from shipyard.serving.desired import HEADER, CanaryState, DesiredState, read_desired, write_desired
+from shipyard.serving.desired import (
+    HEADER,
+    CanaryState,
+    DesiredState,
+    file_revision,
+    read_desired,
+    write_desired,
+)
 
 
 def test_round_trip_keeps_the_header_and_omits_empty_keys(tmp_path: Path) -> None:
@@ -50,3 +57,12 @@ def test_errors_name_the_file_and_key(tmp_path: Path, text: str, expected: str) 
 def test_missing_file_says_how_to_create_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="No deploy file"):
         read_desired(tmp_path / "nope.yaml")
+
+
+def test_a_written_revision_is_named_in_a_comment_the_yaml_ignores(tmp_path: Path) -> None:
+    state = DesiredState(model="fraud", production="3")
+    path = write_desired(tmp_path / "production.yaml", state, revision=12)
+    assert path.read_text().startswith(HEADER + "# Desired-state revision 12 ")
+    assert read_desired(path) == state and file_revision(path) == 12
+    assert file_revision(write_desired(path, state)) is None
+    assert file_revision(tmp_path / "missing.yaml") is None
