@@ -1,4 +1,4 @@
-"""`shipyard rollout start|status|pause|resume|abort`, `shipyard rollback`, `shipyard traffic replay`."""
+"""`shipyard rollout start|status|pause|resume|abort|sync`, `shipyard rollback`, `shipyard traffic replay`."""
 
 from __future__ import annotations
 
@@ -157,6 +157,26 @@ def abort(reason: ReasonOption = "", project: ProjectOption = Path(".")) -> None
     """Stop the rollout and send all traffic back to production."""
     rollout = _controller(project).abort(reason)
     console.print(f"Rollout {rollout.id} aborted; all traffic on version {rollout.baseline_version}.")
+
+
+@rollout_app.command("sync")
+def sync(project: ProjectOption = Path(".")) -> None:
+    """Record a hand-edited deploy file as the newest desired state, or bring a file that is
+    behind up to date; servers converge on the result."""
+    from shipyard.workspace.desired import current
+
+    controller = _controller(project)
+    revision = current(controller.deploy_path, controller.desired_log, actor=controller.actor)
+    if revision is None:
+        console.print(
+            f"No desired state yet: neither {controller.deploy_path} nor the state database holds one."
+        )
+        return
+    console.print(
+        f"{controller.deploy_path.name} is desired-state revision {revision.number}, recorded "
+        f"{revision.recorded_at:%Y-%m-%d %H:%M:%S} UTC by {revision.actor}: {revision.reason}",
+        markup=False,
+    )
 
 
 def rollback(reason: ReasonOption = "manual rollback", project: ProjectOption = Path(".")) -> None:
