@@ -81,3 +81,12 @@ def test_a_file_without_a_revision_is_recorded_once(tmp_path: Path, log: Desired
     path = write_desired(tmp_path / "production.yaml", PRODUCTION)  # written before revisions existed
     assert current(path, log, actor="a").number == 1  # type: ignore[union-attr]
     assert current(path, log, actor="a").number == 1  # type: ignore[union-attr]
+
+
+def test_a_file_edited_to_the_newest_state_is_named_not_recorded_again(
+    tmp_path: Path, log: DesiredLog
+) -> None:
+    update(tmp_path / "a.yaml", log, lambda s: CANARY, actor="a", reason="canary")
+    path = write_desired(tmp_path / "b.yaml", CANARY)  # e.g. copied, or two workers saw one edit
+    assert current(path, log, actor="b").number == 1  # type: ignore[union-attr]
+    assert file_revision(path) == 1 and log.latest().number == 1  # type: ignore[union-attr]

@@ -11,7 +11,8 @@ the revision it was written from in a comment. A file whose content matches that
 in step, or behind and rewritten from the newest. A file whose content differs from the
 revision it names (or that names none, or one the database does not hold) was edited by hand
 or comes from elsewhere: whoever reads it next (`shipyard rollout ...`, `shipyard rollback`,
-`shipyard serve --desired FILE`) records it as the newest revision. Revision numbers are
+`shipyard serve --desired FILE`) records it as the newest revision, unless it already says
+exactly what the newest revision says (then the file is only relabelled). Revision numbers are
 claimed by insert (the primary key refuses a second writer of the same number), so two writers
 never both win; the loser reads again and reapplies its change on top.
 """
@@ -122,6 +123,9 @@ def current(path: Path | None, log: DesiredLog, *, actor: str) -> Revision | Non
             return newest
         state, named = read_desired(path), file_revision(path)
         recorded = None if named is None else log.get(named)
+        if (recorded is None or recorded.state != state) and newest is not None and newest.state == state:
+            write_desired(path, state, revision=newest.number)  # edited to what is newest: name it
+            return newest
         if recorded is None or recorded.state != state:
             reason = f"{path.name} changed outside shipyard (edited by hand, or from another database)"
             revision = log.record(state, after=_number(newest), actor=actor, reason=reason)
