@@ -102,7 +102,8 @@ def build_state(project: Project, options: ServeOptions, config: ServingConfig |
     from shipyard.workspace import Workspace
 
     config = config or project.policy.serving
-    registry = Workspace.open(project).registry
+    workspace = Workspace.open(project)
+    registry = workspace.registry
     from shipyard.registry.signing import verify_key_for
     from shipyard.training.formats import ModelTrust
 
@@ -129,15 +130,15 @@ def build_state(project: Project, options: ServeOptions, config: ServingConfig |
     validator = RequestValidator(
         schema, allow=frozenset({config.key_field}), check_ranges=config.check_ranges
     )
-    from shipyard.serving import predlog
     from shipyard.serving.feedback import RequestIds
 
-    request_ids = RequestIds.for_folder(predlog.feedback_dir(project.root).parent)
+    request_ids = RequestIds.for_folder(workspace.logs_dir)
     return ServerState(
         config,
         holder,
         validator,
         project.root,
+        logs=workspace.logs,
         desired_path=options.desired_path,
         tokens=options.tokens,
         request_ids=request_ids,

@@ -98,15 +98,15 @@ def _environ(**values: str) -> Iterator[None]:
 
 def prepare(project: Project, options: ServeOptions) -> bytes:
     """Once, before the workers start: write a missing deploy file; the request-id key they share."""
-    from shipyard.serving import predlog
     from shipyard.serving.feedback import key_for_folder
+    from shipyard.workspace import Workspace
 
+    workspace = Workspace.open(project)
     if options.desired_path is not None and not options.desired_path.is_file():
         from shipyard.serving.server import initial_desired
-        from shipyard.workspace import Workspace
 
-        initial_desired(Workspace.open(project).registry, options)
-    return key_for_folder(predlog.feedback_dir(project.root).parent)
+        initial_desired(workspace.registry, options)
+    return key_for_folder(workspace.logs_dir)
 
 
 def reserve_port(host: str, port: int) -> int:
