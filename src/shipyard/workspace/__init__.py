@@ -127,6 +127,11 @@ class Workspace:
         """Where `shipyard run` writes a version's report files: `<reports_dir>/<version>/`."""
         return self.project.state_dir / "reports"
 
+    @property
+    def monitoring_dir(self) -> Path:
+        """Where `shipyard monitor drift` writes its JSON and HTML reports by default."""
+        return self.project.state_dir / "monitoring"
+
     def report_key(self, version: str, name: str) -> str:
         """The object store key of a version's report file (shared when a store is configured)."""
         return f"reports/{self.model_name}/{version}/{name}"

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+KINDS = ("predictions", "feedback")  # the logs: shipyard.serving.predlog's folder names
 COUNTERS = "_counters"  # mutable objects: fetched again on every read
 SERVER_PARTITION = "server="
 
@@ -66,6 +67,12 @@ class LogLocation:
         if self.store is None or self.mirror is None:
             return self.folder(kind)
         return mirror(self.store, f"{self.prefix}/{kind}", self.mirror / kind)
+
+    def readable_root(self) -> Path:
+        """A local folder whose `predictions/` and `feedback/` hold every server's parts (both refreshed)."""
+        for kind in KINDS:
+            folder = self.readable(kind)
+        return folder.parent
 
 
 def mirror(store: ObjectStore, prefix: str, folder: Path) -> Path:
