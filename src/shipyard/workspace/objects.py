@@ -114,8 +114,13 @@ class ArrowStore:
         return True
 
     def put(self, key: str, src: Path) -> None:
+        from pyarrow import fs
+
+        path = f"{self._base}/{key}"
         try:
-            with self._fs.open_output_stream(f"{self._base}/{key}") as out, src.open("rb") as data:
+            if not isinstance(self._fs, fs.S3FileSystem):  # S3 has no folders; others need them made
+                self._fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+            with self._fs.open_output_stream(path) as out, src.open("rb") as data:
                 while chunk := data.read(_CHUNK):
                     out.write(chunk)
         except OSError as exc:
