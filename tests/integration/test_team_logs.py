@@ -53,9 +53,13 @@ def test_a_server_elsewhere_writes_through_s3_and_monitor_in_a_clone_counts_its_
     assert not list((fresh / ".shipyard").rglob("*.parquet")), "every part was uploaded"
 
     s3 = boto3.client("s3", endpoint_url=svc.s3_endpoint)
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="shipyard-team", Prefix="team-logs/logs/")["Contents"]]
+    keys = [
+        o["Key"] for o in s3.list_objects_v2(Bucket="shipyard-team", Prefix="team-logs/logs/")["Contents"]
+    ]
     for kind in ("predictions", "feedback"):
-        assert any(k.startswith(f"team-logs/logs/team-logs/{kind}/server={server_id}/date=") for k in keys), keys
+        assert any(k.startswith(f"team-logs/logs/team-logs/{kind}/server={server_id}/date=") for k in keys), (
+            keys
+        )
 
     drift = a("monitor", "drift", "--window", "1d", "--json", str(tmp_path / "drift.json"))
     assert drift.returncode in (0, 1), drift.stderr  # pass or drift: either way a verdict on the rows

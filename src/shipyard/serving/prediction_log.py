@@ -32,61 +32,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import orjson
-
 from shipyard.errors import ServingError
 from shipyard.serving import predlog as P
 from shipyard.serving.counters import ServerCounters
 from shipyard.serving.part_upload import OUTBOX, PartUploader
-from shipyard.serving.payload import MISSING
 from shipyard.serving.predlog import RETRY_DELAYS_S
+from shipyard.serving.wal import encode, read_segment
 from shipyard.workspace.logs import LogLocation
 
 logger = logging.getLogger(__name__)
 
 _LOCK = ".lock"
-
-
-def _default(value: Any) -> Any:
-    """JSON for what orjson does not know: a missing field is null, anything else its text."""
-    return None if value is MISSING else str(value)
-
-
-def _plain(value: Any) -> Any:
-    """`value` with integers beyond 64 bits (JSON allows them, orjson does not) as text."""
-    if isinstance(value, int) and not -(2**63) <= value < 2**64:
-        return str(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def encode(record: dict[str, Any]) -> bytes:
-    """One write-ahead line for `record`."""
-    try:
-        line = orjson.dumps(record, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)
-    except TypeError:  # a huge integer in an input: kept as its text
-        line = orjson.dumps(
-            {**record, "inputs": _plain(record["inputs"])},
-            default=_default,
-            option=orjson.OPT_SERIALIZE_NUMPY,
-        )
-    return line + b"\n"
-
-
-def read_segment(path: Path) -> list[dict[str, Any]]:
-    """The complete records of a segment; a torn last line (the process died mid-write) is skipped."""
-    records = []
-    for line in path.read_bytes().split(b"\n"):
-        if not line:
-            continue
-        try:
-            records.append(orjson.loads(line))
-        except orjson.JSONDecodeError:
-            logger.warning("Skipped a torn line in %s (the server stopped while writing it).", path)
-    return records
 
 
 def _part_for(log_dir: Path, segment: Path) -> Path:

@@ -18,7 +18,8 @@ from serving_fixtures import SCHEMA
 from shipyard.serving import predlog as P
 from shipyard.serving.counters import ServerCounters, read_counters
 from shipyard.serving.logtable import LogSchema
-from shipyard.serving.prediction_log import SegmentLog, encode
+from shipyard.serving.prediction_log import SegmentLog
+from shipyard.serving.wal import encode
 
 JUNK = ["2026-W01-1", "2026-001", "abc", "", "1e5", None, 1e308, -(2**63), 2**63 - 1, True, 3, 2.5,
         [1, 2], {"a": 1}, "2026-11-01T10:00:00Z", "2026-11-01"]  # fmt: skip
