@@ -14,7 +14,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,7 @@ class ServerState:
                 flush_rows=cfg.log_flush_rows,
                 flush_interval_s=cfg.log_flush_interval_s,
                 shared=logs,
+                on_upload=self._count_upload(P.PREDICTIONS_DIR),
             )
         if self.feedback is None:
             self.feedback = SegmentLog(
@@ -86,6 +87,7 @@ class ServerState:
                 flush_rows=cfg.log_flush_rows,
                 flush_interval_s=cfg.log_flush_interval_s,
                 shared=logs,
+                on_upload=self._count_upload(P.FEEDBACK_DIR),
             )
         self.scorer = Scorer(self.holder, self.validator, self.metrics, self.predictions, self.counters)
         self.batcher: RoutedBatcher[Job, Reply] = RoutedBatcher(
@@ -96,6 +98,10 @@ class ServerState:
             enabled=cfg.batching,
         )
         self.show_served()
+
+    def _count_upload(self, log: str) -> Callable[[bool], None]:
+        uploads = self.metrics.log_uploads
+        return lambda ok: uploads.labels(log, "ok" if ok else "failed").inc()
 
     def show_served(self) -> None:
         current = self.holder.current

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from shipyard.errors import ShipyardError
@@ -27,11 +28,14 @@ OUTBOX = "parts"  # inside a server's write-ahead folder: parts waiting for the 
 class PartUploader:
     """Moves the parts in a server's outbox to the object store (see the module docstring)."""
 
-    def __init__(self, location: LogLocation, kind: str) -> None:
+    def __init__(
+        self, location: LogLocation, kind: str, on_upload: Callable[[bool], None] | None = None
+    ) -> None:
         assert location.store is not None
         self.store = location.store
         self.location = location
         self.kind = kind
+        self.on_upload = on_upload or (lambda ok: None)  # e.g. the server's metrics
         self.uploaded_parts = 0
         self.failed_uploads = 0  # rounds that left a part in the outbox
 
@@ -47,9 +51,11 @@ class PartUploader:
         for part in self.pending(wal_folder):
             relative = part.relative_to(wal_folder / OUTBOX).as_posix()
             if not self._put(self.location.key(self.kind, server_id, relative), part):
+                self.on_upload(False)
                 return False
             part.unlink(missing_ok=True)
             self.uploaded_parts += 1
+            self.on_upload(True)
         return True
 
     def put_counters(self, server_id: str, path: Path) -> None:

@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -68,7 +69,8 @@ class SegmentLog:
     """Appends records durably and turns them into Parquet parts in the background.
 
     `shared`: the workspace's log location when it has an object store; the parts of this
-    log (`folder`'s name is its kind, "predictions" or "feedback") are then uploaded there.
+    log (`folder`'s name is its kind, "predictions" or "feedback") are then uploaded there,
+    each upload reported to `on_upload(ok)`.
     """
 
     def __init__(
@@ -80,12 +82,15 @@ class SegmentLog:
         flush_rows: int = 50_000,
         flush_interval_s: float = 2.0,
         shared: LogLocation | None = None,
+        on_upload: Callable[[bool], None] | None = None,
     ) -> None:
         self.folder = Path(folder)
         self.layout = layout
         self.counters = counters
         self.uploader = (
-            None if shared is None or shared.store is None else PartUploader(shared, self.folder.name)
+            None
+            if shared is None or shared.store is None
+            else PartUploader(shared, self.folder.name, on_upload)
         )
         self.flush_rows = flush_rows
         self.flush_interval_s = flush_interval_s

@@ -27,11 +27,18 @@ def shared(machine: Path, store: FolderStore) -> LogLocation:
     return LogLocation(machine / ".shipyard", store, "logs/m", machine / "mirror")
 
 
-def serve(location: LogLocation, server_id: str, requests: int) -> SegmentLog:
+def serve(
+    location: LogLocation, server_id: str, requests: int, uploads: list[bool] | None = None
+) -> SegmentLog:
     """A server's prediction log that has answered `requests` requests of 2 rows."""
     counters = ServerCounters(location.folder(P.PREDICTIONS_DIR), server_id=server_id)
     log = SegmentLog(
-        location.folder(P.PREDICTIONS_DIR), LogSchema(SCHEMA), counters, flush_interval_s=60, shared=location
+        location.folder(P.PREDICTIONS_DIR),
+        LogSchema(SCHEMA),
+        counters,
+        flush_interval_s=60,
+        shared=location,
+        on_upload=None if uploads is None else uploads.append,
     )
     for i in range(requests):
         log.append(record(request_id=f"{server_id}-{i}"))
@@ -73,15 +80,17 @@ def test_an_upload_that_fails_keeps_the_rows_and_a_later_round_uploads_them(tmp_
     bucket = tmp_path / "bucket"
     bucket.write_text("a file where the store's folder should be: every put fails")
     location = shared(tmp_path / "a", FolderStore(bucket))
-    log = serve(location, "s1", 4)
+    uploads: list[bool] = []
+    log = serve(location, "s1", 4, uploads)
     log.flush()
+    assert uploads == [False]  # what the server's metrics count
     described = log.describe()
     assert (described["written_rows"], described["pending_parts"]) == (8, 1)
     assert described["failed_uploads"] >= 1 and described["uploaded_parts"] == 0
     bucket.unlink()  # the store is back
     log.append(record(request_id="later"))
     log.close()
-    assert log.describe()["uploaded_parts"] == 2
+    assert log.describe()["uploaded_parts"] == 2 and uploads == [False, True, True]
     reader = shared(tmp_path / "c", FolderStore(bucket))
     assert len(rows(reader.readable(P.PREDICTIONS_DIR))) == 10
 
