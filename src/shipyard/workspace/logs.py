@@ -23,16 +23,14 @@ Examples:
 
 from __future__ import annotations
 
-import logging
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shipyard.workspace.objects import ObjectStore
-
-logger = logging.getLogger(__name__)
 
 KINDS = ("predictions", "feedback")  # the logs: shipyard.serving.predlog's folder names
 COUNTERS = "_counters"  # mutable objects: fetched again on every read
@@ -84,7 +82,7 @@ def mirror(store: ObjectStore, prefix: str, folder: Path) -> Path:
         if target.exists() and not relative.startswith(COUNTERS):
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.part")
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")  # two readers may copy at once
         if store.get(key, tmp):
             os.replace(tmp, target)
     return folder
