@@ -1,7 +1,7 @@
-"""Logs on real team services: a server started from a fresh folder writes its prediction and
-feedback partitions to S3 (the moto emulator), and `shipyard monitor` in another clone reads
-every row of them. PostgreSQL and `mlflow server` hold the registry and state as in
-test_team_services.py."""
+"""Logs and reports on real team services: a server started from a fresh folder writes its
+prediction and feedback partitions to S3 (the moto emulator), `shipyard monitor` in another
+clone reads every row of them, and the fresh folder shows the run report that clone stored.
+PostgreSQL and `mlflow server` hold the registry and state as in test_team_services.py."""
 
 from __future__ import annotations
 
@@ -68,3 +68,7 @@ def test_a_server_elsewhere_writes_through_s3_and_monitor_in_a_clone_counts_its_
     assert performance.returncode in (0, 1), performance.stderr
     assert json.loads((tmp_path / "perf.json").read_text())["rows"] == LABELLED * ROWS
     assert not (a.project / ".shipyard" / "predictions").exists()  # clone A never served: all from S3
+
+    shown = Cli(fresh)("report", "1", "--format", "json", check=0)  # the run report clone A stored
+    assert str(json.loads(shown.stdout)["version"]) == "1"
+    assert (fresh / ".shipyard" / "reports" / "1" / "report.json").is_file(), "fetched from S3"
