@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from shipyard.monitoring.verdicts import DriftReport
     from shipyard.pipeline.context import RunContext
     from shipyard.registry.store import ModelRegistry
+    from shipyard.workspace import Workspace
 
 __all__ = [
     "LivePerformance",
@@ -145,7 +146,7 @@ def model_requirements(project: Project, ref: str) -> tuple[str, list[str]]:
 
 
 def live_drift(
-    project: Project,
+    workspace: Workspace,
     *,
     window: str | None = None,
     current: Path | None = None,
@@ -156,25 +157,27 @@ def live_drift(
 
     `current`: a data file, else the prediction log over `window` (default monitoring.window).
     `reference`: a data file (exact statistics) or profile JSON, else the stored profile of
-    `version` (default `production`). `ConfigError` when there is nothing to compare.
+    `version` (default `production`). `ConfigError` when there is nothing to compare. The
+    prediction log is every server's partition (`workspace.logs`).
     """
     from shipyard.monitoring.engine import detect_drift
     from shipyard.monitoring.sources import PredictionLogSource, open_source
-    from shipyard.serving.predlog import prediction_log_dir
+    from shipyard.serving.predlog import PREDICTIONS_DIR
 
     if reference is not None and version is not None:
         raise ConfigError("Give either --reference FILE or --version V, not both.")
+    project = workspace.project
     config = project.policy.monitoring
-    ref = _drift_reference(project, reference, version)
+    ref = _drift_reference(workspace, reference, version)
     if current is not None:
         source: Any = open_source(current)
     else:
-        log = prediction_log_dir(project.root)
+        log = workspace.logs.readable(PREDICTIONS_DIR)
         source = PredictionLogSource.last(log, window or config.window)
         if not source.has_files:
             raise ConfigError(
-                f"The prediction log {log} holds no predictions yet. Serve the model with "
-                "'shipyard serve' (it logs every scored row), or pass --current FILE."
+                f"The prediction log {_log_place(workspace, log)} holds no predictions yet. Serve the "
+                "model with 'shipyard serve' (it logs every scored row), or pass --current FILE."
             )
     report = detect_drift(ref, source, config, exclude=(project.policy.data.target,))
     if report.empty:
@@ -184,7 +187,15 @@ def live_drift(
     return report
 
 
-def _drift_reference(project: Project, reference: Path | None, version: str | None) -> Any:
+def _log_place(workspace: Workspace, folder: Path) -> str:
+    """The log as a user knows it: the object store's folder of it, or the local folder."""
+    logs = workspace.logs
+    if logs.store is None:
+        return str(folder)
+    return f"{logs.prefix}/{folder.name} in the object store {logs.store.description}"
+
+
+def _drift_reference(workspace: Workspace, reference: Path | None, version: str | None) -> Any:
     """A profile (stored with the version, or a JSON file) or reference data for exact statistics."""
     from shipyard.data.profile import Profile
     from shipyard.errors import ModelVersionNotFound, RegistryError
@@ -196,7 +207,7 @@ def _drift_reference(project: Project, reference: Path | None, version: str | No
             return Profile.from_json(reference.read_text())
         return reference
     ref = version or "production"
-    registry = open_registry(project)
+    registry = workspace.registry
     info = registry.get(ref)
     try:
         return Profile.from_json(registry.report_text(info.version, "profile.json"))
@@ -221,7 +232,7 @@ class LivePerformance:
 
 
 def live_performance(
-    project: Project, *, window: str | None = None, version: str | None = None
+    workspace: Workspace, *, window: str | None = None, version: str | None = None
 ) -> LivePerformance:
     """Join the prediction log with feedback over `window`; run the detectors and rolling metrics
     against `version`'s offline metrics (default `production`). `ConfigError` without labels."""
@@ -232,13 +243,14 @@ def live_performance(
     from shipyard.evaluation.outputs import ModelOutputs
     from shipyard.monitoring.concept import detect_changes, error_stream, rolling_metrics
     from shipyard.monitoring.sources import parse_window, read_labelled
-    from shipyard.serving.predlog import feedback_dir, prediction_log_dir
+    from shipyard.serving.predlog import FEEDBACK_DIR, PREDICTIONS_DIR
 
-    policy, config = project.policy, project.policy.monitoring
+    policy, config = workspace.project.policy, workspace.project.policy.monitoring
     span = window or config.window
     end = datetime.now(UTC)
+    logs = workspace.logs
     frame = read_labelled(
-        prediction_log_dir(project.root), feedback_dir(project.root), end - parse_window(span), end
+        logs.readable(PREDICTIONS_DIR), logs.readable(FEEDBACK_DIR), end - parse_window(span), end
     )
     if frame.empty:
         raise ConfigError(
@@ -255,7 +267,7 @@ def live_performance(
         score = frame[proba].to_numpy(dtype=np.float64) if proba else None
         classes = tuple(c.removeprefix("proba_") for c in proba)
         outputs = ModelOutputs(frame["prediction"].astype(str).to_numpy(), score, classes)
-    offline = _offline_metrics(project, version)
+    offline = _offline_metrics(workspace, version)
     metrics = [m for m in (policy.metrics or default_metrics(policy.task)) if m in offline]
     alerts = detect_changes(error_stream(policy.task, y_true, outputs.y_pred), config.concept, timestamps)
     windows, metric_alerts = rolling_metrics(
@@ -276,13 +288,13 @@ def live_performance(
     return LivePerformance(windows, alerts, len(frame), Report.of("performance checks", results))
 
 
-def _offline_metrics(project: Project, version: str | None) -> dict[str, float]:
+def _offline_metrics(workspace: Workspace, version: str | None) -> dict[str, float]:
     """The version's offline test metrics (from its evaluation.json); {} when there is no production."""
     import json
 
     from shipyard.errors import ModelVersionNotFound
 
-    registry = open_registry(project)
+    registry = workspace.registry
     try:
         info = registry.get(version or "production")
     except ModelVersionNotFound:

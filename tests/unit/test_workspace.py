@@ -122,3 +122,17 @@ def test_an_unreachable_state_database_is_named_not_a_crash():
     with pytest.raises(ServiceUnavailableError, match="state.url / SHIPYARD_STATE_URL") as info:
         open_engine(url, sa.MetaData())
     assert f"ops:***@127.0.0.1:{port}/state" in str(info.value) and "s3cret" not in str(info.value)
+
+
+def test_logs_stay_in_the_project_unless_an_object_store_shares_them(tmp_path: Path):
+    embedded = Workspace.open(Project(tmp_path, parse_policy(BASE)), env={})
+    assert (
+        embedded.logs.store is None
+        and embedded.logs.readable("predictions") == tmp_path / ".shipyard" / "predictions"
+    )
+    shared = Workspace.open(Project(tmp_path, parse_policy(BASE)), env={"SHIPYARD_OBJECT_STORE": "team"}).logs
+    assert shared.local == tmp_path / ".shipyard" and shared.prefix == "logs/demo"
+    assert shared.key("feedback", "host-1-ab", "date=2026-12-01/p.parquet") == (
+        "logs/demo/feedback/server=host-1-ab/date=2026-12-01/p.parquet"
+    )
+    assert shared.readable("predictions") == tmp_path / ".shipyard" / "logs-cache" / "demo" / "predictions"

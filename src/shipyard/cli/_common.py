@@ -10,6 +10,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from shipyard.config.project import Project
+    from shipyard.workspace import Workspace
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -21,3 +22,10 @@ def load_project(path: Path) -> Project:
     from shipyard.config.project import Project
 
     return Project.load(path)
+
+
+def open_workspace(path: Path) -> Workspace:
+    """The workspace of the project at `path`: where its models, logs and reports live."""
+    from shipyard.workspace import Workspace
+
+    return Workspace.open(load_project(path))

@@ -81,6 +81,7 @@ def run(
     from shipyard.errors import ConfigError, DataValidationError
     from shipyard.pipeline.run import invalid_data_summary, run_pipeline
     from shipyard.reports.console import render_metrics, render_report, render_slices
+    from shipyard.workspace import Workspace
 
     proj = _project(project)
     if json_path is not None and not json_path.parent.is_dir():
@@ -91,7 +92,11 @@ def run(
         render_report(console, exc.report, title="Data validation")
         summary = invalid_data_summary(exc.report)
         publish_run_report(
-            proj, summary, json_path=json_path, report_dir=report_dir, write_files=not no_report
+            Workspace.open(proj),
+            summary,
+            json_path=json_path,
+            report_dir=report_dir,
+            write_files=not no_report,
         )
         raise
     if outcome.evaluation:
@@ -107,7 +112,7 @@ def run(
     already = "" if registered_now else " (registered earlier; nothing changed)"
     console.print(f"Model [bold]{proj.policy.model_name}[/] version {outcome.version}: {state}{already}")
     publish_run_report(
-        proj,
+        Workspace.open(proj),
         outcome.to_dict(),
         baseline=outcome.baseline,
         provenance=outcome.provenance,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from shipyard.cli._common import ProjectOption, console, load_project
+from shipyard.cli._common import ProjectOption, console, open_workspace
 
 if TYPE_CHECKING:
     from shipyard.monitoring.verdicts import DriftReport
@@ -42,10 +42,10 @@ def drift(
     from shipyard.api import live_drift
     from shipyard.monitoring.report import write_html, write_json
 
-    proj = load_project(project)
-    report = live_drift(proj, window=window, current=current, reference=reference, version=version)
+    workspace = open_workspace(project)
+    report = live_drift(workspace, window=window, current=current, reference=reference, version=version)
     _render(report)
-    out = proj.state_dir / "monitoring"
+    out = workspace.monitoring_dir
     json_path, html_path = json_path or out / "drift.json", html_path or out / "drift.html"
     for path in (json_path, html_path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +117,7 @@ def performance(
 
     from shipyard.api import live_performance
 
-    result = live_performance(load_project(project), window=window, version=version)
+    result = live_performance(open_workspace(project), window=window, version=version)
     windows, alerts, rows, report = result.windows, result.alerts, result.rows, result.report
 
     table = Table(title=f"Rolling metrics on {rows:,} labelled predictions")

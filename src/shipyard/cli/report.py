@@ -2,7 +2,9 @@
 
 The report model is built by `shipyard.reports.run_report` from plain dicts; this module
 only gathers them (from a run's outcome or from a registered version's stored reports)
-and writes the files.
+and writes the files: under `workspace.reports_dir/<version>/`, and with an object store
+also as `reports/<model>/<version>/report.*`, so `shipyard report` in another clone shows
+the report the run wrote.
 """
 
 from __future__ import annotations
@@ -14,12 +16,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from shipyard.cli._common import ProjectOption, console
-from shipyard.cli._common import load_project as _project
+from shipyard.cli._common import ProjectOption, console, errors, open_workspace
 
 if TYPE_CHECKING:
-    from shipyard.config.project import Project
     from shipyard.registry.store import ModelRegistry
+    from shipyard.workspace import Workspace
 
 STORED_REPORTS = ("data_report.json", "gate_report.json", "evaluation.json")
 
@@ -30,12 +31,8 @@ class ReportFormat(StrEnum):
     HTML = "html"
 
 
-def default_report_dir(project: Project, version: str) -> Path:
-    return project.state_dir / "reports" / version
-
-
 def publish_run_report(
-    project: Project,
+    workspace: Workspace,
     summary: dict[str, Any],
     *,
     baseline: dict[str, Any] | None = None,
@@ -46,9 +43,10 @@ def publish_run_report(
 ) -> None:
     """Build the run report and write it: `--json`, the report folder, `$GITHUB_STEP_SUMMARY`.
 
-    The folder defaults to `.shipyard/reports/<version>/`; a run stopped by invalid data
-    has no version and writes a folder only when one is given. `baseline` is what the gate
-    stage recorded of production (`RunOutcome.baseline`).
+    The folder defaults to `.shipyard/reports/<version>/` (`workspace.reports_dir`); a run
+    stopped by invalid data has no version and writes a folder only when one is given. With an
+    object store the files are also stored there. `baseline` is what the gate stage recorded
+    of production (`RunOutcome.baseline`).
     """
     from shipyard.config.settings import GITHUB_STEP_SUMMARY
     from shipyard.reports.files import append_step_summary, render, write_reports
@@ -57,12 +55,13 @@ def publish_run_report(
     if not baseline and summary.get("version"):
         # A fully cached rerun does not run the gate stage, so it knows nothing of production:
         # keep what the run that made this decision recorded.
-        stored = _stored_run_report(project, summary)
+        stored = _stored_run_report(workspace, summary)
         baseline = stored.get("baseline") if stored else None
+    policy = workspace.project.policy
     report = build_run_report(
         summary,
-        project=project.policy.name,
-        model=project.policy.model_name,
+        project=policy.name,
+        model=policy.model_name,
         baseline=baseline,
         provenance=provenance,
     )
@@ -74,12 +73,29 @@ def publish_run_report(
     if not write_files:
         return
     version = report.get("version")
-    directory = report_dir or (default_report_dir(project, str(version)) if version else None)
+    directory = report_dir or (workspace.reports_dir / str(version) if version else None)
     if directory is None:
         return
     paths = write_reports(report, directory)
     names = ", ".join(path.name for path in paths.values())
     console.print(f"Reports in {directory}: {names}", soft_wrap=True)
+    if version and workspace.objects is not None:
+        _share(workspace, str(version), list(paths.values()))
+
+
+def _share(workspace: Workspace, version: str, paths: list[Path]) -> None:
+    """Put the report files in the object store; a failure is a warning (the run's decision stands)."""
+    from shipyard.errors import ServiceUnavailableError
+
+    store = workspace.objects
+    assert store is not None
+    try:
+        for path in paths:
+            store.put(workspace.report_key(version, path.name), path)
+    except ServiceUnavailableError as exc:
+        errors.print(f"[yellow]The report was not shared[/]: {exc}", soft_wrap=True)
+        return
+    console.print(f"Shared as {workspace.report_key(version, '')} in {store.description}", soft_wrap=True)
 
 
 def _tag(tags: dict[str, str], key: str) -> str | None:
@@ -126,21 +142,26 @@ def _registered_summary(registry: ModelRegistry, version: str) -> tuple[dict[str
     return summary, provenance
 
 
-def _stored_run_report(project: Project, summary: dict[str, Any]) -> dict[str, Any] | None:
-    """The report `shipyard run` wrote for this version, if it is the registered decision.
+def _stored_run_report(workspace: Workspace, summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The report `shipyard run` wrote for this version (here, or in the object store), if it is
+    the registered decision.
 
     It also holds the production model's curves on the same test rows, which the
     registry does not keep.
     """
     import json
 
-    path = default_report_dir(project, str(summary["version"])) / "report.json"
+    version = str(summary["version"])
+    path = workspace.reports_dir / version / "report.json"
+    if not path.is_file() and workspace.objects is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        workspace.objects.get(workspace.report_key(version, path.name), path)
     try:
         stored = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
     same = (
-        stored.get("model") == project.policy.model_name
+        stored.get("model") == workspace.project.policy.model_name
         and stored.get("gate_report") == summary["gate_report"]
         and stored.get("schema_version") == 1
     )
@@ -154,24 +175,22 @@ def report(
     project: ProjectOption = Path("."),
 ) -> None:
     """A registered version's run report as JSON, Markdown or self-contained HTML."""
-    from shipyard.api import open_registry
     from shipyard.errors import ConfigError
     from shipyard.reports.files import render
     from shipyard.reports.run_report import build_run_report
 
-    proj = _project(project)
+    workspace = open_workspace(project)
+    policy = workspace.project.policy
     if out is not None and not out.parent.is_dir():
         raise ConfigError(f"--out: the folder {out.parent} does not exist; create it first.")
-    registry = open_registry(proj)
+    registry = workspace.registry
     try:
         summary, provenance = _registered_summary(registry, version)
     finally:
         registry.close()
-    built = _stored_run_report(proj, summary)
+    built = _stored_run_report(workspace, summary)
     if built is None:
-        built = build_run_report(
-            summary, project=proj.policy.name, model=proj.policy.model_name, provenance=provenance
-        )
+        built = build_run_report(summary, project=policy.name, model=policy.model_name, provenance=provenance)
     else:
         recorded = {key: value for key, value in built["provenance"].items() if value is not None}
         built["provenance"] = {**provenance, **recorded}

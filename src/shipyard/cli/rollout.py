@@ -34,7 +34,12 @@ def _controller(project: Path) -> RolloutController:
     workspace = Workspace.open(load_project(project))
     store = RolloutStore(workspace.rollout_url)
     return RolloutController(
-        workspace.project, workspace.registry, store, actor=actor(), on_event=console.print
+        workspace.project,
+        workspace.registry,
+        store,
+        actor=actor(),
+        on_event=console.print,
+        logs=workspace.logs,
     )
 
 

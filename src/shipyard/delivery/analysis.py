@@ -162,6 +162,7 @@ class LiveWindow:
 
     project_root: Path
     task: str
+    log_dir: Path  # holds every server's predictions/ and feedback/ (`LogLocation.readable_root`)
     candidate_version: str
     baseline_version: str
     candidate_route: str = "canary"
@@ -203,7 +204,7 @@ def analyse(
     import pandas as pd
 
     counters = counters or CounterWindow()
-    frame = read_log(log.prediction_log_dir(window.project_root), baseline_since, until)
+    frame = read_log(window.log_dir / log.PREDICTIONS_DIR, baseline_since, until)
     if frame.empty:
         frame = pd.DataFrame(columns=[log.TS, log.ROUTE, log.MODEL_VERSION, log.REQUEST_ID, log.STATUS])
     recent = frame[frame[log.TS] >= pd.Timestamp(since)]
@@ -266,7 +267,7 @@ def _labelled(
     label_gates = [(c, g) for c, g in gates if c.type not in TRAFFIC_GATES]
     if not label_gates:
         return []
-    feedback = read_log(log.feedback_dir(window.project_root), since)
+    feedback = read_log(window.log_dir / log.FEEDBACK_DIR, since)
     keys = [log.REQUEST_ID, log.ROW]
     if feedback.empty or candidate.empty:
         rows = candidate.iloc[0:0]

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from shipyard.config.policy import GateConfig
     from shipyard.config.project import Project
     from shipyard.registry.store import ModelRegistry
+    from shipyard.workspace.logs import LogLocation
 
 REJECTED = "rejected"
 _DEADLINES = {Reason.NO_DATA_DEADLINE.value, Reason.UNDECIDED_DEADLINE.value}
@@ -89,8 +90,14 @@ class RolloutController:
         config: RolloutConfig | None = None,
         on_event: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        logs: LogLocation | None = None,
     ) -> None:
         self.project = project
+        if logs is None:  # the workspace's: every server's partition when logs go to an object store
+            from shipyard.workspace import Workspace
+
+            logs = Workspace.open(project).logs
+        self.logs = logs
         self.registry = registry
         self.store = store
         self.actor = actor
@@ -261,6 +268,7 @@ class RolloutController:
         window = LiveWindow(
             self.project.root,
             self.project.policy.task,
+            self.logs.readable_root(),
             candidate_version=rollout.version,
             baseline_version=rollout.baseline_version,
             candidate_route="shadow" if rollout.percent == 0 else "canary",
@@ -278,14 +286,14 @@ class RolloutController:
     def _counter_window(self, rollout: Rollout) -> CounterWindow:
         """The servers' counts since the step (and the rollout) began, or since this controller
         took over a running one: each window's rates stay unbiased, it only holds less."""
-        now = counters.snapshot(predlog.prediction_log_dir(self.project.root))
+        now = counters.snapshot(self.logs.readable(predlog.PREDICTIONS_DIR))
         step = self._snapshots.setdefault((rollout.id, rollout.step), now)
         whole = self._snapshots.setdefault(rollout.id, now)
         return CounterWindow(counters.window_counts(step, now), counters.window_counts(whole, now))
 
     def _snapshot_step(self, rollout: Rollout) -> None:
         """Remember the counters as a step begins (before its traffic changes)."""
-        now = counters.snapshot(predlog.prediction_log_dir(self.project.root))
+        now = counters.snapshot(self.logs.readable(predlog.PREDICTIONS_DIR))
         self._snapshots.setdefault(rollout.id, now)
         self._snapshots[(rollout.id, rollout.step)] = now
 

@@ -1,12 +1,9 @@
 """The servers' own request and error counters, diffed over a rollout step.
 
 Every server process writes its cumulative per-version counts to
-`<prediction log dir>/_counters/<server_id>.json` (`shipyard.serving.counters`):
-
-    {"server_id": str, "started_at": ISO-8601, "updated_at": ISO-8601,
-     "versions": {"<version>": {"requests": int, "errors": int, ...}}}
-
-A snapshot holds each server's counts; the counts of a window are the difference between
+`<prediction log dir>/_counters/<server_id>.json`; `shipyard.serving.counters.read_servers`
+reads them (with an object store, from every server's copy in the store, through the
+log mirror). A snapshot holds each server's counts; the counts of a window are the difference between
 two snapshots per server, where a server that started (or restarted) after the first
 snapshot counts whole. A log fault cannot hide errors from these, so the live analysis
 takes the larger error evidence of the counters and of the log. A missing or unreadable
@@ -29,13 +26,10 @@ Examples
 
 from __future__ import annotations
 
-import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-logger = logging.getLogger(__name__)
+from shipyard.serving.counters import read_servers
 
 
 @dataclass(frozen=True)
@@ -48,36 +42,15 @@ class Counts:
 Snapshot = dict[str, tuple[str, dict[str, Counts]]]
 
 
-def _folder(log_dir: Path) -> Path:
-    try:
-        from shipyard.serving.counters import COUNTERS_DIR
-    except ImportError:  # a server without counters: the documented folder name
-        COUNTERS_DIR = "_counters"  # noqa: N806 - the same name as the module constant
-    return Path(log_dir) / COUNTERS_DIR
-
-
-def _server(data: Any) -> tuple[str, str, dict[str, Counts]]:
-    versions = {
-        str(version): Counts(int(c.get("requests", 0)), int(c.get("errors", 0)))
-        for version, c in data["versions"].items()
-    }
-    return str(data["server_id"]), str(data.get("started_at", "")), versions
-
-
 def snapshot(log_dir: Path) -> Snapshot:
     """Every server's cumulative counts now; files being replaced or damaged are skipped."""
-    folder = _folder(log_dir)
-    found: Snapshot = {}
-    if not folder.is_dir():
-        return found
-    for path in sorted(folder.glob("*.json")):
-        try:
-            server_id, started, versions = _server(json.loads(path.read_text()))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            logger.warning("Skipping the server counters file %s: %s", path, exc)
-            continue
-        found[server_id] = (started, versions)
-    return found
+    return {
+        server.server_id: (
+            server.started_at,
+            {v: Counts(c.requests, c.errors) for v, c in server.versions.items()},
+        )
+        for server in read_servers(log_dir).values()
+    }
 
 
 def window_counts(before: Snapshot, after: Snapshot) -> dict[str, Counts]:

@@ -52,8 +52,7 @@ def retrain_if_needed(
 
     workspace = Workspace.open(project)
     with workspace.lock("retrain", purpose=f"retrain of {project.policy.model_name}"):
-        registry = workspace.registry
-        triggers = evaluate_triggers(project, registry, now=now or datetime.now(UTC)) if not force else []
+        triggers = evaluate_triggers(workspace, now=now or datetime.now(UTC)) if not force else []
         for trigger in triggers:
             say(f"{'FIRED' if trigger.fired else 'quiet'} {trigger.trigger}: {trigger.message}")
         log = DecisionLog(workspace.state_url)
@@ -120,7 +119,9 @@ def _roll_out(
 
     workspace = Workspace.open(project)
     store = RolloutStore(workspace.rollout_url)
-    controller = RolloutController(project, workspace.registry, store, actor=actor(), on_event=say)
+    controller = RolloutController(
+        project, workspace.registry, store, actor=actor(), on_event=say, logs=workspace.logs
+    )
     fired = ", ".join(t.trigger for t in triggers if t.fired)
     rollout = controller.start(run.version, reason=f"retrained ({fired}) and passed every gate")
     outcome = _record(log, project, triggers, "rollout_started", run=run)

@@ -16,8 +16,8 @@ from shipyard.retrain.triggers import (
 )
 
 if TYPE_CHECKING:
-    from shipyard.config.project import Project
     from shipyard.registry.store import ModelRegistry
+    from shipyard.workspace import Workspace
 
 
 def last_trained(registry: ModelRegistry) -> datetime | None:
@@ -39,36 +39,39 @@ def count_feedback(folder: Path, since: datetime | None) -> int:
     return int(duckdb.connect().sql(f"{sql} WHERE ts > ?", params=[since]).fetchall()[0][0])
 
 
-def evaluate_triggers(project: Project, registry: ModelRegistry, *, now: datetime) -> list[TriggerResult]:
-    """Every trigger configured under `retrain`, in a fixed order; `ConfigError` when none is."""
-    from shipyard.serving.predlog import feedback_dir
+def evaluate_triggers(workspace: Workspace, *, now: datetime) -> list[TriggerResult]:
+    """Every trigger configured under `retrain`, in a fixed order; `ConfigError` when none is.
 
-    config = project.policy.retrain
+    Labels, drift and degradation are measured on every server's log partition (`workspace.logs`).
+    """
+    from shipyard.serving.predlog import FEEDBACK_DIR
+
+    config = workspace.project.policy.retrain
     if not (config.schedule or config.min_new_labels or config.on_drift or config.on_degradation):
         raise ConfigError(
             "shipyard.yaml: retrain: no trigger is configured. Set at least one of 'schedule', "
             "'min_new_labels', 'on_drift' or 'on_degradation', or run 'shipyard retrain' without "
             "--if-needed to retrain now."
         )
-    trained = last_trained(registry)
+    trained = last_trained(workspace.registry)
     results = []
     if config.schedule:
         results.append(schedule_trigger(config.schedule, trained, now))
     if config.min_new_labels:
-        count = count_feedback(feedback_dir(project.root), trained)
+        count = count_feedback(workspace.logs.readable(FEEDBACK_DIR), trained)
         results.append(new_labels_trigger(count, config.min_new_labels))
     if config.on_drift:
-        results.append(_drift(project))
+        results.append(_drift(workspace))
     if config.on_degradation:
-        results.append(_degradation(project))
+        results.append(_degradation(workspace))
     return results
 
 
-def _drift(project: Project) -> TriggerResult:
+def _drift(workspace: Workspace) -> TriggerResult:
     from shipyard.api import live_drift
 
     try:
-        report = live_drift(project)
+        report = live_drift(workspace)
     except ConfigError as exc:  # no prediction log yet, or no rows in the window
         return TriggerResult("drift", False, f"not measured: {exc}")
     if report.too_few_rows:
@@ -77,11 +80,11 @@ def _drift(project: Project) -> TriggerResult:
     return drift_trigger([f.name for f in report.drifted], len(report.tested), failures)
 
 
-def _degradation(project: Project) -> TriggerResult:
+def _degradation(workspace: Workspace) -> TriggerResult:
     from shipyard.api import live_performance
 
     try:
-        performance = live_performance(project)
+        performance = live_performance(workspace)
     except ConfigError as exc:  # no labelled traffic in the window
         return TriggerResult("degradation", False, f"not measured: {exc}")
     return degradation_trigger([a.message for a in performance.alerts], performance.rows)

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,14 +32,15 @@ from shipyard.serving.counters import ServerCounters
 from shipyard.serving.endpoint import INTERNAL_ERROR, ScoringEndpoint
 from shipyard.serving.feedback import LabelGuard, RequestIds
 from shipyard.serving.follow import DesiredSource
+from shipyard.serving.logtable import FeedbackLayout, LogSchema
 from shipyard.serving.metrics import ServerMetrics
 from shipyard.serving.models import ModelHolder
 from shipyard.serving.openapi import openapi_document
 from shipyard.serving.payload import RequestError
-from shipyard.serving.prediction_log import PredictionLog
-from shipyard.serving.predlog import LogWriter
+from shipyard.serving.prediction_log import SegmentLog
 from shipyard.serving.scoring import Job, Reply, Scorer
 from shipyard.serving.validation import RequestValidator
+from shipyard.workspace.logs import LogLocation
 
 logger = logging.getLogger(__name__)
 
@@ -56,30 +57,38 @@ class ServerState:
     project_root: Path
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
     desired: DesiredSource | None = None  # None: serves the command line's versions, follows nothing
-    predictions: PredictionLog | None = None
-    feedback: LogWriter | None = None
+    logs: LogLocation | None = None  # None: the embedded layout under project_root's .shipyard/
+    predictions: SegmentLog | None = None
+    feedback: SegmentLog | None = None
     tokens: TokenStore | None = None  # None or empty: no authentication (loopback only)
     request_ids: RequestIds = field(default_factory=lambda: RequestIds(secrets.token_bytes(32)))
     ready: bool = True
 
     def __post_init__(self) -> None:
         cfg = self.config
-        self.counters = ServerCounters(P.prediction_log_dir(self.project_root))
+        logs = self.logs or LogLocation(P.prediction_log_dir(self.project_root).parent)
+        self.counters = ServerCounters(logs.folder(P.PREDICTIONS_DIR))
         self.metrics.watch(self.counters)
         self.labels = LabelGuard(rate_per_s=cfg.feedback_labels_per_s, burst=cfg.max_feedback_items)
         if cfg.log_predictions and self.predictions is None:
-            self.predictions = PredictionLog(
-                P.prediction_log_dir(self.project_root),
-                self.validator.schema,
+            self.predictions = SegmentLog(
+                logs.folder(P.PREDICTIONS_DIR),
+                LogSchema(self.validator.schema),
                 self.counters,
                 flush_rows=cfg.log_flush_rows,
                 flush_interval_s=cfg.log_flush_interval_s,
+                shared=logs,
+                on_upload=self._count_upload(P.PREDICTIONS_DIR),
             )
         if self.feedback is None:
-            self.feedback = LogWriter(
-                P.feedback_dir(self.project_root),
-                max_queue_rows=cfg.log_queue_rows,
+            self.feedback = SegmentLog(
+                logs.folder(P.FEEDBACK_DIR),
+                FeedbackLayout(),
+                ServerCounters(None, server_id=self.counters.server_id),  # labels have no version
+                flush_rows=cfg.log_flush_rows,
                 flush_interval_s=cfg.log_flush_interval_s,
+                shared=logs,
+                on_upload=self._count_upload(P.FEEDBACK_DIR),
             )
         self.scorer = Scorer(self.holder, self.validator, self.metrics, self.predictions, self.counters)
         self.batcher: RoutedBatcher[Job, Reply] = RoutedBatcher(
@@ -90,6 +99,10 @@ class ServerState:
             enabled=cfg.batching,
         )
         self.show_served()
+
+    def _count_upload(self, log: str) -> Callable[[bool], None]:
+        uploads = self.metrics.log_uploads
+        return lambda ok: uploads.labels(log, "ok" if ok else "failed").inc()
 
     def show_served(self) -> None:
         current = self.holder.current
@@ -186,8 +199,7 @@ def create_app(state: ServerState) -> ScoringEndpoint:
             headers = {"Retry-After": retry} if exc.status == 429 else None
             return _json(exc.body, exc.status, headers)
         assert state.feedback is not None
-        now = time.time()
-        state.feedback.submit(lambda: _feedback_table(items, now), len(items))
+        state.feedback.append({"ts": time.time(), "labels": items})
         return _json({"accepted": len(items)}, 202)
 
     @app.get("/healthz")
@@ -338,16 +350,3 @@ def _mlflow_version() -> str:
         return version("mlflow")
     except PackageNotFoundError:
         return "unknown"
-
-
-def _feedback_table(items: list[tuple[str, int, str]], now: float) -> Any:
-    import pyarrow as pa
-
-    return pa.table(
-        {
-            P.REQUEST_ID: pa.array([i[0] for i in items], pa.string()),
-            P.ROW: pa.array([i[1] for i in items], pa.int32()),
-            P.LABEL: pa.array([i[2] for i in items], pa.string()),
-            P.TS: pa.array([int(now * 1_000_000)] * len(items), pa.timestamp("us", tz="UTC")),
-        }
-    )

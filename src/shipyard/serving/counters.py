@@ -8,8 +8,9 @@ every log flush and on close to `<prediction log dir>/_counters/<server_id>.json
      "versions": {"<version>": {"requests": int, "errors": int, "rows_scored": int,
                                 "rows_logged": int, "rows_quarantined": int, "rows_lost": int}}}
 
-`read_counters(log_dir)` sums every server's file per version. The folder name starts with
-`_`, so hive-partitioned readers of the log skip it.
+`read_servers(log_dir)` reads every server's file (the one reader of them: rollout analysis
+diffs it per server), `read_counters(log_dir)` sums them per version. The folder name starts
+with `_`, so hive-partitioned readers of the log skip it.
 
 Examples:
     >>> import tempfile
@@ -134,24 +135,47 @@ def _counts(entry: Any) -> dict[str, int]:
     return {k: int(v) for k, v in entry.items() if k in FIELDS and isinstance(v, int | float)}
 
 
-def read_counters(log_dir: str | Path) -> dict[str, RouteCounters]:
-    """Every server's counters summed per model version; `{}` when there are none yet.
+@dataclass(frozen=True)
+class ServerCounts:
+    """One server's file: when that server process started, and its counts per version."""
 
-    A file that cannot be read or parsed (e.g. half-copied by hand) is skipped with a warning.
+    server_id: str
+    started_at: str
+    versions: dict[str, RouteCounters]
+
+
+def read_servers(log_dir: str | Path) -> dict[str, ServerCounts]:
+    """Every server's counters by server id; `{}` when there are none yet.
+
+    A file that cannot be read or parsed (being replaced, or half-copied by hand) is skipped
+    with a warning.
     """
     folder = counters_dir(log_dir)
     if not folder.is_dir():
         return {}
-    totals: dict[str, dict[str, int]] = {}
+    found: dict[str, ServerCounts] = {}
     for path in sorted(folder.glob("*.json")):
         try:
             data = json.loads(path.read_text())
             versions = data["versions"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            server = ServerCounts(
+                str(data["server_id"]),
+                str(data.get("started_at", "")),
+                {str(v): RouteCounters(str(v), **_counts(c)) for v, c in versions.items()},
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             logger.warning("Skipped the unreadable counters file %s: %s", path, exc)
             continue
-        for version, entry in versions.items() if isinstance(versions, dict) else ():
-            total = totals.setdefault(str(version), dict.fromkeys(FIELDS, 0))
-            for name, value in _counts(entry).items():
-                total[name] += value
+        found[server.server_id] = server
+    return found
+
+
+def read_counters(log_dir: str | Path) -> dict[str, RouteCounters]:
+    """Every server's counters summed per model version; `{}` when there are none yet."""
+    totals: dict[str, dict[str, int]] = {}
+    for server in read_servers(log_dir).values():
+        for version, counts in server.versions.items():
+            total = totals.setdefault(version, dict.fromkeys(FIELDS, 0))
+            for name in FIELDS:
+                total[name] += getattr(counts, name)
     return {v: RouteCounters(v, **c) for v, c in totals.items()}

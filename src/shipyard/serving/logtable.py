@@ -1,4 +1,4 @@
-"""Prediction-log records turned into one Arrow table of a fixed schema.
+"""Log records turned into one Arrow table of a fixed schema: predictions (`LogSchema`), feedback.
 
 The type of every `input.<name>` column comes from the project schema (schema.yaml), never
 from what a request held, so parts written at different times, by ok and error rows alike,
@@ -108,6 +108,11 @@ class LogSchema:
         columns = [c for c in schema.columns if c.name != schema.target] if schema else []
         self.kinds: dict[str, str] = {c.name: _kind(c) for c in columns}
         self.classes: dict[str, None] = {}  # every class seen: its proba_ column stays in later parts
+
+    @staticmethod
+    def tally(record: dict[str, Any]) -> tuple[str, int]:
+        """The version that scored a record's rows, and how many it scored."""
+        return record["version"], sum(r[1] for r in record["requests"])
 
     def input_type(self, name: str) -> Any:
         return _arrow_type(self.kinds[name])
@@ -234,3 +239,26 @@ def _keep_raw(name: str, values: list[Any], rows: Any, raw: dict[int, dict[str, 
     for i in rows:
         if values[i] is not None:
             raw.setdefault(i, {})[name] = values[i]
+
+
+class FeedbackLayout:
+    """The feedback log: a record is one `/feedback` request, `{"ts": epoch_s, "labels": [[request_id,
+    row, label], ...]}`; its rows are counted under no version ("")."""
+
+    @staticmethod
+    def tally(record: dict[str, Any]) -> tuple[str, int]:
+        return "", len(record["labels"])
+
+    @staticmethod
+    def to_table(records: Sequence[dict[str, Any]]) -> Any:
+        import pyarrow as pa
+
+        labels = [(item, rec["ts"]) for rec in records for item in rec["labels"]]
+        return pa.table(
+            {
+                P.REQUEST_ID: pa.array([i[0] for i, _ in labels], pa.string()),
+                P.ROW: pa.array([i[1] for i, _ in labels], pa.int32()),
+                P.LABEL: pa.array([i[2] for i, _ in labels], pa.string()),
+                P.TS: pa.array([int(ts * 1_000_000) for _, ts in labels], pa.timestamp("us", tz="UTC")),
+            }
+        )

@@ -124,6 +124,13 @@ class ServerMetrics:
             ("model_version", "outcome"),
             registry=r,
         )
+        self.log_uploads = Counter(
+            "shipyard_log_uploads",
+            "Log parts put in the object store, by log (predictions, feedback) and result (ok, failed: "
+            "the part stays local and is retried).",
+            ("log", "result"),
+            registry=r,
+        )
 
     def observe_rows(
         self, labels: tuple[str, str], scores: np.ndarray, confidence: np.ndarray | None

@@ -1,17 +1,21 @@
-"""The prediction log's writer: a write-ahead file on the request path, Parquet parts off it.
+"""The log writer: a write-ahead file on the request path, Parquet parts off it.
 
-Each model call's rows are appended as one JSON line (`logtable` describes it) to this
-server's current segment, `<log dir>/_wal/<server_id>/part-<unix_ms>-<uuid8>.jsonl`, with one
-`write` system call before the replies leave the predict thread. So a process killed at any
-moment (SIGKILL, out of memory) has every answered row on disk: the bound on what it loses is
-0 answered rows. A background thread seals the segment every `flush_interval_s` seconds (or
-`flush_rows` rows) and converts it into the Parquet part of the same name, then deletes it.
+Both logs use it: the prediction log (`logtable.LogSchema` turns its records into rows)
+and the feedback log (`logtable.FeedbackLayout`). Each record (one model call's rows, or
+one `/feedback` request's labels) is appended as one JSON line to this server's current
+segment, `<log dir>/_wal/<server_id>/part-<unix_ms>-<uuid8>.jsonl`, with one `write` system
+call before the reply leaves. So a process killed at any moment (SIGKILL, out of memory)
+has every answered row on disk: the bound on what it loses is 0 answered rows. A
+background thread seals the segment every `flush_interval_s` seconds (or `flush_rows`
+rows) and converts it into the Parquet part of the same name, then deletes it. With an
+object store the part goes to the server's outbox and is uploaded from there
+(`part_upload`); a part that cannot be uploaded stays local and is retried.
 
 A segment whose part cannot be written is retried, then moved to `<log dir>/_quarantine/`
 (the JSON lines are kept as they are) and counted; only rows that could be put neither in a
 part nor in the quarantine are lost, and those are counted too (`ServerCounters`). At start,
-segments left by a server that is no longer running (its lock is free) are converted; a part
-that already exists is never written twice.
+segments and outboxes left by a server that is no longer running (its lock is free) are
+converted and uploaded; a part that already exists is never written twice.
 """
 
 from __future__ import annotations
@@ -24,65 +28,22 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import orjson
-
-from shipyard.data.schema import Schema
 from shipyard.errors import ServingError
 from shipyard.serving import predlog as P
 from shipyard.serving.counters import ServerCounters
-from shipyard.serving.logtable import LogSchema
-from shipyard.serving.payload import MISSING
+from shipyard.serving.part_upload import OUTBOX, PartUploader
 from shipyard.serving.predlog import RETRY_DELAYS_S
+from shipyard.serving.wal import encode, read_segment
+from shipyard.workspace.logs import LogLocation
 
 logger = logging.getLogger(__name__)
 
 _LOCK = ".lock"
-
-
-def _default(value: Any) -> Any:
-    """JSON for what orjson does not know: a missing field is null, anything else its text."""
-    return None if value is MISSING else str(value)
-
-
-def _plain(value: Any) -> Any:
-    """`value` with integers beyond 64 bits (JSON allows them, orjson does not) as text."""
-    if isinstance(value, int) and not -(2**63) <= value < 2**64:
-        return str(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def encode(record: dict[str, Any]) -> bytes:
-    """One write-ahead line for `record`."""
-    try:
-        line = orjson.dumps(record, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)
-    except TypeError:  # a huge integer in an input: kept as its text
-        line = orjson.dumps(
-            {**record, "inputs": _plain(record["inputs"])},
-            default=_default,
-            option=orjson.OPT_SERIALIZE_NUMPY,
-        )
-    return line + b"\n"
-
-
-def read_segment(path: Path) -> list[dict[str, Any]]:
-    """The complete records of a segment; a torn last line (the process died mid-write) is skipped."""
-    records = []
-    for line in path.read_bytes().split(b"\n"):
-        if not line:
-            continue
-        try:
-            records.append(orjson.loads(line))
-        except orjson.JSONDecodeError:
-            logger.warning("Skipped a torn line in %s (the server stopped while writing it).", path)
-    return records
 
 
 def _part_for(log_dir: Path, segment: Path) -> Path:
@@ -92,21 +53,45 @@ def _part_for(log_dir: Path, segment: Path) -> Path:
     return log_dir / f"date={day:%Y-%m-%d}" / f"{segment.stem}.parquet"
 
 
-class PredictionLog:
-    """Appends prediction records durably and turns them into Parquet parts in the background."""
+class Layout(Protocol):
+    """How a log's records become rows: a table of them, and whose rows a record holds."""
+
+    def to_table(self, records: list[dict[str, Any]]) -> Any:
+        """One `pyarrow.Table` of every row of `records`."""
+        ...
+
+    def tally(self, record: dict[str, Any]) -> tuple[str, int]:
+        """The model version a record's rows are counted under, and how many rows it holds."""
+        ...
+
+
+class SegmentLog:
+    """Appends records durably and turns them into Parquet parts in the background.
+
+    `shared`: the workspace's log location when it has an object store; the parts of this
+    log (`folder`'s name is its kind, "predictions" or "feedback") are then uploaded there,
+    each upload reported to `on_upload(ok)`.
+    """
 
     def __init__(
         self,
         folder: str | Path,
-        schema: Schema | None,
+        layout: Layout,
         counters: ServerCounters,
         *,
         flush_rows: int = 50_000,
         flush_interval_s: float = 2.0,
+        shared: LogLocation | None = None,
+        on_upload: Callable[[bool], None] | None = None,
     ) -> None:
         self.folder = Path(folder)
-        self.layout = LogSchema(schema)
+        self.layout = layout
         self.counters = counters
+        self.uploader = (
+            None
+            if shared is None or shared.store is None
+            else PartUploader(shared, self.folder.name, on_upload)
+        )
         self.flush_rows = flush_rows
         self.flush_interval_s = flush_interval_s
         self._wal = self.folder / P.WAL_DIR / counters.server_id
@@ -116,7 +101,7 @@ class PredictionLog:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             raise ServingError(
-                f"Cannot write the prediction log under {self.folder}: {exc}. "
+                f"Cannot write the {self.folder.name} log under {self.folder}: {exc}. "
                 "Make the folder writable, or serve with --no-log."
             ) from None
         self._lock = threading.Lock()
@@ -136,8 +121,7 @@ class PredictionLog:
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one record's line to the current segment (a single `write`), before the reply."""
-        rows = sum(r[1] for r in record["requests"])
-        version = record["version"]
+        version, rows = self.layout.tally(record)
         try:
             line = encode(record)
         except (TypeError, ValueError) as exc:  # never expected: the record is built by `scoring`
@@ -170,7 +154,7 @@ class PredictionLog:
         self._fd = os.open(self._segment, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644)
 
     def _lost(self, version: str, rows: int, why: str) -> None:
-        logger.error("Lost %d prediction log rows of version %s: %s", rows, version, why)
+        logger.error("Lost %d %s log rows of version %s: %s", rows, self.folder.name, version, why)
         self.counters.add(version, rows_lost=rows)
 
     # -- the background thread --------------------------------------------------------------
@@ -191,14 +175,18 @@ class PredictionLog:
         self._fd, self._segment, self._segment_rows, self._versions = None, None, 0, Counter()
 
     def flush(self) -> None:
-        """Seal the current segment and write every sealed one as a Parquet part."""
+        """Seal the current segment, write every sealed one as a Parquet part (and upload it)."""
         with self._flushing:  # the writer thread, or a caller who wants the rows readable now
             self._seal()
             while self._sealed:
                 segment, versions = self._sealed[0]
                 self._convert(segment, versions)
                 self._sealed.pop(0)
-            self.counters.write()
+            written = self.counters.write()
+            if self.uploader is not None:
+                self.uploader.upload(self._wal)
+                if written and self.counters.path is not None:
+                    self.uploader.put_counters(self.counters.server_id, self.counters.path)
 
     def _run(self) -> None:
         while True:
@@ -208,13 +196,17 @@ class PredictionLog:
             try:
                 self.flush()
             except Exception:  # noqa: BLE001 - the thread must live on; every row is counted
-                logger.exception("The prediction log flush failed; retrying at the next interval")
+                logger.exception("The %s log flush failed; retrying at the next interval", self.folder.name)
             if closing:
                 return
 
     def _convert(self, segment: Path, versions: Counter[str] | None = None) -> int:
-        """Segment -> Parquet part (retried), else -> quarantine, else counted as lost; rows kept."""
-        part = _part_for(self.folder, segment)
+        """Segment -> Parquet part (retried), else -> quarantine, else counted as lost; rows kept.
+
+        The part goes into the local log, or into the outbox of the segment's server when shared.
+        """
+        parts = self.folder if self.uploader is None else segment.parent / OUTBOX
+        part = _part_for(parts, segment)
         if part.exists():  # written before a crash, segment not yet deleted: never twice
             segment.unlink(missing_ok=True)
             return 0
@@ -222,7 +214,8 @@ class PredictionLog:
         if versions is None:
             versions = Counter()
             for record in records:
-                versions[record["version"]] += sum(r[1] for r in record["requests"])
+                version, rows = self.layout.tally(record)
+                versions[version] += rows
         error: Exception | None = None
         if records:
             for delay in (0.0, *RETRY_DELAYS_S):
@@ -260,9 +253,9 @@ class PredictionLog:
                 self._lost(version, n, f"{error}; and it could not be quarantined: {exc}")
             return 0
         logger.error(
-            "Could not write %d prediction log rows to Parquet (%s: %s); they are kept in %s. "
+            "Could not write %d %s log rows to Parquet (%s: %s); they are kept in %s. "
             "Fix the cause, then run `shipyard` against them or read them as JSON lines.",
-            rows, type(error).__name__, error, target,
+            rows, self.folder.name, type(error).__name__, error, target,
         )  # fmt: skip
         for version, n in versions.items():
             self.counters.add(version, rows_quarantined=n)
@@ -285,12 +278,14 @@ class PredictionLog:
             try:
                 for segment in sorted(folder.glob("part-*.jsonl")):
                     rows += self._convert(segment)
-                if not any(folder.glob("part-*.jsonl")):
+                if self.uploader is not None:
+                    self.uploader.upload(folder)
+                if not self._holds_rows(folder):
                     shutil.rmtree(folder, ignore_errors=True)
             finally:
                 os.close(fd)
         if rows:
-            logger.warning("Recovered %d prediction log rows left by a server that stopped.", rows)
+            logger.warning("Recovered %d %s log rows left by a server that stopped.", rows, self.folder.name)
             self.counters.write()
         return rows
 
@@ -305,16 +300,28 @@ class PredictionLog:
         self._wake.set()
         self._thread.join(timeout)
         os.close(self._lock_fd)
-        if not any(self._wal.glob("part-*.jsonl")):
+        if not self._holds_rows(self._wal):
             shutil.rmtree(self._wal, ignore_errors=True)
 
+    def _holds_rows(self, wal_folder: Path) -> bool:
+        """Whether a server's folder still has segments, or parts waiting for the object store."""
+        if any(wal_folder.glob("part-*.jsonl")):
+            return True
+        return self.uploader is not None and bool(self.uploader.pending(wal_folder))
+
     def describe(self) -> dict[str, Any]:
-        """What `/v1/models` shows of the log: this server's row counts (never a path)."""
+        """What `/v1/models` shows of the log: this server's row counts (never a path), and with an
+        object store its uploads (`failed_uploads`: rounds that left a part for later)."""
         counters = self.counters
-        return {
+        described = {
             "server_id": counters.server_id,
             "written_rows": counters.total("rows_logged"),
             "quarantined_rows": counters.total("rows_quarantined"),
             "lost_rows": counters.total("rows_lost"),
             "recovered_rows": self.recovered_rows,
         }
+        if self.uploader is not None:
+            described["uploaded_parts"] = self.uploader.uploaded_parts
+            described["pending_parts"] = len(self.uploader.pending(self._wal))
+            described["failed_uploads"] = self.uploader.failed_uploads
+        return described

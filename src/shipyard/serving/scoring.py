@@ -26,7 +26,7 @@ from shipyard.serving.counters import ServerCounters
 from shipyard.serving.metrics import ServerMetrics
 from shipyard.serving.models import LoadedModel, ModelHolder
 from shipyard.serving.payload import MISSING, Rows
-from shipyard.serving.prediction_log import PredictionLog
+from shipyard.serving.prediction_log import SegmentLog
 from shipyard.serving.routing import CANARY, PRODUCTION, SHADOW, route_for
 from shipyard.serving.validation import RequestValidator, batch_frame
 
@@ -99,7 +99,7 @@ class Scorer:
         holder: ModelHolder,
         validator: RequestValidator,
         metrics: ServerMetrics,
-        log: PredictionLog | None,
+        log: SegmentLog | None,
         counters: ServerCounters,
         *,
         max_shadow_backlog: int = 8,

@@ -155,16 +155,16 @@ def build_state(project: Project, options: ServeOptions, config: ServingConfig |
     validator = RequestValidator(
         schema, allow=frozenset({config.key_field}), check_ranges=config.check_ranges
     )
-    from shipyard.serving import predlog
     from shipyard.serving.feedback import RequestIds
 
-    request_ids = RequestIds.for_folder(predlog.feedback_dir(project.root).parent)
+    request_ids = RequestIds.for_folder(workspace.logs_dir)
     return ServerState(
         config,
         holder,
         validator,
         project.root,
         desired=source,
+        logs=workspace.logs,
         tokens=options.tokens,
         request_ids=request_ids,
     )

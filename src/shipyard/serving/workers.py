@@ -99,16 +99,15 @@ def _environ(**values: str) -> Iterator[None]:
 def prepare(project: Project, options: ServeOptions) -> bytes:
     """Once, before the workers start: bring the deploy file and the desired-state log in step
     (recording a first desired state if there is none); the request-id key they share."""
-    from shipyard.serving import predlog
     from shipyard.serving.feedback import key_for_folder
+    from shipyard.workspace import Workspace
 
+    workspace = Workspace.open(project)
     if options.desired_path is not None or options.follow_state:
         from shipyard.serving.server import desired_source, initial_desired
-        from shipyard.workspace import Workspace
 
-        workspace = Workspace.open(project)
         initial_desired(workspace.registry, options, desired_source(workspace, options))
-    return key_for_folder(predlog.feedback_dir(project.root).parent)
+    return key_for_folder(workspace.logs_dir)
 
 
 def reserve_port(host: str, port: int) -> int:

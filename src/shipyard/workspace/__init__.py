@@ -3,9 +3,10 @@
 A `Workspace` is built once from a `Project` and handed to what needs state: the model
 registry (MLflow: the embedded SQLite file, a database URL with an artifact location, or an
 HTTP tracking server), the state database (SQLAlchemy: alias history, rollouts, retrain
-decisions, locks, the desired-state log servers follow) and the local download cache. The
-`state:` and `registry:` sections of shipyard.yaml, then `SHIPYARD_STATE_URL` and
-`MLFLOW_TRACKING_URI`, select them; unset, everything stays under `.shipyard/` and no
+decisions, locks, the desired-state log servers follow), the local download cache, the
+prediction and feedback logs and the run reports, shared through an object store when one is
+configured. The `state:` and `registry:` sections of shipyard.yaml, then `SHIPYARD_STATE_URL`
+and `MLFLOW_TRACKING_URI`, select them; unset, everything stays under `.shipyard/` and no
 service is needed.
 
 Examples:
@@ -34,6 +35,7 @@ from shipyard.config.settings import MLFLOW_TRACKING_URI, SHIPYARD_OBJECT_STORE,
 if TYPE_CHECKING:
     from shipyard.registry.store import ModelRegistry
     from shipyard.workspace.desired import DesiredLog
+    from shipyard.workspace.logs import LogLocation
     from shipyard.workspace.objects import ObjectStore
 
 __all__ = ["Workspace"]
@@ -114,6 +116,39 @@ class Workspace:
         from shipyard.workspace.desired import DesiredLog
 
         return DesiredLog(self.rollout_url, self.model_name, environment)
+
+    @property
+    def logs_dir(self) -> Path:
+        """Where this machine's servers write the logs (`predictions/`, `feedback/`)."""
+        return self.project.state_dir
+
+    @property
+    def logs(self) -> LogLocation:
+        """The logs: written under `logs_dir`, shared as `logs/<model>/…` in the object store if any."""
+        from shipyard.workspace.logs import LogLocation
+
+        if self.objects is None:
+            return LogLocation(self.logs_dir)
+        return LogLocation(
+            self.logs_dir,
+            self.objects,
+            f"logs/{self.model_name}",
+            self.project.state_dir / "logs-cache" / self.model_name,
+        )
+
+    @property
+    def reports_dir(self) -> Path:
+        """Where `shipyard run` writes a version's report files: `<reports_dir>/<version>/`."""
+        return self.project.state_dir / "reports"
+
+    @property
+    def monitoring_dir(self) -> Path:
+        """Where `shipyard monitor drift` writes its JSON and HTML reports by default."""
+        return self.project.state_dir / "monitoring"
+
+    def report_key(self, version: str, name: str) -> str:
+        """The object store key of a version's report file (shared when a store is configured)."""
+        return f"reports/{self.model_name}/{version}/{name}"
 
     def store_location(self) -> StoreLocation:
         registry = self.project.policy.registry

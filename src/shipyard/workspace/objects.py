@@ -1,4 +1,4 @@
-"""Object stores: where clones share files (today: the stage cache), as whole objects by key.
+"""Object stores: where clones share files (the stage cache, the logs, run reports), as whole objects by key.
 
 One protocol, two implementations: a folder (a shared volume, or a local folder in tests)
 and anything `pyarrow.fs` opens from a URL (`s3://bucket/prefix`; the endpoint, keys and
@@ -33,6 +33,10 @@ class ObjectStore(Protocol):
         """Store the file `src` as the object `key`, replacing any previous one."""
         ...
 
+    def list(self, prefix: str) -> list[str]:
+        """Every key under `prefix` (a folder-like `a/b`), sorted; `[]` when there is none."""
+        ...
+
 
 class FolderStore:
     """Objects as files under a folder."""
@@ -59,6 +63,16 @@ class FolderStore:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+    def list(self, prefix: str) -> list[str]:
+        folder = self.root / prefix
+        if not folder.is_dir():
+            return []
+        return sorted(
+            p.relative_to(self.root).as_posix()
+            for p in folder.rglob("*")
+            if p.is_file() and not p.name.startswith(".")  # `.name-…`: a put under way
+        )
 
 
 class ArrowStore:
@@ -100,12 +114,28 @@ class ArrowStore:
         return True
 
     def put(self, key: str, src: Path) -> None:
+        from pyarrow import fs
+
+        path = f"{self._base}/{key}"
         try:
-            with self._fs.open_output_stream(f"{self._base}/{key}") as out, src.open("rb") as data:
+            if not isinstance(self._fs, fs.S3FileSystem):  # S3 has no folders; others need them made
+                self._fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+            with self._fs.open_output_stream(path) as out, src.open("rb") as data:
                 while chunk := data.read(_CHUNK):
                     out.write(chunk)
         except OSError as exc:
             raise self._unreachable(exc) from exc
+
+    def list(self, prefix: str) -> list[str]:
+        from pyarrow import fs
+
+        selector = fs.FileSelector(f"{self._base}/{prefix.strip('/')}", recursive=True, allow_not_found=True)
+        try:
+            infos = self._fs.get_file_info(selector)
+        except OSError as exc:
+            raise self._unreachable(exc) from exc
+        start = len(self._base) + 1
+        return sorted(i.path[start:] for i in infos if i.type == fs.FileType.File)
 
 
 def open_object_store(location: str, root: Path) -> ObjectStore:

@@ -25,7 +25,12 @@ def gates(*configs: dict) -> list:
 
 def window(root: Path, route: str = "canary") -> LiveWindow:
     return LiveWindow(
-        root, "classification", candidate_version="2", baseline_version="1", candidate_route=route
+        root,
+        "classification",
+        log.prediction_log_dir(root).parent,
+        candidate_version="2",
+        baseline_version="1",
+        candidate_route=route,
     )
 
 

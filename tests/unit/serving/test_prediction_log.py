@@ -18,7 +18,8 @@ from serving_fixtures import SCHEMA
 from shipyard.serving import predlog as P
 from shipyard.serving.counters import ServerCounters, read_counters
 from shipyard.serving.logtable import LogSchema
-from shipyard.serving.prediction_log import PredictionLog, encode
+from shipyard.serving.prediction_log import SegmentLog
+from shipyard.serving.wal import encode
 
 JUNK = ["2026-W01-1", "2026-001", "abc", "", "1e5", None, 1e308, -(2**63), 2**63 - 1, True, 3, 2.5,
         [1, 2], {"a": 1}, "2026-11-01T10:00:00Z", "2026-11-01"]  # fmt: skip
@@ -94,7 +95,7 @@ def logged(folder: Path) -> pa.Table:
 
 def test_append_then_close_writes_every_row_and_the_counters(tmp_path: Path) -> None:
     counters = ServerCounters(tmp_path, server_id="s1")
-    log = PredictionLog(tmp_path, SCHEMA, counters, flush_interval_s=60)
+    log = SegmentLog(tmp_path, LogSchema(SCHEMA), counters, flush_interval_s=60)
     for i in range(10):
         log.append(record(version=str(1 + i % 2), request_id=f"r{i}"))
     log.close()
@@ -108,7 +109,7 @@ def test_append_then_close_writes_every_row_and_the_counters(tmp_path: Path) -> 
 def test_a_part_that_cannot_be_written_is_quarantined_and_counted(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr("shipyard.serving.prediction_log.RETRY_DELAYS_S", (0.0,))
     counters = ServerCounters(tmp_path, server_id="s1")
-    log = PredictionLog(tmp_path, SCHEMA, counters, flush_interval_s=60)
+    log = SegmentLog(tmp_path, LogSchema(SCHEMA), counters, flush_interval_s=60)
     log.append(record(n=3))
     # A file where the day's partition folder should be: every Parquet write fails.
     for day in ("date=" + d for d in {_day()}):
@@ -132,21 +133,23 @@ def test_segments_of_a_dead_server_are_recovered_once(tmp_path: Path) -> None:
     segment = dead / "part-1790000000000-abcdef12.jsonl"
     segment.write_bytes(encode(record(n=2)) + encode(record(n=3)) + b'{"torn": ')
     counters = ServerCounters(tmp_path, server_id="s2")
-    log = PredictionLog(tmp_path, SCHEMA, counters)
+    log = SegmentLog(tmp_path, LogSchema(SCHEMA), counters)
     log.close()
     assert log.recovered_rows == 5 and logged(tmp_path).num_rows == 5
     assert not dead.exists()
     # The part already exists: a segment left behind again is deleted, never written twice.
     dead.mkdir()
     segment.write_bytes(encode(record(n=2)) + encode(record(n=3)))
-    PredictionLog(tmp_path, SCHEMA, ServerCounters(tmp_path, server_id="s3")).close()
+    SegmentLog(tmp_path, LogSchema(SCHEMA), ServerCounters(tmp_path, server_id="s3")).close()
     assert logged(tmp_path).num_rows == 5 and not segment.exists()
 
 
 def test_a_live_server_keeps_its_own_segments(tmp_path: Path) -> None:
-    first = PredictionLog(tmp_path, SCHEMA, ServerCounters(tmp_path, server_id="a"), flush_interval_s=60)
+    first = SegmentLog(
+        tmp_path, LogSchema(SCHEMA), ServerCounters(tmp_path, server_id="a"), flush_interval_s=60
+    )
     first.append(record())
-    second = PredictionLog(tmp_path, SCHEMA, ServerCounters(tmp_path, server_id="b"))
+    second = SegmentLog(tmp_path, LogSchema(SCHEMA), ServerCounters(tmp_path, server_id="b"))
     second.close()
     assert second.recovered_rows == 0 and list((tmp_path / P.WAL_DIR / "a").glob("*.jsonl"))
     first.close()
@@ -155,7 +158,7 @@ def test_a_live_server_keeps_its_own_segments(tmp_path: Path) -> None:
 
 def test_an_append_that_cannot_be_written_is_counted_as_lost(tmp_path: Path) -> None:
     counters = ServerCounters(tmp_path, server_id="s1")
-    log = PredictionLog(tmp_path, SCHEMA, counters, flush_interval_s=60)
+    log = SegmentLog(tmp_path, LogSchema(SCHEMA), counters, flush_interval_s=60)
     log.close()
     log.append(record(n=4))
     assert read_counters(tmp_path) == {} and counters.snapshot()["1"].rows_lost == 4

@@ -1,0 +1,53 @@
+"""Both object stores keep the same contract: whole objects by key, listed by prefix.
+
+`ArrowStore` is exercised on pyarrow's local file system (a `file://` URL): the same code
+path as S3 above `pyarrow.fs`; S3 itself is tested in tests/integration/test_team_logs.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shipyard.workspace.logs import mirror
+from shipyard.workspace.objects import ArrowStore, FolderStore, ObjectStore
+
+
+@pytest.fixture(params=["folder", "arrow"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
+    root = tmp_path / "bucket"
+    root.mkdir()
+    return FolderStore(root) if request.param == "folder" else ArrowStore(root.as_uri())
+
+
+def put(store: ObjectStore, key: str, text: str, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.write_text(text)
+    store.put(key, src)
+
+
+def test_list_gives_every_key_under_a_prefix_sorted(store: ObjectStore, tmp_path: Path) -> None:
+    for key in ("logs/m/p/server=b/x.parquet", "logs/m/p/server=a/y.parquet", "logs/n/p/z.parquet"):
+        put(store, key, key, tmp_path)
+    assert store.list("logs/m") == ["logs/m/p/server=a/y.parquet", "logs/m/p/server=b/x.parquet"]
+    assert store.list("logs/m/") == store.list("logs/m")
+    assert store.list("nothing/here") == []
+
+
+def test_get_and_put_round_trip_and_a_missing_key_is_false(store: ObjectStore, tmp_path: Path) -> None:
+    put(store, "a/b.json", "{}", tmp_path)
+    assert store.get("a/b.json", tmp_path / "out") and (tmp_path / "out").read_text() == "{}"
+    assert not store.get("a/missing.json", tmp_path / "none") and not (tmp_path / "none").exists()
+
+
+def test_mirror_fetches_new_parts_once_and_counters_every_time(store: ObjectStore, tmp_path: Path) -> None:
+    put(store, "logs/m/predictions/server=a/date=2026-12-01/part-1.parquet", "one", tmp_path)
+    put(store, "logs/m/predictions/_counters/a.json", '{"n": 1}', tmp_path)
+    local = mirror(store, "logs/m/predictions", tmp_path / "mirror")
+    part = local / "server=a/date=2026-12-01/part-1.parquet"
+    assert part.read_text() == "one" and (local / "_counters/a.json").read_text() == '{"n": 1}'
+    part.write_text("kept")  # parts never change: a part already here is not fetched again
+    put(store, "logs/m/predictions/_counters/a.json", '{"n": 2}', tmp_path)
+    mirror(store, "logs/m/predictions", local)
+    assert part.read_text() == "kept" and (local / "_counters/a.json").read_text() == '{"n": 2}'
