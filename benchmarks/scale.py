@@ -6,6 +6,10 @@ concurrency 64. The two servers alternate for `rounds` runs each and the median 
 each is kept, so a neighbour's load hits both. Target on 2 free cores: workers 2 / workers 1
 >= 1.6. The machine's load average at start and end is printed beside the result: on a
 shared machine, the ratio is bounded by the cores the other processes leave.
+Then `shipyard run` on fresh copies of the example with the local executor and with
+`executor: ray` (a local Ray instance): the whole pipeline's wall time on each, and Ray's
+overhead per stage (wall time outside the stages themselves, per stage run, beyond the
+local executor's; target under 1 s).
 Prints one JSON line last; `ratio` = rows/s with 2 workers / rows/s with 1.
 """
 
@@ -18,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import yaml
@@ -69,6 +74,58 @@ def measure(project: Path, body: Path, workers: int, seconds: float) -> dict[str
     return cell
 
 
+RAY_OVERHEAD_TARGET_S = 1.0
+
+
+def _timed_run(project: Path, executor: str) -> dict[str, float]:
+    """One uncached `run_pipeline` in this process: wall time, and time spent inside the stages."""
+    from shipyard.config.project import Project
+    from shipyard.pipeline.run import run_pipeline
+
+    start = time.perf_counter()
+    outcome = run_pipeline(Project.load(project), executor=executor)
+    wall = time.perf_counter() - start
+    ran = [e for e in outcome.pipeline.events if e.status == "ran"]
+    inside = sum(e.seconds for e in ran)
+    return {"wall_s": round(wall, 3), "in_stages_s": round(inside, 3), "stages": len(ran)}
+
+
+def ray_pipeline(tmp: Path, quick: bool) -> dict[str, object]:
+    """The example's pipeline, uncached, with the local executor and on a local Ray instance."""
+    from shipyard.api import infer_project_schema
+    from shipyard.config.project import Project
+    from shipyard.core.distributed import connect_ray
+
+    projects = {}
+    for executor in ("local", "ray"):
+        project = fresh_project(tmp / f"pipeline-{executor}")
+        policy_file = project / "shipyard.yaml"
+        policy = yaml.safe_load(policy_file.read_text())
+        if quick:
+            policy["gates"] = [
+                g for g in policy["gates"] if g["type"] in ("metric_threshold", "output_contract")
+            ]
+        policy_file.write_text(yaml.safe_dump(policy, sort_keys=False))
+        generate(2000 if quick else 20000, seed=0).to_parquet(project / "data" / "transactions.parquet")
+        infer_project_schema(Project.load(project))
+        projects[executor] = project
+    started = time.perf_counter()
+    connect_ray()
+    ray_start_s = round(time.perf_counter() - started, 3)
+    runs = {executor: _timed_run(project, executor) for executor, project in projects.items()}
+    outside = {e: r["wall_s"] - r["in_stages_s"] for e, r in runs.items()}
+    per_stage = (outside["ray"] - outside["local"]) / max(1, runs["ray"]["stages"])
+    print(f"pipeline: local {runs['local']['wall_s']:.2f} s, ray {runs['ray']['wall_s']:.2f} s "
+          f"(ray start-up {ray_start_s:.2f} s apart); ray overhead {per_stage:.3f} s per stage "
+          f"(target < {RAY_OVERHEAD_TARGET_S:g} s)", flush=True)  # fmt: skip
+    return {
+        "runs": runs,
+        "ray_start_s": ray_start_s,
+        "ray_overhead_per_stage_s": round(per_stage, 3),
+        "ray_overhead_meets_target": per_stage < RAY_OVERHEAD_TARGET_S,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 rounds of 3 s instead of 3 of 10 s")
@@ -81,6 +138,7 @@ def main() -> None:
         for _ in range(rounds):
             for workers in (1, 2):
                 runs[workers].append(measure(project, body, workers, seconds))
+        pipeline = ray_pipeline(Path(tmp), args.quick)
     load_after = os.getloadavg()
     rows_s = {w: statistics.median(r["rows_s"] for r in cells) for w, cells in runs.items()}
     ratio = rows_s[2] / rows_s[1] if rows_s[1] else float("nan")
@@ -97,6 +155,7 @@ def main() -> None:
             "rows_s": {str(w): v for w, v in rows_s.items()},
             "cpu_count": os.cpu_count(),
             "load_average": {"start": load_before[0], "end": load_after[0]},
+            "pipeline": pipeline,
             "ratio": ratio,
         }
     )

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from cli_helpers import Cli, copy_example, write_tiny_project
 
 from shipyard.config.project import Project
@@ -41,6 +42,11 @@ def test_ray_gives_the_local_results_and_keys_and_shares_the_cache(tmp_path: Pat
     from shipyard.api import infer_project_schema
 
     root = copy_example(tmp_path / "fraud", rows=4_000)
+    # Every gate but `performance`, whose latencies are measurements that differ between any
+    # two runs (on a busy machine, across its threshold): the others must agree exactly.
+    policy = yaml.safe_load((root / "shipyard.yaml").read_text())
+    policy["gates"] = [gate for gate in policy["gates"] if gate["type"] != "performance"]
+    (root / "shipyard.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
     infer_project_schema(Project.load(root))
     local = run_pipeline(Project.load(root))
     assert local.pipeline.ran == list(STAGE_NAMES)

@@ -15,6 +15,7 @@ import socket
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -27,6 +28,14 @@ if TYPE_CHECKING:
 
 #: written into every stage output: which process produced it, and how long it took
 STAGE_METADATA = ".stage.json"
+
+
+_RUNNING_ON: ContextVar[str] = ContextVar("shipyard_executor", default="local")
+
+
+def current_executor() -> str:
+    """The name of the executor running the current stage ('local' outside any stage)."""
+    return _RUNNING_ON.get()
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,7 @@ def run_job(job: Job, cache: StageCache, executor: str) -> StageDone | StageFail
     """Run one stage into its cache entry; the same body whichever executor calls it."""
     name = job.stage.name
     start = time.perf_counter()
+    running_on = _RUNNING_ON.set(executor)
     try:
         inputs = {dep: _input(cache, dep, key) for dep, key in job.inputs.items()}
         with cache.store(name, job.key) as out:
@@ -82,6 +92,8 @@ def run_job(job: Job, cache: StageCache, executor: str) -> StageDone | StageFail
         if error is not exc:
             error.__cause__ = exc
         return StageFailure(error, time.perf_counter() - start)
+    finally:
+        _RUNNING_ON.reset(running_on)
 
 
 def _input(cache: StageCache, stage: str, key: str) -> Path:

@@ -66,7 +66,7 @@ def _check_resources(resources: Mapping[str, Any]) -> None:
             close = difflib.get_close_matches(name, STAGE_NAMES, n=1)
             hint = f"Did you mean '{close[0]}'?" if close else f"Stages: {', '.join(STAGE_NAMES)}."
             raise ConfigError(
-                f"shipyard.yaml: resources.{name}: '{name}' is not a stage of shipyard run. {hint}"
+                f"shipyard.yaml: resources.{name}: '{name}' is not a stage of 'shipyard run'. {hint}"
             )
 
 

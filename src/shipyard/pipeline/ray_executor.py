@@ -2,18 +2,21 @@
 
 Each stage runs `run_job` in a Ray worker, with the resources shipyard.yaml's `resources:`
 declares for it; a stage starts as soon as the stages it reads have finished, so independent
-stages (features and split) run side by side. Outputs go through the same `StageCache` (and
-its shared object store) as a local run, under the same keys; a failure comes back as the
-same `ShipyardError`. Ray is imported only here, and only when a stage has to run.
+stages (features and split) run side by side, and so do the gates inside the gate stage.
+Outputs go through the same `StageCache` (and its shared object store) as a local run,
+under the same keys; a failure comes back as the same `ShipyardError`. Ray is imported
+only here, and only when a stage has to run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from shipyard.config.policy import StageResources
 from shipyard.core.distributed import connect_ray
+from shipyard.core.results import Report
 from shipyard.errors import ConfigError, StageError
 from shipyard.pipeline.cache import StageCache
 from shipyard.pipeline.executors import Job, OnDone, StageDone, StageFailed, StageFailure, run_job
@@ -70,7 +73,7 @@ class RayExecutor:
                     failed = failed or StageFailed(job.stage.name, outcome)
                 else:
                     finished.add(job.stage.name)
-                    on_done(job.stage.name, outcome)
+                    on_done(job.stage.name, StageDone(_here(cache, job), outcome.seconds))
         except KeyboardInterrupt:
             for ref in running:
                 ray.cancel(ref, force=True)
@@ -92,6 +95,19 @@ class RayExecutor:
                     )
 
 
+def _here(cache: StageCache, job: Job) -> Path:
+    """The stage's output on this machine: a worker on another node stored it in its own
+    cache folder and in the shared object store, from which it is fetched."""
+    path = cache.lookup(job.stage.name, job.key)
+    if path is None:
+        raise ConfigError(
+            f"Stage '{job.stage.name}' ran on another Ray node, and its output cannot reach this "
+            "machine: set state.object_store (or SHIPYARD_OBJECT_STORE) to a store every node can "
+            "reach (see docs/team.md)."
+        )
+    return path
+
+
 def _result(ray: Any, ref: Any, stage: str) -> StageDone | StageFailure:
     """The stage's outcome; a worker that died (killed, out of memory) is a failure of the stage."""
     try:
@@ -105,3 +121,34 @@ def _result(ray: Any, ref: Any, stage: str) -> StageDone | StageFailure:
         )
         return StageFailure(error, 0.0)
     return outcome
+
+
+def run_gates_on_ray(
+    gates: Sequence[tuple[Any, Any]], context: Any, project_root: Path, modules: Sequence[str]
+) -> Report:
+    """Each gate as its own Ray task (called from the gate stage running on Ray): the context
+    is put in Ray's object store once, and the report keeps the gates' order."""
+    from ray import cloudpickle
+
+    ray = connect_ray()
+    # Pickled here, unpickled in the task once the project folder is importable: gates and
+    # models may hold the user's functions, which pickle as references to the user's modules.
+    shared = ray.put(cloudpickle.dumps(context))
+    task = ray.remote(_run_gate)
+    refs = [
+        task.options(name=f"shipyard:gate:{config.label}", max_retries=0).remote(
+            str(project_root), list(modules), cloudpickle.dumps((config, gate)), shared
+        )
+        for config, gate in gates
+    ]
+    return Report.of("gates", [result for report in ray.get(refs) for result in report.results])
+
+
+def _run_gate(project_root: str, modules: list[str], gate: bytes, context: bytes) -> Report:
+    from ray import cloudpickle
+
+    from shipyard.gates.catalog import run_gates
+    from shipyard.training.entrypoints import use_import_root
+
+    use_import_root(Path(project_root), modules)
+    return run_gates([cloudpickle.loads(gate)], cloudpickle.loads(context))
