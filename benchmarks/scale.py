@@ -92,7 +92,7 @@ def _timed_run(project: Path, executor: str) -> dict[str, float]:
 
 def ray_pipeline(tmp: Path, quick: bool) -> dict[str, object]:
     """The example's pipeline, uncached, with the local executor and on a local Ray instance."""
-    from shipyard.api import infer_project_schema
+    from shipyard.api import infer_project_schema, open_registry
     from shipyard.config.project import Project
     from shipyard.core.distributed import connect_ray
 
@@ -106,8 +106,9 @@ def ray_pipeline(tmp: Path, quick: bool) -> dict[str, object]:
                 g for g in policy["gates"] if g["type"] in ("metric_threshold", "output_contract")
             ]
         policy_file.write_text(yaml.safe_dump(policy, sort_keys=False))
-        generate(2000 if quick else 20000, seed=0).to_parquet(project / "data" / "transactions.parquet")
+        generate(1000 if quick else 20000, seed=0).to_parquet(project / "data" / "transactions.parquet")
         infer_project_schema(Project.load(project))
+        open_registry(Project.load(project))  # both drivers warm: MLflow imported, stores created
         projects[executor] = project
     started = time.perf_counter()
     connect_ray()

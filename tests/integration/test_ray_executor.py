@@ -29,7 +29,9 @@ pytestmark = pytest.mark.ray
 def ray_address():
     from shipyard.core.distributed import connect_ray
 
-    ray = connect_ray(num_cpus=2)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SHIPYARD_ACTOR", "ray-cluster")  # the workers' own; a run's driver passes its own
+        ray = connect_ray(num_cpus=2)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 
@@ -71,6 +73,15 @@ def test_ray_gives_the_local_results_and_keys_and_shares_the_cache(tmp_path: Pat
     shutil.move(tmp_path / "local-state", root / ".shipyard")
     back = run_pipeline(Project.load(root), executor="ray")
     assert [e.status for e in back.pipeline.events] == [StageStatus.CACHED] * len(STAGE_NAMES)
+
+
+def test_the_cli_on_ray_registers_with_the_drivers_settings(tmp_path: Path, ray_address: str, monkeypatch):
+    cli = Cli(write_tiny_project(tmp_path / "tiny", extra_yaml="executor: ray\n"))
+    cli("schema", "infer", check=0)
+    monkeypatch.setenv("RAY_ADDRESS", ray_address)
+    assert "version 1: approved (alias candidate)" in cli("run", check=0).stdout
+    history = cli("history", check=0).stdout  # the CLI's SHIPYARD_ACTOR, not the workers' own
+    assert "ci-test" in history and "ray-cluster" not in history
 
 
 FAILING_TRAIN = """\

@@ -10,7 +10,9 @@ only here, and only when a stage has to run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,10 @@ from shipyard.core.results import Report
 from shipyard.errors import ConfigError, StageError
 from shipyard.pipeline.cache import StageCache
 from shipyard.pipeline.executors import Job, OnDone, StageDone, StageFailed, StageFailure, run_job
+
+#: the driver's variables a stage reads (registry, state, object store and its credentials,
+#: signing key, actor): a worker started by someone else's `ray start` has its own environment
+FORWARDED = ("SHIPYARD_", "MLFLOW_", "AWS_", "GITHUB_ACTOR")
 
 #: shipyard.yaml's option name, Ray's resource name, and the unit an error message uses
 _FIELDS = (("num_cpus", "CPU", "CPU"), ("num_gpus", "GPU", "GPU"), ("memory", "memory", "bytes of memory"))
@@ -49,7 +55,8 @@ class RayExecutor:
             return  # everything cached: Ray is not even started
         ray = connect_ray()
         self._check_fits(ray.cluster_resources(), jobs)
-        task = ray.remote(run_job)
+        task = ray.remote(_run_in_environment)
+        environ = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED)}
         waiting = list(jobs)
         planned = {job.stage.name for job in jobs}
         finished: set[str] = set()
@@ -60,7 +67,7 @@ class RayExecutor:
                 ready = [j for j in waiting if all(d in finished or d not in planned for d in j.stage.deps)]
                 for job in ready if failed is None else []:
                     waiting.remove(job)
-                    ref = task.options(**self.options(job.stage.name)).remote(job, cache, self.name)
+                    ref = task.options(**self.options(job.stage.name)).remote(job, cache, environ)
                     running[ref] = job
                 if failed is not None:
                     waiting.clear()  # after a failure, running stages finish and nothing new starts
@@ -93,6 +100,28 @@ class RayExecutor:
                         f"{asked:g} {unit} but the whole Ray cluster has {total:g}, so it would never "
                         "start. Lower it, or join a cluster that has it (RAY_ADDRESS)."
                     )
+
+
+def _run_in_environment(job: Job, cache: StageCache, environ: dict[str, str]) -> StageDone | StageFailure:
+    """`run_job` on a worker, seeing the driver's `FORWARDED` variables as the driver does."""
+    with driver_environment(environ):
+        return run_job(job, cache, RayExecutor.name)
+
+
+@contextmanager
+def driver_environment(environ: Mapping[str, str]) -> Iterator[None]:
+    """`FORWARDED` variables exactly as in `environ` for the block, then as they were (a
+    worker process serves many runs)."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED)}
+    for name in saved.keys() - environ.keys():
+        del os.environ[name]
+    os.environ.update(environ)
+    try:
+        yield
+    finally:
+        for name in environ.keys() - saved.keys():
+            os.environ.pop(name, None)
+        os.environ.update(saved)
 
 
 def _here(cache: StageCache, job: Job) -> Path:

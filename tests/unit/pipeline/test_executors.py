@@ -100,3 +100,19 @@ def test_a_stage_asking_more_than_the_cluster_has_is_refused_by_name():
     with pytest.raises(ConfigError, match=r"resources\.train\.num_gpus: the stage asks for 1 GPU .* has 0"):
         executor._check_fits({"CPU": 2.0, "memory": 1e9}, [job])
     RayExecutor()._check_fits({"CPU": 2.0}, [job])  # the default (1 CPU) fits
+
+
+def test_a_worker_sees_the_drivers_shipyard_variables_then_its_own_again(monkeypatch):
+    import os
+
+    from shipyard.pipeline.ray_executor import driver_environment
+
+    monkeypatch.setenv("SHIPYARD_ACTOR", "worker-default")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///elsewhere.db")
+    monkeypatch.delenv("SHIPYARD_SIGNING_KEY", raising=False)
+    with driver_environment({"SHIPYARD_ACTOR": "ci", "SHIPYARD_SIGNING_KEY": "PEM"}):
+        assert os.environ["SHIPYARD_ACTOR"] == "ci" and os.environ["SHIPYARD_SIGNING_KEY"] == "PEM"
+        assert "MLFLOW_TRACKING_URI" not in os.environ  # the driver had none: neither does the stage
+    assert os.environ["SHIPYARD_ACTOR"] == "worker-default"
+    assert os.environ["MLFLOW_TRACKING_URI"] == "sqlite:///elsewhere.db"
+    assert "SHIPYARD_SIGNING_KEY" not in os.environ
