@@ -7,9 +7,10 @@ each is kept, so a neighbour's load hits both. Target on 2 free cores: workers 2
 >= 1.6. The machine's load average at start and end is printed beside the result: on a
 shared machine, the ratio is bounded by the cores the other processes leave.
 Then `shipyard run` on fresh copies of the example with the local executor and with
-`executor: ray` (a local Ray instance): the whole pipeline's wall time on each, and Ray's
-overhead per stage (wall time outside the stages themselves, per stage run, beyond the
-local executor's; target under 1 s).
+`executor: ray` (a local Ray instance): the whole pipeline's wall time on each, uncached
+(Ray's workers start cold), then after a param change (train, evaluate, gate and register
+rerun on warm workers): Ray's overhead per stage is the extra wall time of that rerun per
+stage (target under 1 s).
 Prints one JSON line last; `ratio` = rows/s with 2 workers / rows/s with 1.
 """
 
@@ -78,7 +79,7 @@ RAY_OVERHEAD_TARGET_S = 1.0
 
 
 def _timed_run(project: Path, executor: str) -> dict[str, float]:
-    """One uncached `run_pipeline` in this process: wall time, and time spent inside the stages."""
+    """One `run_pipeline` in this process: wall time, time inside the stages, stages run."""
     from shipyard.config.project import Project
     from shipyard.pipeline.run import run_pipeline
 
@@ -95,6 +96,9 @@ def ray_pipeline(tmp: Path, quick: bool) -> dict[str, object]:
     from shipyard.api import infer_project_schema, open_registry
     from shipyard.config.project import Project
     from shipyard.core.distributed import connect_ray
+    from shipyard.pipeline.context import RunContext
+    from shipyard.pipeline.lint import lint
+    from shipyard.pipeline.run import build_stages
 
     projects = {}
     for executor in ("local", "ray"):
@@ -108,20 +112,36 @@ def ray_pipeline(tmp: Path, quick: bool) -> dict[str, object]:
         policy_file.write_text(yaml.safe_dump(policy, sort_keys=False))
         generate(1000 if quick else 20000, seed=0).to_parquet(project / "data" / "transactions.parquet")
         infer_project_schema(Project.load(project))
-        open_registry(Project.load(project))  # both drivers warm: MLflow imported, stores created
+        # Warm the driver for both: what a run imports and reads besides its stages (lint, keys,
+        # MLflow and the store) is then not charged to whichever executor runs first.
+        lint(Project.load(project))
+        build_stages(RunContext(Project.load(project)))
+        open_registry(Project.load(project))
         projects[executor] = project
     started = time.perf_counter()
     connect_ray()
     ray_start_s = round(time.perf_counter() - started, 3)
-    runs = {executor: _timed_run(project, executor) for executor, project in projects.items()}
-    outside = {e: r["wall_s"] - r["in_stages_s"] for e, r in runs.items()}
-    per_stage = (outside["ray"] - outside["local"]) / max(1, runs["ray"]["stages"])
-    print(f"pipeline: local {runs['local']['wall_s']:.2f} s, ray {runs['ray']['wall_s']:.2f} s "
-          f"(ray start-up {ray_start_s:.2f} s apart); ray overhead {per_stage:.3f} s per stage "
+    cold = {executor: _timed_run(project, executor) for executor, project in projects.items()}
+    for project in projects.values():  # a new learning rate: train, evaluate, gate, register rerun
+        policy_file = project / "shipyard.yaml"
+        policy_file.write_text(
+            policy_file.read_text().replace("learning_rate: 0.1\n", "learning_rate: 0.12\n")
+        )
+    warm = {executor: _timed_run(project, executor) for executor, project in projects.items()}
+    # Ray's cost per stage once its workers are warm (they imported pandas, scikit-learn and
+    # MLflow during the first run): the extra wall time of the rerun, per stage rerun.
+    per_stage = (warm["ray"]["wall_s"] - warm["local"]["wall_s"]) / max(1, warm["ray"]["stages"])
+    cold_per_stage = (cold["ray"]["wall_s"] - cold["local"]["wall_s"]) / max(1, cold["ray"]["stages"])
+    print(f"pipeline, uncached: local {cold['local']['wall_s']:.2f} s, ray {cold['ray']['wall_s']:.2f} s "
+          f"(ray start-up {ray_start_s:.2f} s apart; cold workers {cold_per_stage:.2f} s per stage)\n"
+          f"after a param change ({warm['ray']['stages']} stages): local {warm['local']['wall_s']:.2f} s, "
+          f"ray {warm['ray']['wall_s']:.2f} s; ray overhead {per_stage:.3f} s per stage "
           f"(target < {RAY_OVERHEAD_TARGET_S:g} s)", flush=True)  # fmt: skip
     return {
-        "runs": runs,
+        "uncached": cold,
+        "after_param_change": warm,
         "ray_start_s": ray_start_s,
+        "ray_cold_overhead_per_stage_s": round(cold_per_stage, 3),
         "ray_overhead_per_stage_s": round(per_stage, 3),
         "ray_overhead_meets_target": per_stage < RAY_OVERHEAD_TARGET_S,
     }

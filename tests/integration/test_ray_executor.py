@@ -36,7 +36,7 @@ def ray_address():
     ray.shutdown()
 
 
-def _checks(outcome) -> list[tuple[str, bool]]:
+def _checks(outcome) -> list[tuple[str, str]]:
     return [(r.check, r.status) for r in outcome.gate_report.results]
 
 
