@@ -64,7 +64,8 @@ def validate_project_data(project: Project, *, data: Path | None = None) -> Repo
     """Validate a data file (or the project's data) against the schema and data checks."""
     from shipyard.pipeline.stages import validate_data
 
-    return validate_data(_context(project, data))
+    ctx = _context(project, data)
+    return validate_data(ctx, ctx.raw())
 
 
 def open_registry(project: Project) -> ModelRegistry:

@@ -76,7 +76,7 @@ def test_run_cache_promote_and_reject_corrupted_data(tmp_path: Path):
     text = rejected.stdout + rejected.stderr
     for needle in ("amount", "amt", "account_age_days", "crypto", "country"):
         assert needle in text, needle
-    assert _stages(rejected.stdout) == {"validate": "FAILED"}
+    assert _stages(rejected.stdout) == {"load": "ran", "validate": "FAILED"}
     assert [v.version for v in _registry(cli.project).versions()] == ["2", "1"]
 
 

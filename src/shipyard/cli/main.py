@@ -74,8 +74,12 @@ def run(
         typer.Option(help="Write report.json, .md and .html here; default .shipyard/reports/VERSION/."),
     ] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Write no report files.")] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="Where stages run: 'local' or 'ray' (default: shipyard.yaml's executor)."),
+    ] = None,
 ) -> None:
-    """validate -> features -> split -> train -> evaluate -> gate -> register (cached by content)."""
+    """load -> validate -> features -> split -> train -> evaluate -> gate -> register (cached by content)."""
     from shipyard.cli.progress import stage_printer
     from shipyard.cli.report import publish_run_report
     from shipyard.errors import ConfigError, DataValidationError
@@ -87,7 +91,7 @@ def run(
     if json_path is not None and not json_path.parent.is_dir():
         raise ConfigError(f"--json: the folder {json_path.parent} does not exist; create it first.")
     try:
-        outcome = run_pipeline(proj, data=data, on_event=stage_printer(console))
+        outcome = run_pipeline(proj, data=data, on_event=stage_printer(console), executor=executor)
     except DataValidationError as exc:
         render_report(console, exc.report, title="Data validation")
         summary = invalid_data_summary(exc.report)

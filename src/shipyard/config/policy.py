@@ -337,6 +337,15 @@ class MonitoringConfig(_Section):
     concept: ConceptConfig = Field(default_factory=ConceptConfig)
 
 
+class StageResources(_Section):
+    """What one stage of `shipyard run` asks of the Ray cluster (`executor: ray`); the local
+    executor ignores it. Ray schedules a stage only on a node that has all of it."""
+
+    num_cpus: float = Field(1, ge=0, description="CPUs reserved while the stage runs")
+    num_gpus: float = Field(0, ge=0, description="GPUs reserved (fractions share one GPU)")
+    memory: int | None = Field(None, ge=1, description="bytes of memory reserved; none by default")
+
+
 class Policy(_Section):
     """The root of `shipyard.yaml`."""
 
@@ -359,6 +368,12 @@ class Policy(_Section):
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     model_format: ModelFormatConfig = Field(default_factory=ModelFormatConfig)
+    executor: Literal["local", "ray"] = Field(
+        "local", description="where `shipyard run` runs its stages: this process, or Ray tasks"
+    )
+    resources: dict[str, StageResources] = Field(
+        default_factory=dict, description="per stage name (load, validate, ..., register), for executor: ray"
+    )
 
     _name = field_validator("name")(check_name)
 

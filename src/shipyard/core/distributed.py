@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-from shipyard.errors import ConfigError
+from shipyard.errors import ConfigError, ServiceUnavailableError
 
 __all__ = ["connect_ray"]
 
@@ -26,12 +26,20 @@ def connect_ray(*, num_cpus: int | None = None) -> ModuleType:
         ) from exc
     if not ray.is_initialized():
         address = os.environ.get("RAY_ADDRESS") or None
-        ray.init(
-            address=address,
-            num_cpus=None if address else num_cpus,
-            include_dashboard=False,
-            log_to_driver=False,
-            ignore_reinit_error=True,
-            configure_logging=False,
-        )
+        try:
+            ray.init(
+                address=address,
+                num_cpus=None if address else num_cpus,
+                include_dashboard=False,
+                log_to_driver=False,
+                ignore_reinit_error=True,
+                configure_logging=False,
+            )
+        except (ConnectionError, TimeoutError, RuntimeError, ray.exceptions.RayError) as exc:
+            where = f"join the Ray cluster at {address} (RAY_ADDRESS)" if address else "start a local Ray"
+            raise ServiceUnavailableError(
+                f"Could not {where}: {type(exc).__name__}: {str(exc).strip()}. Check that it runs and "
+                "that this machine may join it (RAY_AUTH_TOKEN with token authentication), or run "
+                "with --executor local."
+            ) from exc
     return ray

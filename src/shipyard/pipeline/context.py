@@ -22,12 +22,21 @@ if TYPE_CHECKING:
 
 @dataclass
 class RunContext:
-    """One run of the pipeline. `smoke` runs on the committed sample with `smoke:` params."""
+    """One run of the pipeline. `smoke` runs on the committed sample with `smoke:` params.
+
+    It is the static configuration every stage is bound to, so it pickles: the handles
+    (file hasher, workspace, the frame read in this process) stay behind, and a worker
+    opens its own; values already computed (`data_digest`, `data_path`) travel along.
+    """
 
     project: Project
     smoke: bool = False
     data_override: Path | None = None
     _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        handles = ("hasher", "workspace", "_frames")
+        return {k: v for k, v in self.__dict__.items() if k not in handles} | {"_frames": {}}
 
     @property
     def policy(self) -> Policy:
@@ -90,7 +99,7 @@ class RunContext:
         return code_digest(files, self.project.root, self.hasher)
 
     def raw(self) -> pd.DataFrame:
-        """The raw data of this run, read once."""
+        """The raw data of this run, read once per process (stages read the `load` output)."""
         if "raw" not in self._frames:
             if self.data_path is not None:
                 from shipyard.data.loading import load_frame

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from shipyard.config.project import Project
@@ -46,11 +47,27 @@ def lint(project: Project, *, smoke: bool = False) -> None:
     if project.schema_path.is_file():
         _check_columns(project)
         _check_gates(project, [gate for _, gate in gates])
+    _check_resources(policy.resources)
     if policy.split.method == "stratified" and policy.task == "regression":
         raise ConfigError(
             "shipyard.yaml: split.method: 'stratified' needs a classification task; "
             "use 'random' or 'time' for regression."
         )
+
+
+def _check_resources(resources: Mapping[str, Any]) -> None:
+    """`resources:` keys are stage names: a typo would silently give a stage Ray's defaults."""
+    import difflib
+
+    from shipyard.pipeline.stages import STAGE_NAMES
+
+    for name in resources:
+        if name not in STAGE_NAMES:
+            close = difflib.get_close_matches(name, STAGE_NAMES, n=1)
+            hint = f"Did you mean '{close[0]}'?" if close else f"Stages: {', '.join(STAGE_NAMES)}."
+            raise ConfigError(
+                f"shipyard.yaml: resources.{name}: '{name}' is not a stage of 'shipyard run'. {hint}"
+            )
 
 
 def _refuse_live_only(configs: list[Any]) -> None:

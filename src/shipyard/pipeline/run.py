@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -11,8 +10,10 @@ from pathlib import Path
 
 from shipyard.config.project import Project
 from shipyard.core.results import Report
+from shipyard.errors import ConfigError
 from shipyard.pipeline.cache import StageCache
 from shipyard.pipeline.context import RunContext
+from shipyard.pipeline.executors import Executor, LocalExecutor
 from shipyard.pipeline.lint import lint
 from shipyard.pipeline.release import gate_stage, register_stage
 from shipyard.pipeline.runner import PipelineResult, Stage, StageEvent, compute_keys, run_stages
@@ -20,6 +21,7 @@ from shipyard.pipeline.stages import (
     evaluate_stage,
     features_stage,
     load_outputs,
+    load_stage,
     read_json,
     report_of,
     split_stage,
@@ -74,6 +76,7 @@ def invalid_data_summary(report: Report) -> dict:
 
 def build_stages(ctx: RunContext) -> list[Stage]:
     stages = [
+        load_stage(ctx),
         validate_stage(ctx),
         features_stage(ctx),
         split_stage(ctx),
@@ -84,38 +87,51 @@ def build_stages(ctx: RunContext) -> list[Stage]:
     return [*stages, register_stage(ctx, compute_keys(stages))]
 
 
-def _execute(ctx: RunContext, cache: StageCache, on_event: Callable[[StageEvent], None] | None) -> RunOutcome:
+def make_executor(project: Project, name: str | None = None) -> Executor:
+    """The executor `name` (`--executor`), else shipyard.yaml's `executor:`; Ray only when asked."""
+    chosen = name or project.policy.executor
+    if chosen == "local":
+        return LocalExecutor()
+    if chosen == "ray":
+        from shipyard.pipeline.ray_executor import RayExecutor
+
+        return RayExecutor(project.policy.resources)
+    raise ConfigError(f"--executor: '{chosen}' is not an executor; use 'local' or 'ray'.")
+
+
+def _execute(
+    ctx: RunContext,
+    cache: StageCache,
+    on_event: Callable[[StageEvent], None] | None,
+    executor: Executor | None = None,
+) -> RunOutcome:
     lint(ctx.project, smoke=ctx.smoke)
     stages = build_stages(ctx)
-    scratch = Path(tempfile.mkdtemp(prefix="shipyard-run-"))
     try:
-        result = run_stages(stages, cache, scratch, on_event=on_event)
+        result = run_stages(stages, cache, on_event=on_event, executor=executor)
     finally:
         ctx.hasher.save()
-    try:
-        register_dir = result.outputs["register"]
-        version = read_json(register_dir / "version.json")
-        evaluate_dir = result.outputs.get("evaluate")
-        evaluation = read_json(evaluate_dir / "evaluation.json") if evaluate_dir else {}
-        return RunOutcome(
-            pipeline=result,
-            data_report=_data_report(result),
-            gate_report=report_of(register_dir / "gate_report.json"),
-            version=version["version"],
-            verdict=version["verdict"],
-            evaluation=evaluation,
-            new_version=version.get("new", False) and "register" in result.ran,
-            baseline=_baseline(result, ctx.policy.task),
-            provenance=_provenance(ctx),
-            model_format=_model_format(ctx, result, version),
-        )
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    register_dir = result.outputs["register"]
+    version = read_json(register_dir / "version.json")
+    evaluate_dir = result.outputs.get("evaluate")
+    evaluation = read_json(evaluate_dir / "evaluation.json") if evaluate_dir else {}
+    return RunOutcome(
+        pipeline=result,
+        data_report=_data_report(result),
+        gate_report=report_of(register_dir / "gate_report.json"),
+        version=version["version"],
+        verdict=version["verdict"],
+        evaluation=evaluation,
+        new_version=version.get("new", False) and "register" in result.ran,
+        baseline=_baseline(result, ctx.policy.task),
+        provenance=_provenance(ctx),
+        model_format=_model_format(ctx, result, version),
+    )
 
 
 def _baseline(result: PipelineResult, task: str) -> dict:
     """The production model's version, metrics and curves on this run's test rows, read from the
-    gate stage folder before it is removed; {} when the gate did not compare with production."""
+    gate stage's output; {} when the gate did not compare with production."""
     gate_dir = result.outputs.get("gate")
     if gate_dir is None or not (gate_dir / "baseline.json").is_file():
         return {}
@@ -153,13 +169,18 @@ def run_pipeline(
     *,
     data: Path | None = None,
     on_event: Callable[[StageEvent], None] | None = None,
+    executor: str | None = None,
 ) -> RunOutcome:
-    """validate -> features -> split -> train -> evaluate -> gate -> register, cached by content.
+    """load -> validate -> features -> split -> train -> evaluate -> gate -> register, cached by content.
 
-    `data` replaces `data.source` for this run (e.g. a new batch to check).
+    `data` replaces `data.source` for this run (e.g. a new batch to check); `executor`
+    (`local` or `ray`) replaces shipyard.yaml's `executor:`. Keys, outputs and reports are
+    the same whichever executor runs the stages.
     """
+    chosen = make_executor(project, executor)
     ctx = RunContext(project, data_override=data)
-    return _execute(ctx, StageCache(project.state_dir / "cache", ctx.workspace.objects), on_event)
+    cache = StageCache(project.state_dir / "cache", ctx.workspace.objects)
+    return _execute(ctx, cache, on_event, chosen)
 
 
 @dataclass

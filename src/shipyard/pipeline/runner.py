@@ -2,13 +2,12 @@
 
 Keys are computed for every stage first (cheap: file stats, code digests,
 params); then only the stages whose outputs are missing, and that the target
-needs, run. When the last stage is cached, no data is even read.
+needs, run, on an `Executor` (in this process by default). When the last stage
+is cached, no data is even read.
 """
 
 from __future__ import annotations
 
-import time
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -16,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.core.hashing import digest_value
-from shipyard.errors import ShipyardError, StageError, environment_error
 from shipyard.pipeline.cache import StageCache
+from shipyard.pipeline.executors import Executor, Job, LocalExecutor, StageDone, StageFailed
 
 
 class StageStatus(StrEnum):
@@ -31,16 +30,20 @@ class StageStatus(StrEnum):
 class Stage:
     """One step. `run(inputs, out)` reads its upstream outputs (folders) and writes into `out`.
 
-    `key_parts` is everything besides upstream keys that decides the output: code
-    digests, params, data digests. A stage with `cacheable=False` always runs when needed.
+    `run` must be picklable (a module-level function, or a `functools.partial` of one over
+    static configuration) so that any executor can run it. `key_parts` is everything besides
+    upstream keys that decides the output: code digests, params, data digests. `outside`,
+    when set, reads state outside the project that the output also depends on (the production
+    model, for the gate); it is called only when the stage's cache entry is looked up, and
+    it changes the stage's own cache key but not the keys of the stages downstream.
     """
 
     name: str
     run: Callable[[Mapping[str, Path], Path], None]
     deps: tuple[str, ...] = ()
     key_parts: Mapping[str, Any] = field(default_factory=dict)
-    cacheable: bool = True
     is_valid: Callable[[Path], bool] | None = None
+    outside: Callable[[], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,11 @@ class StageEvent:
 class PipelineResult:
     events: list[StageEvent] = field(default_factory=list)
     outputs: dict[str, Path] = field(default_factory=dict)
+    #: each stage's content key (what the stages downstream build their keys on)
     keys: dict[str, str] = field(default_factory=dict)
+    #: the key each stage's output was looked up or stored under (differs from `keys` only
+    #: for a stage with `outside` state); absent for a stage that was not looked up
+    cache_keys: dict[str, str] = field(default_factory=dict)
 
     @property
     def ran(self) -> list[str]:
@@ -77,24 +84,37 @@ def compute_keys(stages: list[Stage]) -> dict[str, str]:
 def run_stages(
     stages: list[Stage],
     cache: StageCache,
-    scratch: Path,
     *,
     on_event: Callable[[StageEvent], None] | None = None,
+    executor: Executor | None = None,
 ) -> PipelineResult:
-    """Run what is missing, in order; a failing stage raises with its name attached."""
+    """Run what is missing on `executor`; a failing stage raises with its name attached.
+
+    `result.events` lists the stages in pipeline order, whichever order they finished in.
+    """
     by_name = {s.name: s for s in stages}
     result = PipelineResult(keys=compute_keys(stages))
-    cached = {
-        s.name: path
-        for s in stages
-        if s.cacheable
-        and (path := cache.lookup(s.name, result.keys[s.name])) is not None
-        and (s.is_valid is None or s.is_valid(path))
-    }
+    cached: dict[str, Path] = {}
+
+    def look_up(stage: Stage) -> bool:
+        key = result.keys[stage.name]
+        if stage.outside is not None:
+            key = digest_value({"content": key, "outside": stage.outside()})
+        result.cache_keys[stage.name] = key
+        path = cache.lookup(stage.name, key)
+        if path is not None and (stage.is_valid is None or stage.is_valid(path)):
+            cached[stage.name] = path
+        return stage.name in cached
+
+    for stage in stages:
+        if stage.outside is None:  # outside state is read only if the stage turns out to be needed
+            look_up(stage)
     needed: set[str] = set()
 
     def require(name: str) -> None:
         if name in needed or name in cached:
+            return
+        if by_name[name].outside is not None and look_up(by_name[name]):
             return
         needed.add(name)
         for dep in by_name[name].deps:
@@ -102,65 +122,37 @@ def run_stages(
 
     require(stages[-1].name)
     notify = on_event or (lambda event: None)
+    events: dict[str, StageEvent] = {}
+
+    def record(event: StageEvent) -> None:
+        events[event.stage] = event
+        notify(event)
+
     for stage in stages:
         if stage.name not in needed:
-            # Cached, or not needed because everything downstream of it is cached (an
-            # uncacheable stage's result then lives in that downstream output).
-            reused = stage.name in cached or not stage.cacheable
-            status = StageStatus.CACHED if reused else StageStatus.SKIPPED
+            # Cached, or not needed because everything downstream of it is cached (a stage with
+            # outside state that was never looked up: its result lives in that downstream output).
+            unread = stage.outside is not None and stage.name not in result.cache_keys
+            reused = stage.name in cached or unread
             if stage.name in cached:
                 result.outputs[stage.name] = cached[stage.name]
-            event = StageEvent(stage.name, status)
-            result.events.append(event)
-            notify(event)
-            continue
-        inputs = {dep: result.outputs[dep] for dep in stage.deps}
-        start = time.perf_counter()
-        try:
-            if stage.cacheable:
-                with cache.store(stage.name, result.keys[stage.name]) as out:
-                    stage.run(inputs, out)
-                result.outputs[stage.name] = cache.path(stage.name, result.keys[stage.name])
-            else:
-                out = scratch / stage.name
-                out.mkdir(parents=True, exist_ok=True)
-                stage.run(inputs, out)
-                result.outputs[stage.name] = out
-        except ShipyardError as exc:
-            _emit_failure(result, notify, stage.name, start, exc)
-            raise
-        except OSError as exc:
-            _emit_failure(result, notify, stage.name, start, exc)
-            usage = environment_error(exc)
-            if usage is None:
-                raise _shipyard_bug(stage.name, exc) from exc
-            raise usage from exc
-        except Exception as exc:
-            _emit_failure(result, notify, stage.name, start, exc)
-            raise _shipyard_bug(stage.name, exc) from exc
-        event = StageEvent(stage.name, StageStatus.RAN, time.perf_counter() - start)
-        result.events.append(event)
-        notify(event)
+            record(StageEvent(stage.name, StageStatus.CACHED if reused else StageStatus.SKIPPED))
+    jobs = [
+        Job(stage, result.cache_keys[stage.name], {dep: result.cache_keys[dep] for dep in stage.deps})
+        for stage in stages
+        if stage.name in needed
+    ]
+
+    def done(name: str, outcome: StageDone) -> None:
+        result.outputs[name] = outcome.path
+        record(StageEvent(name, StageStatus.RAN, outcome.seconds))
+
+    try:
+        (executor or LocalExecutor()).execute(jobs, cache, done)
+    except StageFailed as failed:
+        error = failed.failure.error
+        record(StageEvent(failed.stage, StageStatus.FAILED, failed.failure.seconds, str(error)))
+        raise error from error.__cause__
+    finally:
+        result.events = [events[s.name] for s in stages if s.name in events]
     return result
-
-
-def _shipyard_bug(stage: str, exc: Exception) -> StageError:
-    return StageError(
-        f"Stage '{stage}' failed inside Shipyard: {type(exc).__name__}: {exc}. "
-        "This is a Shipyard bug; please report it with the traceback.",
-        stage=stage,
-        user_code=False,
-        traceback=traceback.format_exc(),
-    )
-
-
-def _emit_failure(
-    result: PipelineResult,
-    notify: Callable[[StageEvent], None],
-    name: str,
-    start: float,
-    exc: BaseException,
-) -> None:
-    event = StageEvent(name, StageStatus.FAILED, time.perf_counter() - start, str(exc))
-    result.events.append(event)
-    notify(event)

@@ -1,7 +1,9 @@
-"""The stages of `shipyard run`: validate -> features -> split -> train -> evaluate -> gate -> register.
+"""The stages of `shipyard run`: load, validate, features, split, train, evaluate (then gate, register).
 
-Each stage reads its upstream outputs (folders) and writes its own; nothing is
-passed in memory except the raw data, read at most once per run.
+Each stage is a plain module-level function of (its static configuration, the upstream
+output folders it declares, its own output folder), bound with `functools.partial`: nothing
+is passed in memory, the raw data included (the `load` stage writes it as Parquet), so any
+executor can run a stage and the cache entry is the same whichever ran it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +32,38 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
+#: the stages of `shipyard run`, in order (the keys `resources:` in shipyard.yaml may name)
+STAGE_NAMES = ("load", "validate", "features", "split", "train", "evaluate", "gate", "register")
+RAW = "raw.parquet"
+
+
 def _target(ctx: RunContext, frame: pd.DataFrame) -> pd.Series:
     return frame[ctx.policy.data.target]
 
 
-def validate_data(ctx: RunContext) -> Report:
+def read_raw(inputs: Mapping[str, Path]) -> pd.DataFrame:
+    """The run's raw data, as the `load` stage wrote it."""
+    return pd.read_parquet(inputs["load"] / RAW)
+
+
+def _load(ctx: RunContext, inputs: Mapping[str, Path], out: Path) -> None:
+    ctx.raw().to_parquet(out / RAW)
+
+
+def load_stage(ctx: RunContext) -> Stage:
+    """The raw data (the file or the loader's frame) as Parquet: the input of every later stage."""
+    parts = {"data": ctx.data_digest, "from": ctx.data_key, "smoke": ctx.smoke}
+    return Stage("load", partial(_load, ctx), key_parts=parts)
+
+
+def validate_data(ctx: RunContext, raw: pd.DataFrame) -> Report:
     """This run's data against the project's schema and data checks (no volume limits in smoke)."""
     from shipyard.data.schema import read_schema
     from shipyard.data.validation import validate
 
     data = ctx.policy.data
     return validate(
-        ctx.raw(),
+        raw,
         read_schema(ctx.project.schema_path),
         target=data.target,
         task=ctx.policy.task,
@@ -51,14 +74,14 @@ def validate_data(ctx: RunContext) -> Report:
     )
 
 
+def _validate(ctx: RunContext, inputs: Mapping[str, Path], out: Path) -> None:
+    report = validate_data(ctx, read_raw(inputs))
+    (out / "data_report.json").write_text(report.to_json())
+    report.raise_for_status()
+
+
 def validate_stage(ctx: RunContext) -> Stage:
     data = ctx.policy.data
-
-    def run(inputs: Mapping[str, Path], out: Path) -> None:
-        report = validate_data(ctx)
-        (out / "data_report.json").write_text(report.to_json())
-        report.raise_for_status()
-
     schema_path = ctx.project.schema_path
     if not schema_path.is_file():
         raise ConfigError(
@@ -66,30 +89,27 @@ def validate_stage(ctx: RunContext) -> Stage:
             "Run 'shipyard schema infer' and commit the file."
         )
     parts = {
-        "data": ctx.data_digest,
         "schema": ctx.hasher.digest(schema_path),
         "config": data.model_dump(),
         "smoke": ctx.smoke,
         "task": ctx.policy.task,
     }
-    return Stage("validate", run, key_parts=parts)
+    return Stage("validate", partial(_validate, ctx), deps=("load",), key_parts=parts)
+
+
+def _make_features(ctx: RunContext, inputs: Mapping[str, Path], out: Path) -> None:
+    raw = read_raw(inputs)
+    _features(ctx, raw).to_parquet(out / "X.parquet")
+    _target(ctx, raw).to_frame().to_parquet(out / "y.parquet")
 
 
 def features_stage(ctx: RunContext) -> Stage:
     ref = ctx.policy.entrypoints.features
-
-    def run(inputs: Mapping[str, Path], out: Path) -> None:
-        raw = ctx.raw()
-        X = _features(ctx, raw)
-        X.to_parquet(out / "X.parquet")
-        _target(ctx, raw).to_frame().to_parquet(out / "y.parquet")
-
     parts = {
-        "data": ctx.data_digest,
         "code": ctx.code_digest(ref, "entrypoints.features"),
         "ref": ref,
     }
-    return Stage("features", run, deps=("validate",), key_parts=parts)
+    return Stage("features", partial(_make_features, ctx), deps=("load", "validate"), key_parts=parts)
 
 
 def _features(ctx: RunContext, raw: pd.DataFrame) -> pd.DataFrame:
@@ -104,15 +124,14 @@ def _features(ctx: RunContext, raw: pd.DataFrame) -> pd.DataFrame:
     return apply_features(fn, inputs, name=ref)
 
 
+def _split(ctx: RunContext, inputs: Mapping[str, Path], out: Path) -> None:
+    train_idx, test_idx = split_indices(ctx, read_raw(inputs))
+    np.savez(out / "split.npz", train=train_idx, test=test_idx)
+
+
 def split_stage(ctx: RunContext) -> Stage:
-    split = ctx.policy.split
-
-    def run(inputs: Mapping[str, Path], out: Path) -> None:
-        train_idx, test_idx = split_indices(ctx, ctx.raw())
-        np.savez(out / "split.npz", train=train_idx, test=test_idx)
-
-    parts = {"data": ctx.data_digest, "split": split.model_dump(), "task": ctx.policy.task}
-    return Stage("split", run, deps=("validate",), key_parts=parts)
+    parts = {"split": ctx.policy.split.model_dump(), "task": ctx.policy.task}
+    return Stage("split", partial(_split, ctx), deps=("load", "validate"), key_parts=parts)
 
 
 def split_indices(ctx: RunContext, raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -155,57 +174,56 @@ def split_indices(ctx: RunContext, raw: pd.DataFrame) -> tuple[np.ndarray, np.nd
     return np.sort(train_idx), np.sort(test_idx)
 
 
+def _train(ctx: RunContext, inputs: Mapping[str, Path], out: Path) -> None:
+    from shipyard.core.environment import capture_fingerprint, model_packages
+    from shipyard.training.entrypoints import load_entrypoint, source_files
+    from shipyard.training.fitting import fit
+    from shipyard.training.packaging import ModelTrust, Servable, package_model
+
+    X = pd.read_parquet(inputs["features"] / "X.parquet")
+    y = pd.read_parquet(inputs["features"] / "y.parquet").iloc[:, 0]
+    train_idx = np.load(inputs["split"] / "split.npz")["train"]
+    train_fn = load_entrypoint(ctx.policy.entrypoints.train, ctx.project.root, key="entrypoints.train")
+    estimator = fit(
+        train_fn,
+        X.iloc[train_idx],
+        y.iloc[train_idx],
+        dict(ctx.params),
+        seed=ctx.seed,
+        task=ctx.policy.task,
+    )
+    features_ref = ctx.policy.entrypoints.features
+    features_fn = (
+        load_entrypoint(features_ref, ctx.project.root, key="entrypoints.features") if features_ref else None
+    )
+    code_files = source_files(train_fn, ctx.project.root)
+    if features_fn is not None:
+        code_files = sorted({*code_files, *source_files(features_fn, ctx.project.root)})
+    servable = Servable(
+        estimator=estimator,
+        features=features_fn,
+        task=ctx.policy.task,
+        target=ctx.policy.data.target,
+        classes=tuple(getattr(estimator, "classes_", ())),
+    )
+    raw = read_raw(inputs)
+    package_model(
+        servable,
+        out_dir=out / "model",
+        project_root=ctx.project.root,
+        features_ref=features_ref,
+        code_files=code_files,
+        input_example=raw.iloc[train_idx[:5]].drop(columns=[ctx.policy.data.target]),
+        fingerprint=capture_fingerprint(model_packages(estimator)),
+        trust=ModelTrust.of(ctx.policy),
+    )
+    _write_json(out / "train.json", {"params": ctx.params, "seed": ctx.seed, "rows": len(train_idx)})
+
+
 def train_stage(ctx: RunContext) -> Stage:
-    ref = ctx.policy.entrypoints.train
-
-    def run(inputs: Mapping[str, Path], out: Path) -> None:
-        from shipyard.core.environment import capture_fingerprint, model_packages
-        from shipyard.training.entrypoints import load_entrypoint, source_files
-        from shipyard.training.fitting import fit
-        from shipyard.training.packaging import ModelTrust, Servable, package_model
-
-        X = pd.read_parquet(inputs["features"] / "X.parquet")
-        y = pd.read_parquet(inputs["features"] / "y.parquet").iloc[:, 0]
-        train_idx = np.load(inputs["split"] / "split.npz")["train"]
-        train_fn = load_entrypoint(ref, ctx.project.root, key="entrypoints.train")
-        estimator = fit(
-            train_fn,
-            X.iloc[train_idx],
-            y.iloc[train_idx],
-            dict(ctx.params),
-            seed=ctx.seed,
-            task=ctx.policy.task,
-        )
-        features_ref = ctx.policy.entrypoints.features
-        features_fn = (
-            load_entrypoint(features_ref, ctx.project.root, key="entrypoints.features")
-            if features_ref
-            else None
-        )
-        code_files = source_files(train_fn, ctx.project.root)
-        if features_fn is not None:
-            code_files = sorted({*code_files, *source_files(features_fn, ctx.project.root)})
-        servable = Servable(
-            estimator=estimator,
-            features=features_fn,
-            task=ctx.policy.task,
-            target=ctx.policy.data.target,
-            classes=tuple(getattr(estimator, "classes_", ())),
-        )
-        raw = ctx.raw()
-        package_model(
-            servable,
-            out_dir=out / "model",
-            project_root=ctx.project.root,
-            features_ref=features_ref,
-            code_files=code_files,
-            input_example=raw.iloc[train_idx[:5]].drop(columns=[ctx.policy.data.target]),
-            fingerprint=capture_fingerprint(model_packages(estimator)),
-            trust=ModelTrust.of(ctx.policy),
-        )
-        _write_json(out / "train.json", {"params": ctx.params, "seed": ctx.seed, "rows": len(train_idx)})
-
     from shipyard.core.environment import runtime_key
+
+    ref = ctx.policy.entrypoints.train
 
     parts = {
         "code": ctx.code_digest(ref, "entrypoints.train"),
@@ -215,70 +233,73 @@ def train_stage(ctx: RunContext) -> Stage:
         "runtime": runtime_key(),
         "model_format": ctx.policy.model_format.model_dump(),
     }
-    return Stage("train", run, deps=("features", "split"), key_parts=parts)
+    return Stage("train", partial(_train, ctx), deps=("load", "features", "split"), key_parts=parts)
 
 
-def test_rows(ctx: RunContext, split_dir: Path) -> pd.DataFrame:
-    test_idx = np.load(split_dir / "split.npz")["test"]
-    return ctx.raw().iloc[test_idx]
+def test_rows(inputs: Mapping[str, Path]) -> pd.DataFrame:
+    """The held-out rows of the raw data (needs the `load` and `split` outputs)."""
+    test_idx = np.load(inputs["split"] / "split.npz")["test"]
+    return read_raw(inputs).iloc[test_idx]
+
+
+def _evaluate(ctx: RunContext, inputs: Mapping[str, Path], out: Path) -> None:
+    from shipyard.evaluation.curves import curve_data, histogram
+    from shipyard.evaluation.metrics import compute_metrics
+    from shipyard.evaluation.performance import measure_performance
+    from shipyard.evaluation.slices import slice_metrics
+    from shipyard.training.packaging import ModelTrust, load_servable
+
+    policy = ctx.policy
+
+    model_dir = inputs["train"] / "model"
+    servable = load_servable(model_dir, ModelTrust.of(policy))
+    rows = test_rows(inputs)
+    y_true = _target(ctx, rows).to_numpy()
+    outputs = servable.outputs(rows)
+    names = policy.metrics or None
+    metrics = compute_metrics(policy.task, y_true, outputs, names)
+    slices = (
+        slice_metrics(policy.task, y_true, outputs, rows, policy.slices, list(metrics))
+        if policy.slices
+        else {}
+    )
+    inputs_only = rows.drop(columns=[policy.data.target])
+    timed = _TimedPredict(servable.predict_frame)
+    samples = policy.evaluation.latency_samples
+    samples = min(samples, 50) if ctx.smoke else samples
+    warmup = policy.evaluation.warmup
+    performance = measure_performance(
+        timed,
+        inputs_only,
+        samples=samples,
+        warmup=warmup,
+        batch=policy.evaluation.throughput_batch,
+        model_path=model_dir,
+    )
+    curves = curve_data(policy.task, y_true, outputs)
+    curves["latency"] = histogram(np.asarray(timed.single_row_ms[warmup : warmup + samples]), log=True)
+    save_outputs(out / "outputs.npz", y_true, outputs)
+    _write_json(
+        out / "evaluation.json",
+        {
+            "metrics": metrics,
+            "slices": slices,
+            "performance": performance,
+            "test_rows": len(rows),
+            "curves": curves,
+        },
+    )
 
 
 def evaluate_stage(ctx: RunContext) -> Stage:
     policy = ctx.policy
-
-    def run(inputs: Mapping[str, Path], out: Path) -> None:
-        from shipyard.evaluation.curves import curve_data, histogram
-        from shipyard.evaluation.metrics import compute_metrics
-        from shipyard.evaluation.performance import measure_performance
-        from shipyard.evaluation.slices import slice_metrics
-        from shipyard.training.packaging import ModelTrust, load_servable
-
-        model_dir = inputs["train"] / "model"
-        servable = load_servable(model_dir, ModelTrust.of(policy))
-        rows = test_rows(ctx, inputs["split"])
-        y_true = _target(ctx, rows).to_numpy()
-        outputs = servable.outputs(rows)
-        names = policy.metrics or None
-        metrics = compute_metrics(policy.task, y_true, outputs, names)
-        slices = (
-            slice_metrics(policy.task, y_true, outputs, rows, policy.slices, list(metrics))
-            if policy.slices
-            else {}
-        )
-        inputs_only = rows.drop(columns=[policy.data.target])
-        timed = _TimedPredict(servable.predict_frame)
-        samples = policy.evaluation.latency_samples
-        samples = min(samples, 50) if ctx.smoke else samples
-        warmup = policy.evaluation.warmup
-        performance = measure_performance(
-            timed,
-            inputs_only,
-            samples=samples,
-            warmup=warmup,
-            batch=policy.evaluation.throughput_batch,
-            model_path=model_dir,
-        )
-        curves = curve_data(policy.task, y_true, outputs)
-        curves["latency"] = histogram(np.asarray(timed.single_row_ms[warmup : warmup + samples]), log=True)
-        save_outputs(out / "outputs.npz", y_true, outputs)
-        _write_json(
-            out / "evaluation.json",
-            {
-                "metrics": metrics,
-                "slices": slices,
-                "performance": performance,
-                "test_rows": len(rows),
-                "curves": curves,
-            },
-        )
-
     parts = {
         "metrics": policy.metrics,
         "slices": policy.slices,
         "evaluation": policy.evaluation.model_dump(),
         "smoke": ctx.smoke,
     }
-    return Stage("evaluate", run, deps=("train", "split"), key_parts=parts)
+    return Stage("evaluate", partial(_evaluate, ctx), deps=("load", "train", "split"), key_parts=parts)
 
 
 class _TimedPredict:

@@ -72,8 +72,11 @@ def _forget_foreign_module(top: str, root: Path) -> None:
 
 
 def _module_under(module: ModuleType, root: Path) -> bool:
+    """Imported from the project's own files: under `root`, and not from a hidden folder such as
+    `.shipyard/`, where packaged models keep a copy of the code (loading one imports that copy)."""
     locations = [getattr(module, "__file__", None), *getattr(module, "__path__", [])]
-    return any(loc and Path(loc).resolve().is_relative_to(root) for loc in locations)
+    paths = [Path(loc).resolve() for loc in locations if loc]
+    return any(path.is_relative_to(root) and not _hidden(path.relative_to(root)) for path in paths)
 
 
 def _import(module_name: str, *, prefix: str, where: str) -> ModuleType:

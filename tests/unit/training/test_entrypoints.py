@@ -162,3 +162,19 @@ def test_source_files_of_an_installed_function_is_its_own_file(project: Path) ->
     files = source_files(accuracy_score, project)
     assert len(files) == 1 and files[0].name == "_classification.py"
     assert "sklearn" in files[0].parts
+
+
+def test_a_packaged_copy_of_the_code_under_the_state_folder_is_not_the_projects(project: Path) -> None:
+    # Loading a cached model imports its packaged copy of the code (under .shipyard/); a later
+    # train in the same process (a worker, a retrain loop) must import the project's own files.
+    copy = project / ".shipyard" / "cache" / "train" / "k" / "model" / "code"
+    (copy / "loose.py").parent.mkdir(parents=True)
+    (copy / "loose.py").write_text("def build(df):\n    return 'copy'\n")
+    sys.path.insert(0, str(copy))
+    try:
+        __import__("loose")
+    finally:
+        sys.path.remove(str(copy))
+    build = load_entrypoint("loose:build", project, key="entrypoints.features")
+    assert build("rows") == "rows"
+    assert source_files(build, project) == [(project / "loose.py").resolve()]
