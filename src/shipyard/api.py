@@ -16,6 +16,7 @@ from shipyard.errors import ConfigError
 from shipyard.pipeline.run import RunOutcome, SmokeOutcome, run_pipeline, run_smoke
 
 if TYPE_CHECKING:
+    from shipyard.data.partitions import Executor
     from shipyard.data.schema import Schema
     from shipyard.monitoring.verdicts import DriftReport
     from shipyard.pipeline.context import RunContext
@@ -148,16 +149,22 @@ def live_drift(
     project: Project,
     *,
     window: str | None = None,
-    current: Path | None = None,
+    current: str | Path | None = None,
     reference: Path | None = None,
     version: str | None = None,
+    executor: str | None = None,
 ) -> DriftReport:
     """Drift of live inputs and scores against a reference, per `monitoring` in shipyard.yaml.
 
-    `current`: a data file, else the prediction log over `window` (default monitoring.window).
-    `reference`: a data file (exact statistics) or profile JSON, else the stored profile of
-    `version` (default `production`). `ConfigError` when there is nothing to compare.
+    `current`: a data file, a folder or object-store prefix of Parquet partitions (summarised
+    one partition at a time, in this process or as Ray tasks per `executor`), else the
+    prediction log over `window` (default monitoring.window). `executor` defaults to the
+    policy's `executor` where it has one, else `local`.
+    `reference`: a data file (exact statistics, or profiled when `current` is partitioned) or
+    profile JSON, else the stored profile of `version` (default `production`). `ConfigError`
+    when there is nothing to compare.
     """
+    from shipyard.data.partitions import as_executor, is_partitioned, open_partitions
     from shipyard.monitoring.engine import detect_drift
     from shipyard.monitoring.sources import PredictionLogSource, open_source
     from shipyard.serving.predlog import prediction_log_dir
@@ -165,9 +172,10 @@ def live_drift(
     if reference is not None and version is not None:
         raise ConfigError("Give either --reference FILE or --version V, not both.")
     config = project.policy.monitoring
+    runs_on: Executor = as_executor(executor or getattr(project.policy, "executor", None) or "local")
     ref = _drift_reference(project, reference, version)
     if current is not None:
-        source: Any = open_source(current)
+        source: Any = open_partitions(current) if is_partitioned(current) else open_source(Path(current))
     else:
         log = prediction_log_dir(project.root)
         source = PredictionLogSource.last(log, window or config.window)
@@ -176,7 +184,7 @@ def live_drift(
                 f"The prediction log {log} holds no predictions yet. Serve the model with "
                 "'shipyard serve' (it logs every scored row), or pass --current FILE."
             )
-    report = detect_drift(ref, source, config, exclude=(project.policy.data.target,))
+    report = detect_drift(ref, source, config, exclude=(project.policy.data.target,), executor=runs_on)
     if report.empty:
         raise ConfigError(
             f"No rows to compare in {source.description}. Widen --window, or pass --current FILE."

@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from shipyard.data.profile import column_kind
 from shipyard.errors import ConfigError
 
 Executor = Literal["local", "ray"]
@@ -75,6 +76,11 @@ class PartitionedData:
     @property
     def rows(self) -> int:
         return sum(p.rows for p in self.partitions)
+
+    @property
+    def keys(self) -> list[str]:
+        """The hive keys: where the rows were filed (their date, say), not what they hold."""
+        return list(self.partitions[0].keys)
 
     def batches(self, columns: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
         """Every partition's batches in turn: the single-process path reads it as any source."""
@@ -155,7 +161,7 @@ def _footer(path: str, filesystem: pafs.FileSystem) -> tuple[pa.Schema, int]:
 
 
 def _check_same_columns(first: tuple[str, pa.Schema], other: tuple[str, pa.Schema]) -> None:
-    """The same column names, each of the same type (any integer or float type counts as one)."""
+    """The same column names, each of the same kind (numbers, text and categories, dates)."""
     (first_path, expected), (path, found) = first, other
     for name in expected.names:
         if name not in found.names:
@@ -164,7 +170,7 @@ def _check_same_columns(first: tuple[str, pa.Schema], other: tuple[str, pa.Schem
                 "Every partition must have the same columns: rewrite it, or move it out of the folder."
             )
         want, got = expected.field(name).type, found.field(name).type
-        if want != got and not (_is_number(want) and _is_number(got)):
+        if want != got and (column_kind(want) is None or column_kind(want) != column_kind(got)):
             raise ConfigError(
                 f"Column '{name}' is {got} in partition {path} but {want} in {first_path}. "
                 "Every partition must store a column with the same type: rewrite the odd one."
@@ -177,8 +183,11 @@ def _check_same_columns(first: tuple[str, pa.Schema], other: tuple[str, pa.Schem
         )
 
 
-def _is_number(dtype: pa.DataType) -> bool:
-    return pa.types.is_integer(dtype) or pa.types.is_floating(dtype)
+def as_executor(value: object) -> Executor:
+    """`value` as an executor name, or a `ConfigError` listing the valid ones."""
+    if value == "local" or value == "ray":
+        return value
+    raise ConfigError(f"The executor must be one of {', '.join(EXECUTORS)}. Got {value!r} instead.")
 
 
 def map_partitions(
@@ -186,9 +195,7 @@ def map_partitions(
 ) -> list[R]:
     """`function(partition, *shared)` for every partition: in turn here, or as Ray tasks (one CPU
     each; `shared` is put in the object store once). Results come back in partition order."""
-    if executor not in EXECUTORS:
-        raise ConfigError(f"The executor must be one of {', '.join(EXECUTORS)}. Got {executor!r} instead.")
-    if executor == "local":
+    if as_executor(executor) == "local":
         return [function(partition, *shared) for partition in partitions]
     from shipyard.core.distributed import connect_ray
 

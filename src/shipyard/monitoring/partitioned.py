@@ -167,7 +167,9 @@ def profile_partitions(
     batch_rows: int = 1_000_000,
 ) -> Profile:
     """The reference `Profile` of partitioned data, as `build_profile` would give on all its rows
-    (quantiles within the sketch's error; everything else exact)."""
+    (quantiles within the sketch's error; everything else exact). Hive keys are not profiled:
+    they say where rows were filed, and a later window is always filed elsewhere."""
+    exclude = (*exclude, *data.keys)
     kinds = {
         f.name: k for f in data.schema if f.name not in exclude and (k := column_kind(f.type)) is not None
     }
