@@ -153,3 +153,20 @@ def test_profile_of_partitions_has_exact_counts_and_close_quantiles(tmp_path: Pa
             parts.tail_quantiles[0] == one.tail_quantiles[0]
             and parts.tail_quantiles[-1] == one.tail_quantiles[-1]
         )
+
+
+def test_the_local_path_never_imports_ray(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    folder = write_partitions(frame(0, 2000), tmp_path / "data", 3)
+    code = (
+        "import sys\n"
+        "from shipyard.data.partitions import open_partitions\n"
+        "from shipyard.monitoring.engine import detect_drift\n"
+        f"data = open_partitions({str(folder)!r})\n"
+        "report = detect_drift(data, data)\n"
+        "print(report.verdict, 'ray' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["no_drift", "False"]

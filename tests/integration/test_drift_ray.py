@@ -1,0 +1,71 @@
+"""Drift on 20 Parquet partitions summarised as Ray tasks: the verdicts of one process reading
+every row. One local Ray instance serves the whole module (about 5 s to start)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from realistic_data import transactions
+
+from shipyard.data.partitions import PartitionedData, open_partitions
+from shipyard.data.profile import build_profile
+from shipyard.monitoring.engine import detect_drift
+from shipyard.monitoring.partitioned import profile_partitions
+
+PARTS = 20
+EXCLUDE = ("transaction_id", "is_fraud")  # a unique id always "drifts"; the label is not an input
+
+
+@pytest.fixture(scope="module")
+def ray_instance() -> Iterator[None]:
+    from shipyard.core.distributed import connect_ray
+
+    ray = connect_ray(num_cpus=2)
+    yield
+    ray.shutdown()
+
+
+def _partitions(frame: pd.DataFrame, folder: Path) -> PartitionedData:
+    folder.mkdir(parents=True)
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), PARTS)):
+        frame.iloc[rows].to_parquet(folder / f"part-{i:02d}.parquet", index=False)
+    return open_partitions(folder)
+
+
+def _shifted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(amount=frame.amount * 1.6, velocity=frame.velocity + 1)
+
+
+@pytest.mark.parametrize("drifted", [False, True], ids=["clean", "drifted"])
+def test_ray_partitions_give_the_single_process_verdicts(
+    ray_instance: None, tmp_path: Path, drifted: bool
+) -> None:
+    reference = transactions(seed=0, rows=20_000).frame
+    current = transactions(seed=1, rows=20_000).frame
+    current = _shifted(current) if drifted else current
+    profile = build_profile(reference, exclude=EXCLUDE)
+    parts = _partitions(current, tmp_path / "current")
+
+    single = detect_drift(profile, current, exclude=EXCLUDE)
+    on_ray = detect_drift(profile, parts, exclude=EXCLUDE, executor="ray")
+    assert on_ray.verdict == single.verdict == ("drift" if drifted else "no_drift")
+    assert [f.name for f in on_ray.drifted] == [f.name for f in single.drifted]
+    if drifted:
+        assert {f.name for f in on_ray.drifted} == {"amount", "velocity"}
+    assert on_ray.current_rows == single.current_rows == 20_000
+    for one, ray_feature in zip(single.features, on_ray.features, strict=True):
+        for test, result in one.results.items():
+            assert ray_feature.results[test].statistic == pytest.approx(result.statistic, rel=1e-9, abs=1e-12)
+
+
+def test_a_reference_profiled_on_ray_equals_the_local_one(ray_instance: None, tmp_path: Path) -> None:
+    parts = _partitions(transactions(seed=2, rows=20_000).frame, tmp_path / "reference")
+    local = profile_partitions(parts, exclude=EXCLUDE)
+    assert profile_partitions(parts, exclude=EXCLUDE, executor="ray") == local
+    exact = build_profile(transactions(seed=2, rows=20_000).frame, exclude=EXCLUDE)
+    assert local.columns["channel"] == exact.columns["channel"]
+    assert local.columns["amount"].count == exact.columns["amount"].count
