@@ -141,7 +141,7 @@ def _merge_first(
     if isinstance(a, NumericSketch) and isinstance(b, NumericSketch):
         return a.merge(b)
     if isinstance(a, CategoricalSummary) and isinstance(b, CategoricalSummary):
-        return CategoricalSummary(a.counts + b.counts, a.nulls + b.nulls)
+        return a.merge(b)
     raise TypeError(f"Cannot merge a {type(a).__name__} with a {type(b).__name__}.")
 
 

@@ -37,23 +37,14 @@ EXACT_TAIL = 64
 TAIL_ERROR = 0.02
 BODY_POINTS = 1024
 ColumnSummary = NumericSummary | CategoricalSummary
-_ADDED = ("less", "equal", "inside", "bin_counts", "hist_counts")
 
 
 def merge_summary(a: ColumnSummary, b: ColumnSummary) -> ColumnSummary:
     """The summary of both parts' rows (a new object; neither part changes)."""
-    if isinstance(a, CategoricalSummary) and isinstance(b, CategoricalSummary):
-        return CategoricalSummary(a.counts + b.counts, a.nulls + b.nulls)
     if isinstance(a, NumericSummary) and isinstance(b, NumericSummary):
-        return NumericSummary(
-            count=a.count + b.count,
-            nulls=a.nulls + b.nulls,
-            total=a.total + b.total,
-            total_sq=a.total_sq + b.total_sq,
-            below=a.below + b.below,
-            above=a.above + b.above,
-            **{name: getattr(a, name) + getattr(b, name) for name in _ADDED},
-        )
+        return a.merge(b)
+    if isinstance(a, CategoricalSummary) and isinstance(b, CategoricalSummary):
+        return a.merge(b)
     raise TypeError(f"Cannot merge a {type(a).__name__} with a {type(b).__name__}.")
 
 
