@@ -13,6 +13,7 @@ from realistic_data import transactions
 
 from shipyard.data.partitions import PartitionedData, open_partitions
 from shipyard.data.profile import build_profile
+from shipyard.errors import ConfigError
 from shipyard.monitoring.engine import detect_drift
 from shipyard.monitoring.partitioned import profile_partitions
 
@@ -69,3 +70,18 @@ def test_a_reference_profiled_on_ray_equals_the_local_one(ray_instance: None, tm
     exact = build_profile(transactions(seed=2, rows=20_000).frame, exclude=EXCLUDE)
     assert local.columns["channel"] == exact.columns["channel"]
     assert local.columns["amount"].count == exact.columns["amount"].count
+
+
+def test_a_damaged_partition_on_ray_is_named_without_ray_wrapping(ray_instance: None, tmp_path: Path) -> None:
+    frame = transactions(seed=3, rows=20_000).frame
+    parts = _partitions(frame, tmp_path / "current")
+    damaged = Path(parts.partitions[7].path)
+    raw = bytearray(damaged.read_bytes())
+    footer = int.from_bytes(raw[-8:-4], "little")
+    data_pages = slice(4, len(raw) - 8 - footer)
+    raw[data_pages] = b"\xff" * (data_pages.stop - data_pages.start)  # the footer still reads
+    damaged.write_bytes(bytes(raw))
+    profile = build_profile(frame, exclude=EXCLUDE)
+    with pytest.raises(ConfigError, match=rf"Cannot read partition {damaged}") as caught:
+        detect_drift(profile, parts, exclude=EXCLUDE, executor="ray")
+    assert type(caught.value) is ConfigError

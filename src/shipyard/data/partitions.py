@@ -52,13 +52,19 @@ class Partition:
         import pyarrow.parquet as pq
 
         stored = [c for c in columns if c not in self.keys]
-        with self.filesystem.open_input_file(self.path) as handle:
-            parquet = pq.ParquetFile(handle)
-            for group in range(parquet.num_row_groups):
-                table = parquet.read_row_group(group, columns=stored)
-                for name in (c for c in columns if c in self.keys):
-                    table = table.append_column(name, _repeat(self.keys[name], table.num_rows))
-                yield from table.select(list(columns)).to_batches(max_chunksize=batch_rows)
+        try:
+            with self.filesystem.open_input_file(self.path) as handle:
+                parquet = pq.ParquetFile(handle)
+                for group in range(parquet.num_row_groups):
+                    table = parquet.read_row_group(group, columns=stored)
+                    for name in (c for c in columns if c in self.keys):
+                        table = table.append_column(name, _repeat(self.keys[name], table.num_rows))
+                    yield from table.select(list(columns)).to_batches(max_chunksize=batch_rows)
+        except (pa.ArrowException, OSError) as exc:
+            raise ConfigError(
+                f"Cannot read partition {self.path}: {exc}. Check the file (is it damaged?), or move it "
+                "out of the folder."
+            ) from None
 
 
 def _repeat(value: pa.Scalar, rows: int) -> pa.Array:
@@ -202,4 +208,9 @@ def map_partitions(
     ray = connect_ray()
     task = ray.remote(num_cpus=1)(function)
     refs = [ray.put(value) for value in shared]
-    return list(ray.get([task.remote(partition, *refs) for partition in partitions]))
+    try:
+        return list(ray.get([task.remote(partition, *refs) for partition in partitions]))
+    except ray.exceptions.RayTaskError as exc:
+        if isinstance(exc.cause, ConfigError):  # a partition's own error, without Ray's wrapping
+            raise exc.cause from None
+        raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -91,3 +92,13 @@ def test_an_unknown_executor_lists_the_valid_ones() -> None:
     with pytest.raises(ConfigError, match=r"one of local, ray\. Got 'spark'"):
         map_partitions(len, ["ab"], executor="spark")  # type: ignore[arg-type]
     assert map_partitions(len, ["ab", "c"]) == [2, 1]
+
+
+def test_a_damaged_partition_is_named_when_read(tmp_path: Path) -> None:
+    path = _write(tmp_path, "a.parquet", pd.DataFrame({"x": np.arange(10_000, dtype=float)}))
+    raw = bytearray(path.read_bytes())
+    raw[100:4000] = b"\xff" * 3900  # the data pages; the footer still reads
+    path.write_bytes(bytes(raw))
+    data = open_partitions(tmp_path)
+    with pytest.raises(ConfigError, match=r"Cannot read partition .*a\.parquet: .*damaged"):
+        list(data.batches(["x"], 1000))
