@@ -1,6 +1,6 @@
 """The drift engine: every column of a current window against a reference, in bounded memory.
 
-Two paths, chosen by what the reference is:
+Three paths, chosen by what the reference and the current data are:
 
 - a `Profile` (what registration stores): the current data is read in record
   batches and summarised on the profile's bins; memory does not grow with the
@@ -85,7 +85,8 @@ def detect_drift(
     batch_rows: int = BATCH_ROWS,
     executor: Executor = "local",
 ) -> DriftReport:
-    """Compare `current` with `reference` (a `Profile`, or data: exact) column by column.
+    """Compare `current` with `reference` (a `Profile`, or data: exact) column by column; a
+    `PartitionedData` current is compared with the reference's profile, partition by partition.
 
     `exclude` names reference columns not to compare (e.g. the target, absent from live inputs).
     `executor` says where the partitions of a `PartitionedData` are summarised (`local`, `ray`).
