@@ -149,7 +149,11 @@ def _sketch_partition(partition: Partition, kinds: dict[str, ColumnKind], batch_
     """A partition's columns, one at a time: numeric ones sketched, categorical ones counted."""
     columns: dict[str, NumericSketch | CategoricalSummary] = {}
     for name, kind in kinds.items():
-        array = pa.chunked_array([b.column(0) for b in partition.batches([name], batch_rows)])
+        chunks = [b.column(0) for b in partition.batches([name], batch_rows)]
+        if not chunks:  # a partition without rows
+            columns[name] = CategoricalSummary() if kind == "categorical" else NumericSketch.of(np.zeros(0))
+            continue
+        array = pa.chunked_array(chunks)
         if kind == "categorical":
             columns[name] = CategoricalSummary().update(*category_counts(array))
         else:

@@ -170,3 +170,15 @@ def test_the_local_path_never_imports_ray(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["no_drift", "False"]
+
+
+def test_an_empty_partition_changes_nothing(tmp_path: Path) -> None:
+    data = frame(4, 3000)
+    folder = write_partitions(data, tmp_path / "data", 3)
+    without = profile_partitions(open_partitions(folder))
+    (folder / "batch=9").mkdir()
+    data.iloc[:0].to_parquet(folder / "batch=9" / "part-0.parquet", index=False)
+    parts = open_partitions(folder)
+    assert len(parts.partitions) == 4 and parts.rows == 3000
+    assert profile_partitions(parts) == without
+    assert _verdicts(detect_drift(without, parts)) == _verdicts(detect_drift(without, data))
