@@ -81,7 +81,7 @@ def _run_pandera(df: pd.DataFrame, schema: pa.DataFrameSchema) -> list[SchemaErr
     return []
 
 
-def _parse_text_dates(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, list[CheckResult]]:
+def parse_text_dates(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, list[CheckResult]]:
     """Text columns the schema records as datetime, parsed; values that are no ISO date fail."""
     failures, parsed = [], {}
     for column in schema.columns:
@@ -155,7 +155,7 @@ def structural_checks(
 ) -> tuple[pd.DataFrame, list[CheckResult]]:
     """Presence, dtype and (with `unique`) uniqueness of the columns, run by pandera, after text
     date columns are parsed: (the frame with dates parsed, the failures)."""
-    df, failures = _parse_text_dates(df, schema)
+    df, failures = parse_text_dates(df, schema)
     columns: dict[str, pa.Column] = {}
     for column in schema.columns:
         columns[column.name] = pa.Column(

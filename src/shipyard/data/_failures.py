@@ -88,7 +88,7 @@ def _wrong_dtype(series: pd.Series, column: str, family: str) -> CheckResult:
     )
 
 
-def _repeats(values: pd.Series, column: str) -> CheckResult:
+def repeats(values: pd.Series, column: str) -> CheckResult:
     return failure(
         "column_unique",
         column,
@@ -144,5 +144,5 @@ def translate(error: SchemaError, df: pd.DataFrame) -> CheckResult | None:
     if code is SchemaErrorReason.SERIES_CONTAINS_DUPLICATES:
         # Pandera counts repeated nulls as duplicates but lists no case for them;
         # nulls are the null check's business.
-        return _repeats(cases["failure_case"], column) if len(cases) else None
+        return repeats(cases["failure_case"], column) if len(cases) else None
     return None

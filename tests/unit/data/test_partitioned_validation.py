@@ -1,0 +1,116 @@
+"""`validate_partitions`: per-partition counts merged into the report one frame of every row gives.
+
+The data is written as Parquet partitions, and the single-frame report is computed from the
+same files read as one frame (`load_frame` of the folder), so both paths see the same dtypes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TARGET, make_reference
+
+from shipyard.core.results import Report, Status
+from shipyard.data import Schema, load_frame, validate
+from shipyard.data.partitioned_validation import validate_partitions
+from shipyard.data.partitions import open_partitions
+
+PARTS = 7
+
+
+def write_partitions(frame: pd.DataFrame, folder: Path, parts: int = PARTS) -> Path:
+    """`frame` as `parts` Parquet files of unequal sizes, in row order."""
+    folder.mkdir(parents=True)
+    cuts = np.linspace(0, len(frame), parts + 1).astype(int)
+    cuts[1:-1] += np.arange(1, parts) % 3  # uneven sizes
+    for i, (start, stop) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
+        frame.iloc[start:stop].to_parquet(folder / f"part-{i:02d}.parquet", index=False)
+    return folder
+
+
+def _both(frame: pd.DataFrame, schema: Schema, folder: Path, **rules: object) -> tuple[Report, Report]:
+    write_partitions(frame, folder)
+    single = validate(load_frame(folder), schema, target=TARGET, task="classification", **rules)
+    parted = validate_partitions(
+        open_partitions(folder), schema, target=TARGET, task="classification", **rules
+    )
+    return single, parted
+
+
+def _same(single: Report, parted: Report) -> None:
+    assert [r.to_dict() for r in parted.results] == [r.to_dict() for r in single.results]
+
+
+def _nulls(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    df = df.copy()
+    df.loc[rng.choice(len(df), 40, replace=False), "amount"] = np.nan
+    return df
+
+
+def _out_of_range(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    df = df.copy()
+    rows = rng.choice(len(df), 9, replace=False)
+    df.loc[rows, "amount"] = df.amount.max() * np.linspace(3, 9, 9)
+    df.loc[rows[:3], "balance"] = df.balance.min() - 1.0
+    return df
+
+
+def _unseen(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    df = df.copy()
+    rows = rng.choice(len(df), 30, replace=False)
+    df.loc[rows, "merchant_category"] = [f"new-{i % 8}" for i in range(30)]
+    return df
+
+
+def _duplicates(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Rows of the first partitions repeated in the last ones: only a merge across partitions sees them."""
+    copies = df.iloc[rng.choice(len(df) // 3, 25, replace=False)]
+    return pd.concat([df, copies], ignore_index=True)
+
+
+def _labels(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    df = df.copy()
+    df[TARGET] = df[TARGET].astype("Int64")
+    df.loc[rng.choice(len(df), 4, replace=False), TARGET] = pd.NA
+    df.loc[rng.choice(len(df), 3, replace=False), TARGET] = 7
+    return df
+
+
+def _everything(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    return _labels(_duplicates(_unseen(_out_of_range(_nulls(df, rng), rng), rng), rng), rng)
+
+
+FAULTS: dict[str, Callable[[pd.DataFrame, np.random.Generator], pd.DataFrame]] = {
+    "clean": lambda df, rng: df,
+    "nulls": _nulls,
+    "out_of_range": _out_of_range,
+    "unseen": _unseen,
+    "duplicates": _duplicates,
+    "labels": _labels,
+    "everything": _everything,
+}
+
+
+FLAGS = {
+    "nulls": {"column_nulls"},
+    "out_of_range": {"column_range"},
+    "unseen": {"column_categories"},
+    "duplicates": {"duplicate_rows", "column_unique"},
+    "labels": {"label_values"},
+    "everything": {"column_nulls", "column_range", "column_categories", "duplicate_rows", "label_values"},
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_partitions_give_the_single_frame_report(
+    schema: Schema, seed: int, tmp_path: Path, fault: str
+) -> None:
+    batch = FAULTS[fault](make_reference(seed + 100, rows=1_200), np.random.default_rng(seed))
+    single, parted = _both(batch, schema, tmp_path / "parts")
+    _same(single, parted)
+    flagged = {r.check for r in single.results if r.status is Status.FAILED}
+    assert single.passed if fault == "clean" else FLAGS[fault] <= flagged, flagged
