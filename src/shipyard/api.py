@@ -60,11 +60,40 @@ def infer_project_schema(
     return schema, project.schema_path
 
 
-def validate_project_data(project: Project, *, data: Path | None = None) -> Report:
-    """Validate a data file (or the project's data) against the schema and data checks."""
-    from shipyard.pipeline.stages import validate_data
+def validate_project_data(
+    project: Project, *, data: str | Path | None = None, executor: str | None = None
+) -> Report:
+    """Validate a data file (or the project's data) against the schema and data checks.
 
-    return validate_data(_context(project, data))
+    A folder or object-store prefix (`s3://bucket/prefix`) of Parquet partitions, given or as
+    `data.source`, is counted one partition at a time, in this process or as Ray tasks per
+    `executor` (default the policy's `executor` where it has one, else `local`); its report is
+    the one a single frame of every row gives. `executor` means nothing for a single file.
+    """
+    from shipyard.data.partitions import as_executor, is_partitioned
+    from shipyard.pipeline.stages import data_rules, validate_data
+
+    runs_on: Executor = as_executor(executor or getattr(project.policy, "executor", None) or "local")
+    if data is not None and "://" in str(data):
+        return _validate_partitions(project, str(data), runs_on)
+    ctx = _context(project, Path(data) if data is not None else None)
+    if ctx.data_path is not None and is_partitioned(ctx.data_path):
+        return _validate_partitions(project, ctx.data_path, runs_on, rules=data_rules(ctx))
+    return validate_data(ctx)
+
+
+def _validate_partitions(
+    project: Project, location: str | Path, executor: Executor, *, rules: dict[str, Any] | None = None
+) -> Report:
+    from shipyard.data.partitioned_validation import validate_partitions
+    from shipyard.data.partitions import open_partitions
+    from shipyard.data.schema import read_schema
+    from shipyard.pipeline.stages import data_rules
+
+    rules = rules or data_rules(_context(project, None))
+    return validate_partitions(
+        open_partitions(location), read_schema(project.schema_path), executor=executor, **rules
+    )
 
 
 def open_registry(project: Project) -> ModelRegistry:
