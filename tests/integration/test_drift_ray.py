@@ -1,5 +1,6 @@
-"""Drift on 20 Parquet partitions summarised as Ray tasks: the verdicts of one process reading
-every row. One local Ray instance serves the whole module (about 5 s to start)."""
+"""Drift and batch validation on 20 Parquet partitions summarised as Ray tasks: the verdicts and
+reports of one process reading every row. One local Ray instance serves the whole module (about
+5 s to start)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import pandas as pd
 import pytest
 from realistic_data import transactions
 
+from shipyard.data.partitioned_validation import validate_partitions
 from shipyard.data.partitions import PartitionedData, open_partitions
 from shipyard.data.profile import build_profile
+from shipyard.data.schema import infer_schema
+from shipyard.data.validation import validate
 from shipyard.errors import ConfigError
 from shipyard.monitoring.engine import detect_drift
 from shipyard.monitoring.partitioned import profile_partitions
@@ -85,3 +89,35 @@ def test_a_damaged_partition_on_ray_is_named_without_ray_wrapping(ray_instance: 
     with pytest.raises(ConfigError, match=rf"Cannot read partition {damaged}") as caught:
         detect_drift(profile, parts, exclude=EXCLUDE, executor="ray")
     assert type(caught.value) is ConfigError
+
+
+def _faulty(frame: pd.DataFrame) -> pd.DataFrame:
+    """Nulls, a unit change, a new channel, and rows of the first partitions repeated in the last."""
+    frame = frame.copy()
+    frame.loc[frame.index % 50 == 0, "velocity"] = np.nan
+    frame.loc[frame.index % 997 == 0, "amount"] *= 1000
+    frame["channel"] = frame.channel.astype(str).where(frame.index % 211 != 0, "kiosk")
+    return pd.concat([frame, frame.iloc[:1200:2]], ignore_index=True)
+
+
+@pytest.mark.parametrize("faulty", [False, True], ids=["clean", "faulty"])
+def test_ray_partitions_give_the_single_process_validation_report(
+    ray_instance: None, tmp_path: Path, faulty: bool
+) -> None:
+    schema = infer_schema(transactions(seed=0, rows=20_000).frame, target="is_fraud")
+    current = transactions(seed=4, rows=20_000, category_dtype=False).frame
+    current = _faulty(current) if faulty else current
+    parts = _partitions(current, tmp_path / "current")
+    rules = {"target": "is_fraud", "task": "classification"}
+
+    single = validate(current, schema, **rules)
+    on_ray = validate_partitions(parts, schema, executor="ray", **rules)
+    assert [r.to_dict() for r in on_ray.results] == [r.to_dict() for r in single.results]
+    failed = {(r.check, r.subject) for r in single.results if r.status.value == "failed"}
+    assert single.passed is not faulty  # a clean batch may warn, never fail
+    if faulty:
+        assert {
+            ("column_nulls", "velocity"),
+            ("duplicate_rows", ""),
+            ("column_unique", "transaction_id"),
+        } <= failed

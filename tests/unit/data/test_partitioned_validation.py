@@ -18,6 +18,7 @@ from shipyard.core.results import Report, Status
 from shipyard.data import Schema, load_frame, validate
 from shipyard.data.partitioned_validation import validate_partitions
 from shipyard.data.partitions import open_partitions
+from shipyard.errors import ConfigError
 
 PARTS = 7
 
@@ -114,3 +115,35 @@ def test_partitions_give_the_single_frame_report(
     _same(single, parted)
     flagged = {r.check for r in single.results if r.status is Status.FAILED}
     assert single.passed if fault == "clean" else FLAGS[fault] <= flagged, flagged
+
+
+def _one_partition_changed(
+    frame: pd.DataFrame, folder: Path, change: Callable[[pd.DataFrame], pd.DataFrame]
+) -> Path:
+    folder.mkdir(parents=True)
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), 4)):
+        part = frame.iloc[rows]
+        (change(part) if i == 2 else part).to_parquet(folder / f"part-{i}.parquet", index=False)
+    return folder
+
+
+def test_text_in_a_number_column_of_one_partition_names_the_file(schema: Schema, tmp_path: Path) -> None:
+    folder = _one_partition_changed(
+        make_reference(7), tmp_path / "parts", lambda p: p.assign(age=p.age.astype(str))
+    )
+    with pytest.raises(ConfigError, match=r"Column 'age' is \w+ in partition .*part-2\.parquet"):
+        validate_partitions(open_partitions(folder), schema, target=TARGET, task="classification")
+
+
+def test_fractions_in_an_int_column_of_one_partition_fail_its_dtype(schema: Schema, tmp_path: Path) -> None:
+    """The single frame of the same rows fails the same check with the same examples; its dtype is
+    pandas' common dtype of the parts (Float64), the partitions' that of the odd part (float64)."""
+    change = lambda p: p.assign(age=p.age.astype("float64") + 0.5)  # noqa: E731
+    folder = _one_partition_changed(make_reference(7), tmp_path / "parts", change)
+    parted = validate_partitions(open_partitions(folder), schema, target=TARGET, task="classification")
+    whole = pd.concat([pd.read_parquet(f) for f in sorted(folder.iterdir())], ignore_index=True)
+    single = validate(whole, schema, target=TARGET, task="classification")
+    (failure,) = parted.failures
+    assert (failure.check, failure.subject, failure.observed) == ("column_dtype", "age", "float64")
+    assert failure.examples == single.failures[0].examples
+    assert [r.check for r in parted.results] == [r.check for r in single.results]
