@@ -170,14 +170,113 @@ def partitioned_drift(quick: bool) -> dict[str, object]:
     }
 
 
+def validation_child(mode: str, folder: Path, schema_path: Path) -> None:
+    """One batch validation in this (child) process; prints wall seconds, peak RSS (MiB) and a
+    digest of the report as JSON. `single` loads every row into one frame, `local` counts one
+    partition at a time and merges the counts."""
+    import hashlib
+    import resource
+    import time
+
+    import pandas as pd
+
+    from shipyard.data.partitioned_validation import validate_partitions
+    from shipyard.data.partitions import open_partitions
+    from shipyard.data.schema import read_schema
+    from shipyard.data.validation import validate
+
+    schema, rules = read_schema(schema_path), {"target": "label", "task": "classification"}
+    start = time.perf_counter()
+    if mode == "single":
+        report = validate(pd.read_parquet(folder), schema, **rules)
+    else:
+        report = validate_partitions(open_partitions(folder), schema, **rules)
+    seconds = time.perf_counter() - start
+    digest = hashlib.sha256(report.to_json().encode()).hexdigest()[:16]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"mode": mode, "seconds": seconds, "peak_mib": peak, "report": digest}))
+
+
+def partitioned_validation(quick: bool) -> dict[str, object]:
+    """Batch validation of 2M rows (100k with --quick) in 20 Parquet partitions, with duplicates
+    copied from the first partitions into the last: one frame, and partitions counted in turn,
+    each in its own child process."""
+    import numpy as np
+    import pandas as pd
+
+    from shipyard.data.schema import infer_schema, write_schema
+
+    rows = 100_000 if quick else 2_000_000
+    per_part = rows // DRIFT_PARTS
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "batch"
+        folder.mkdir()
+        for index in range(DRIFT_PARTS):
+            _drift_partition(folder, index, per_part, shifted=False)
+        first, last = folder / "part-00.parquet", folder / f"part-{DRIFT_PARTS - 1:02d}.parquet"
+        labelled = [
+            pd.read_parquet(path).assign(label=lambda f: (f.x0 > 0).astype(int)) for path in (first, last)
+        ]
+        # 1 % of the first partition repeated in the last: duplicates only a merge sees.
+        labelled[1] = pd.concat([labelled[1], labelled[0].iloc[::100]], ignore_index=True)
+        for frame, path in zip(labelled, (first, last), strict=True):
+            frame.to_parquet(path, index=False)
+        for path in sorted(folder.glob("part-*.parquet"))[1:-1]:
+            frame = pd.read_parquet(path)
+            frame.assign(label=(frame.x0 > 0).astype(int)).to_parquet(path, index=False)
+        schema_path = Path(tmp) / "schema.yaml"
+        reference = pd.read_parquet(first).sample(
+            frac=0.5, random_state=np.random.default_rng(0).integers(1 << 30)
+        )
+        write_schema(infer_schema(reference, target="label"), schema_path)
+        runs = {}
+        for mode in ("single", "local"):
+            command = [sys.executable, __file__, "--validation-child", mode, str(folder), str(schema_path)]
+            done = subprocess.run(command, capture_output=True, text=True, env=child_env())
+            if done.returncode != 0:
+                sys.exit(f"validation mode {mode} failed:\n{done.stdout}{done.stderr}")
+            runs[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+            run = runs[mode]
+            print(
+                f"  validate {mode:>6}: {run['seconds']:6.1f} s, peak {run['peak_mib']:7.0f} MiB", flush=True
+            )
+    single, local = runs["single"], runs["local"]
+    return {
+        "rows": rows,
+        "partitions": DRIFT_PARTS,
+        "runs": runs,
+        "same_report": single["report"] == local["report"],
+        "memory_ratio": single["peak_mib"] / local["peak_mib"],
+        "time_ratio": local["seconds"] / single["seconds"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 rounds of 3 s instead of 3 of 10 s")
     parser.add_argument("--drift-only", action="store_true", help="only the partitioned drift part")
+    parser.add_argument("--validation-only", action="store_true", help="only the partitioned validation part")
     parser.add_argument("--drift-child", nargs=3, help=argparse.SUPPRESS)  # one drift mode, in a child
+    parser.add_argument("--validation-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drift_child:
         drift_child(args.drift_child[0], Path(args.drift_child[1]), Path(args.drift_child[2]))
+        return
+    if args.validation_child:
+        validation_child(
+            args.validation_child[0], Path(args.validation_child[1]), Path(args.validation_child[2])
+        )
+        return
+    if args.validation_only:
+        checked = partitioned_validation(args.quick)
+        emit(
+            {
+                "benchmark": "scale_validation",
+                "quick": args.quick,
+                **checked,
+                "ratio": checked["memory_ratio"],
+            }
+        )
         return
     if args.drift_only:
         drift = partitioned_drift(args.quick)
@@ -208,6 +307,7 @@ def main() -> None:
             "cpu_count": os.cpu_count(),
             "load_average": {"start": load_before[0], "end": load_after[0]},
             "partitioned_drift": partitioned_drift(args.quick),
+            "partitioned_validation": partitioned_validation(args.quick),
             "ratio": ratio,
         }
     )
