@@ -201,7 +201,6 @@ def partitioned_validation(quick: bool) -> dict[str, object]:
     """Batch validation of 2M rows (100k with --quick) in 20 Parquet partitions, with duplicates
     copied from the first partitions into the last: one frame, and partitions counted in turn,
     each in its own child process."""
-    import numpy as np
     import pandas as pd
 
     from shipyard.data.schema import infer_schema, write_schema
@@ -213,21 +212,13 @@ def partitioned_validation(quick: bool) -> dict[str, object]:
         folder.mkdir()
         for index in range(DRIFT_PARTS):
             _drift_partition(folder, index, per_part, shifted=False)
-        first, last = folder / "part-00.parquet", folder / f"part-{DRIFT_PARTS - 1:02d}.parquet"
-        labelled = [
-            pd.read_parquet(path).assign(label=lambda f: (f.x0 > 0).astype(int)) for path in (first, last)
-        ]
-        # 1 % of the first partition repeated in the last: duplicates only a merge sees.
-        labelled[1] = pd.concat([labelled[1], labelled[0].iloc[::100]], ignore_index=True)
-        for frame, path in zip(labelled, (first, last), strict=True):
+            path = folder / f"part-{index:02d}.parquet"
+            frame = pd.read_parquet(path).assign(label=lambda f: (f.x0 > 0).astype(int))
+            if index == DRIFT_PARTS - 1:  # 1 % of the first partition again: duplicates a merge must see
+                frame = pd.concat([frame, pd.read_parquet(folder / "part-00.parquet").iloc[::100]])
             frame.to_parquet(path, index=False)
-        for path in sorted(folder.glob("part-*.parquet"))[1:-1]:
-            frame = pd.read_parquet(path)
-            frame.assign(label=(frame.x0 > 0).astype(int)).to_parquet(path, index=False)
         schema_path = Path(tmp) / "schema.yaml"
-        reference = pd.read_parquet(first).sample(
-            frac=0.5, random_state=np.random.default_rng(0).integers(1 << 30)
-        )
+        reference = pd.read_parquet(folder / "part-00.parquet").sample(frac=0.5, random_state=0)
         write_schema(infer_schema(reference, target="label"), schema_path)
         runs = {}
         for mode in ("single", "local"):

@@ -81,9 +81,10 @@ def _run_pandera(df: pd.DataFrame, schema: pa.DataFrameSchema) -> list[SchemaErr
     return []
 
 
-def parse_text_dates(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, list[CheckResult]]:
-    """Text columns the schema records as datetime, parsed; values that are no ISO date fail."""
-    failures, parsed = [], {}
+def parse_text_dates(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, dict[str, Hits]]:
+    """Text columns the schema records as datetime, parsed; a column with values that are no ISO
+    date stays text, and its bad values are returned by column name."""
+    bad_values, parsed = {}, {}
     for column in schema.columns:
         if column.dtype != "datetime" or column.name not in df.columns:
             continue
@@ -93,10 +94,10 @@ def parse_text_dates(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, li
         dates = parse_dates(series)
         bad = series[series.notna() & dates.isna()]
         if len(bad):
-            failures.append(not_dates(bad, column.name))
+            bad_values[column.name] = Hits.of(bad, len(series))
         else:
             parsed[column.name] = dates
-    return (df.assign(**parsed) if parsed else df), failures
+    return (df.assign(**parsed) if parsed else df), bad_values
 
 
 Counts = dict[str, Any]
@@ -152,10 +153,11 @@ def _judge_column(counts: Counts, column: ColumnSchema, *, reference_rows: int) 
 
 def structural_checks(
     df: pd.DataFrame, schema: Schema, *, unique: bool = True
-) -> tuple[pd.DataFrame, list[CheckResult]]:
+) -> tuple[pd.DataFrame, dict[str, Hits], list[CheckResult]]:
     """Presence, dtype and (with `unique`) uniqueness of the columns, run by pandera, after text
-    date columns are parsed: (the frame with dates parsed, the failures)."""
-    df, failures = parse_text_dates(df, schema)
+    date columns are parsed: (the frame with dates parsed, the values of text date columns that
+    are no dates, pandera's failures but for those columns' dtype)."""
+    df, bad_dates = parse_text_dates(df, schema)
     columns: dict[str, pa.Column] = {}
     for column in schema.columns:
         columns[column.name] = pa.Column(
@@ -166,9 +168,12 @@ def structural_checks(
         )
     errors = _run_pandera(df, pa.DataFrameSchema(columns, strict=True, coerce=False))
     translated = [f for f in (translate(e, df) for e in errors) if f is not None]
-    # A text date column that did not parse has said so already.
-    said = {(f.check, f.subject) for f in failures}
-    return df, failures + [f for f in translated if (f.check, f.subject) not in said]
+    # A text date column that did not parse says so with its bad values (`not_dates`).
+    return (
+        df,
+        bad_dates,
+        [f for f in translated if not (f.check == "column_dtype" and f.subject in bad_dates)],
+    )
 
 
 def is_unique(column: ColumnSchema, schema: Schema) -> bool:
@@ -220,7 +225,8 @@ def check_columns(
     holds only the first copy of each.
     """
     copies = [unexpected_column(name, n) for name, n in (repeated or {}).items()]
-    df, failures = structural_checks(df, schema)
+    df, bad_dates, found = structural_checks(df, schema)
+    failures = [not_dates(values, name) for name, values in bad_dates.items()] + found
     wrong = wrong_dtypes(failures)
     counts = {
         column.name: count_column(df[column.name], column, is_target=column.name == schema.target, task=task)

@@ -19,7 +19,7 @@ from pandera.errors import SchemaError, SchemaErrorReason
 
 from shipyard.core.results import CheckResult, Reason, Status
 from shipyard.data._dtypes import misfits
-from shipyard.data._examples import describe, example_values, plural
+from shipyard.data._examples import Hits, describe, example_values, plural
 
 REINFER = (
     "re-infer the schema from the reference data (`shipyard schema infer --data <reference>`, "
@@ -115,19 +115,19 @@ def not_comparable(series: pd.Series, column: str, check: str, error: object) ->
     )
 
 
-def not_dates(values: pd.Series, column: str) -> CheckResult:
+def not_dates(values: Hits, column: str) -> CheckResult:
     """Text in a date-time column that is no ISO-8601 date."""
     return failure(
         "column_dtype",
         column,
         Reason.WRONG_DTYPE,
-        f"Column '{column}' has {plural(len(values), 'value')} that are not ISO-8601 dates, "
-        f"expected datetime{describe(values)}.",
+        f"Column '{column}' has {plural(values.count, 'value')} that are not ISO-8601 dates, "
+        f"expected datetime{describe(values.first)}.",
         f"Write dates as ISO-8601 text (2026-01-31 or 2026-01-31T14:05:00Z) or as a date-time "
         f"type, or if the type changed on purpose, {REINFER}.",
-        observed=len(values),
+        observed=values.count,
         expected="datetime",
-        examples=example_values(values),
+        examples=example_values(values.first),
     )
 
 

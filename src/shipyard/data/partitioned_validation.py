@@ -38,7 +38,7 @@ from shipyard.data._columns import (
     wrong_dtypes,
 )
 from shipyard.data._examples import Hits
-from shipyard.data._failures import repeats, unexpected_column
+from shipyard.data._failures import not_dates, repeats, unexpected_column
 from shipyard.data._labels import count_labels, merge_class_counts
 from shipyard.data.partitions import Executor, Partition, PartitionedData, map_partitions
 from shipyard.data.schema import Schema
@@ -82,6 +82,7 @@ class _Counts:
     """What one partition contributes: structural failures, column and label counts, row hashes."""
 
     repeated: dict[str, int]
+    bad_dates: dict[str, Hits]
     failures: list[CheckResult]
     columns: dict[str, Counts]
     labels: tuple[dict[str, Hits], pd.Series] | None
@@ -98,8 +99,8 @@ def _hashes(values: pd.DataFrame | pd.Series) -> np.ndarray | None:
 
 def _count(piece: _Piece, schema: Schema, task: str) -> _Counts:
     df, repeated = first_copies(piece.frame())
-    parsed, failures = structural_checks(df, schema, unique=False)
-    wrong = wrong_dtypes(failures)
+    parsed, bad_dates, failures = structural_checks(df, schema, unique=False)
+    wrong = wrong_dtypes(failures) | set(bad_dates)
     columns = {
         column.name: count_column(
             parsed[column.name], column, is_target=column.name == schema.target, task=task
@@ -121,7 +122,7 @@ def _count(piece: _Piece, schema: Schema, task: str) -> _Counts:
             hashes = _hashes(present)
             if hashes is not None:
                 unique[column.name] = pd.Series(hashes, index=present.index)
-    return _Counts(repeated, failures, columns, labels, _hashes(df), unique)
+    return _Counts(repeated, bad_dates, failures, columns, labels, _hashes(df), unique)
 
 
 def _fetch(
@@ -140,9 +141,16 @@ def _repeated_hashes(hashes: list[pd.Series]) -> list[np.ndarray]:
     return [part.index[part.isin(repeated.to_numpy())].to_numpy() for part in hashes]
 
 
-def _first_failures(parts: list[_Counts]) -> list[CheckResult]:
-    """Each partition's structural failures; a (check, column) the first partition reported stands."""
-    seen: dict[tuple[str, str | None], CheckResult] = {}
+def _structural(parts: list[_Counts]) -> list[CheckResult]:
+    """Text that is no date, merged over the partitions; then each partition's other structural
+    failures, where a (check, column) the first partition reported stands."""
+    bad_dates: dict[str, Hits] = {}
+    for part in parts:
+        for name, values in part.bad_dates.items():
+            bad_dates[name] = bad_dates[name].merge(values) if name in bad_dates else values
+    seen: dict[tuple[str, str], CheckResult] = {
+        ("column_dtype", name): not_dates(values, name) for name, values in bad_dates.items()
+    }
     for part in parts:
         for failure in part.failures:
             seen.setdefault((failure.check, failure.subject), failure)
@@ -239,7 +247,7 @@ def validate_partitions(
     pieces = [_Piece(p, data.schema, int(o)) for p, o in zip(data.partitions, offsets, strict=False)]
     parts = map_partitions(_count, pieces, schema, task, executor=executor)
     duplicates, repeated_values = _across(pieces, parts, schema, executor)
-    failures = _first_failures(parts)
+    failures = _structural(parts)
     copies = [unexpected_column(name, n) for name, n in parts[0].repeated.items()]
     results += judge_columns(
         copies + failures + repeated_values, _merged(parts, wrong_dtypes(failures)), schema

@@ -81,6 +81,14 @@ def _labels(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     return df
 
 
+def _text_dates(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Dates as ISO text, but a few (in several partitions) written day first."""
+    text = df.created_at.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    bad = rng.choice(len(df), 12, replace=False)
+    text.iloc[bad] = df.created_at.iloc[bad].dt.strftime("%d/%m/%Y")
+    return df.assign(created_at=text)
+
+
 def _everything(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     return _labels(_duplicates(_unseen(_out_of_range(_nulls(df, rng), rng), rng), rng), rng)
 
@@ -92,6 +100,7 @@ FAULTS: dict[str, Callable[[pd.DataFrame, np.random.Generator], pd.DataFrame]] =
     "unseen": _unseen,
     "duplicates": _duplicates,
     "labels": _labels,
+    "text_dates": _text_dates,
     "everything": _everything,
 }
 
@@ -102,6 +111,7 @@ FLAGS = {
     "unseen": {"column_categories"},
     "duplicates": {"duplicate_rows", "column_unique"},
     "labels": {"label_values"},
+    "text_dates": {"column_dtype"},
     "everything": {"column_nulls", "column_range", "column_categories", "duplicate_rows", "label_values"},
 }
 
