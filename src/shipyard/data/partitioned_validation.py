@@ -7,15 +7,16 @@ partitions merge exactly, so the judged report is the single-frame report: the s
 failures, severities, columns, observed values and examples.
 
 Checks across partitions (duplicate rows, unique columns) merge exactly in two passes: each
-partition returns a 64-bit hash per row (and per value of each unique column); the driver
-keeps those hashes only (8 bytes a row: 80 MB for 10 million rows), finds the hashes seen more
-than once, and a second pass fetches just those rows, which are compared exactly. Equal rows
-hash equal, so nothing is missed, and a hash collision costs a comparison, never a verdict.
+partition returns a 64-bit hash per row (and per value of each unique column, with its row
+label); the driver keeps those hashes (8 bytes a row: 80 MB for 10 million rows, plus the
+working memory of pandas' `duplicated` while they are compared), finds the hashes seen more
+than once, and a second pass fetches just those rows, which are compared value by value. Equal
+rows hash equal, so nothing is missed, and a hash collision costs a comparison, never a verdict.
 
-Where a partition alone fails a structural check (a column of the wrong dtype, text that is no
-date), the first such partition's result stands for the data set. Partitions must fit in the
-memory of the process (or Ray task) that counts them; the driver holds one partition's counts
-at a time plus the hashes.
+Where a partition alone fails a structural check (a column of the wrong dtype), the first such
+partition's result stands for the data set; text that is no date is counted in every partition.
+A partition must fit in the memory of the process (or Ray task) that counts it; the driver
+holds every partition's counts (a few examples per check and column) and the hashes.
 """
 
 from __future__ import annotations
@@ -213,6 +214,7 @@ def _across(
 def _fetch_wanted(
     wanted: tuple[_Piece, np.ndarray, dict[str, np.ndarray]], schema: Schema
 ) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """`_fetch` of one (partition, rows, unique columns' labels), as `map_partitions` passes it."""
     piece, rows, unique = wanted
     return _fetch(piece, schema, rows, unique)
 
