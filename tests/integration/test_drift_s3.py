@@ -1,5 +1,5 @@
 """`shipyard monitor drift --current s3://bucket/prefix/`: partitions read through pyarrow.fs from
-an S3 emulator (moto's server, on 127.0.0.1), as from a data lake."""
+an S3 emulator (moto's server, on 127.0.0.1), as from a data lake; `shipyard validate s3://...` too.
 
 from __future__ import annotations
 
@@ -82,3 +82,22 @@ def test_the_cli_reads_an_s3_prefix_and_names_a_stray_object(lake, tmp_path: Pat
     lake.put_object(Bucket=BUCKET, Key="shifted/date=2026-03-02/notes.txt", Body=b"not parquet")
     proc = cli("monitor", "drift", "--reference", "data.csv", "--current", uri, check=2)
     assert "shifted/date=2026-03-02/notes.txt is not a Parquet file" in proc.stderr
+
+
+def test_validate_reads_an_s3_prefix_and_gives_the_report_of_one_file(lake, tmp_path: Path) -> None:
+    cli = Cli(write_tiny_project(tmp_path / "tiny"))
+    cli("schema", "infer", check=0)
+    batch = pd.read_csv(cli.project / "data.csv")
+    batch = pd.concat(
+        [batch.assign(x1=batch.x1.where(batch.index % 9 != 0)), batch.iloc[:20]], ignore_index=True
+    )
+    for i, rows in enumerate(np.array_split(np.arange(len(batch)), 4)):  # flat keys: no hive column
+        local = tmp_path / f"batch-{i}.parquet"
+        batch.iloc[rows].to_parquet(local, index=False)
+        lake.upload_file(str(local), BUCKET, f"batch/part-{i}.parquet")
+    batch.to_parquet(tmp_path / "batch.parquet", index=False)
+    one = cli("validate", str(tmp_path / "batch.parquet"), check=1)
+    on_s3 = cli("validate", f"s3://{BUCKET}/batch", check=1)
+    assert on_s3.stdout == one.stdout
+    failed = [line.split()[3] for line in one.stdout.splitlines() if "FAILED" in line]
+    assert failed == ["column_nulls", "duplicate_rows"], one.stdout
