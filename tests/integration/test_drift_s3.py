@@ -1,5 +1,5 @@
-"""`shipyard monitor drift --current s3://bucket/prefix/`: partitions read through pyarrow.fs from
-an S3 emulator (moto's server, on 127.0.0.1), as from a data lake; `shipyard validate s3://...` too.
+"""`shipyard monitor drift --current s3://bucket/prefix/` and `shipyard validate s3://...`: partitions
+read through pyarrow.fs from an S3 emulator (moto's server, on 127.0.0.1), as from a data lake."""
 
 from __future__ import annotations
 
