@@ -171,3 +171,9 @@ def test_a_folder_of_partitions_gets_the_report_of_one_file(
     parted = project("validate", str(folder), "--executor", executor, check=code)
     assert parted.stdout == one.stdout  # the same rows, messages and examples
     assert ("FAIL" in parted.stdout) is (code == 1)
+
+
+def test_an_unknown_executor_is_a_usage_error(project: Cli) -> None:
+    folder = _partitions(pd.read_parquet(project.project / "batch.parquet"), project.project / "parts_spark")
+    proc = project("validate", str(folder), "--executor", "spark", check=2)
+    assert "The executor must be one of local, ray. Got 'spark'" in proc.stderr
