@@ -72,20 +72,27 @@ def unexpected_column(name: str, copies: int = 1) -> CheckResult:
     )
 
 
-def _wrong_dtype(series: pd.Series, column: str, family: str) -> CheckResult:
-    odd = misfits(series, family)
-    shown = odd if len(odd) else series.dropna()
+def wrong_dtype(dtype: str, column: str, family: str, odd: Hits, present: Hits) -> CheckResult:
+    """A column of dtype `dtype` where the schema expects `family`: `odd` are its values that do
+    not belong to the family (`misfits`), `present` its non-null values, shown when none is odd."""
+    shown = odd.first if odd.count else present.first
     return failure(
         "column_dtype",
         column,
         Reason.WRONG_DTYPE,
-        f"Column '{column}' has dtype {series.dtype}, expected {family}{describe(shown)}.",
+        f"Column '{column}' has dtype {dtype}, expected {family}{describe(shown)}.",
         f"Fix how the data is written or read, or if the type changed on purpose, {REINFER}.",
-        observed=str(series.dtype),
+        observed=dtype,
         expected=family,
         examples=example_values(shown),
-        evidence={"rows": len(odd)},
+        evidence={"rows": odd.count},
     )
+
+
+def dtype_counts(series: pd.Series, family: str) -> tuple[Hits, Hits]:
+    """What `wrong_dtype` shows of a column: its values that misfit `family`, and its non-null values."""
+    present = series.dropna()
+    return Hits.of(misfits(series, family), len(present)), Hits.of(present, len(series))
 
 
 def repeats(values: pd.Series, column: str) -> CheckResult:
@@ -140,7 +147,8 @@ def translate(error: SchemaError, df: pd.DataFrame) -> CheckResult | None:
         return unexpected_column(str(cases))
     column = str(error.schema.name)
     if code is SchemaErrorReason.WRONG_DATATYPE:
-        return _wrong_dtype(df[column], column, str(error.schema.dtype))
+        family = str(error.schema.dtype)
+        return wrong_dtype(str(df[column].dtype), column, family, *dtype_counts(df[column], family))
     if code is SchemaErrorReason.SERIES_CONTAINS_DUPLICATES:
         # Pandera counts repeated nulls as duplicates but lists no case for them;
         # nulls are the null check's business.

@@ -13,8 +13,10 @@ working memory of pandas' `duplicated` while they are compared), finds the hashe
 than once, and a second pass fetches just those rows, which are compared value by value. Equal
 rows hash equal, so nothing is missed, and a hash collision costs a comparison, never a verdict.
 
-Where a partition alone fails a structural check (a column of the wrong dtype), the first such
-partition's result stands for the data set; text that is no date is counted in every partition.
+Values of the wrong dtype and text that is no date are counted in every partition where the
+column fails; the dtype a message names is the first failing partition's (one frame of every
+row shows pandas' common dtype of the parts). Other structural failures (a missing column) are
+the same in every partition, as `open_partitions` checks: the first partition's stands.
 A partition must fit in the memory of the process (or Ray task) that counts it; the driver
 holds every partition's counts (a few examples per check and column) and the hashes.
 """
@@ -39,7 +41,7 @@ from shipyard.data._columns import (
     wrong_dtypes,
 )
 from shipyard.data._examples import Hits
-from shipyard.data._failures import not_dates, repeats, unexpected_column
+from shipyard.data._failures import dtype_counts, not_dates, repeats, unexpected_column, wrong_dtype
 from shipyard.data._labels import count_labels, merge_class_counts
 from shipyard.data.partitions import Executor, Partition, PartitionedData, map_partitions
 from shipyard.data.schema import Schema
@@ -84,6 +86,7 @@ class _Counts:
 
     repeated: dict[str, int]
     bad_dates: dict[str, Hits]
+    wrong_dtypes: dict[str, tuple[str, Hits, Hits]]  # the dtype, its misfits, its non-null values
     failures: list[CheckResult]
     columns: dict[str, Counts]
     labels: tuple[dict[str, Hits], pd.Series] | None
@@ -102,6 +105,11 @@ def _count(piece: _Piece, schema: Schema, task: str) -> _Counts:
     df, repeated = first_copies(piece.frame())
     parsed, bad_dates, failures = structural_checks(df, schema, unique=False)
     wrong = wrong_dtypes(failures) | set(bad_dates)
+    families = {column.name: column.dtype for column in schema.columns}
+    dtypes = {
+        name: (str(parsed[name].dtype), *dtype_counts(parsed[name], families[name]))
+        for name in wrong - set(bad_dates)
+    }
     columns = {
         column.name: count_column(
             parsed[column.name], column, is_target=column.name == schema.target, task=task
@@ -123,7 +131,7 @@ def _count(piece: _Piece, schema: Schema, task: str) -> _Counts:
             hashes = _hashes(present)
             if hashes is not None:
                 unique[column.name] = pd.Series(hashes, index=present.index)
-    return _Counts(repeated, bad_dates, failures, columns, labels, _hashes(df), unique)
+    return _Counts(repeated, bad_dates, dtypes, failures, columns, labels, _hashes(df), unique)
 
 
 def _fetch(
@@ -142,16 +150,27 @@ def _repeated_hashes(hashes: list[pd.Series]) -> list[np.ndarray]:
     return [part.index[part.isin(repeated.to_numpy())].to_numpy() for part in hashes]
 
 
-def _structural(parts: list[_Counts]) -> list[CheckResult]:
-    """Text that is no date, merged over the partitions; then each partition's other structural
-    failures, where a (check, column) the first partition reported stands."""
+def _structural(parts: list[_Counts], schema: Schema) -> list[CheckResult]:
+    """Text that is no date and values of the wrong dtype, merged over the partitions (a column's
+    dtype is the first failing partition's); then each partition's other structural failures,
+    where a (check, column) the first partition reported stands."""
     bad_dates: dict[str, Hits] = {}
+    dtypes: dict[str, tuple[str, Hits, Hits]] = {}
     for part in parts:
         for name, values in part.bad_dates.items():
             bad_dates[name] = bad_dates[name].merge(values) if name in bad_dates else values
+        for name, (dtype, odd, present) in part.wrong_dtypes.items():
+            if name in dtypes:
+                dtype, first_odd, first_present = dtypes[name]
+                odd, present = first_odd.merge(odd), first_present.merge(present)
+            dtypes[name] = (dtype, odd, present)
     seen: dict[tuple[str, str], CheckResult] = {
         ("column_dtype", name): not_dates(values, name) for name, values in bad_dates.items()
     }
+    for name, (dtype, odd, present) in dtypes.items():
+        seen.setdefault(
+            ("column_dtype", name), wrong_dtype(dtype, name, schema.column(name).dtype, odd, present)
+        )
     for part in parts:
         for failure in part.failures:
             seen.setdefault((failure.check, failure.subject), failure)
@@ -249,7 +268,7 @@ def validate_partitions(
     pieces = [_Piece(p, data.schema, int(o)) for p, o in zip(data.partitions, offsets, strict=False)]
     parts = map_partitions(_count, pieces, schema, task, executor=executor)
     duplicates, repeated_values = _across(pieces, parts, schema, executor)
-    failures = _structural(parts)
+    failures = _structural(parts, schema)
     copies = [unexpected_column(name, n) for name, n in parts[0].repeated.items()]
     results += judge_columns(
         copies + failures + repeated_values, _merged(parts, wrong_dtypes(failures)), schema

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TARGET, make_reference
 
 from shipyard.core.results import Report, Status
 from shipyard.data import Schema, load_frame, validate
@@ -20,6 +19,7 @@ from shipyard.data.partitioned_validation import validate_partitions
 from shipyard.data.partitions import open_partitions
 from shipyard.errors import ConfigError
 
+TARGET = "label"
 PARTS = 7
 
 
@@ -118,42 +118,50 @@ FLAGS = {
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_partitions_give_the_single_frame_report(
-    schema: Schema, seed: int, tmp_path: Path, fault: str
+    schema: Schema, seed: int, tmp_path: Path, fault: str, draw: Callable[..., pd.DataFrame]
 ) -> None:
-    batch = FAULTS[fault](make_reference(seed + 100, rows=1_200), np.random.default_rng(seed))
+    batch = FAULTS[fault](draw(seed + 100, rows=1_200), np.random.default_rng(seed))
     single, parted = _both(batch, schema, tmp_path / "parts")
     _same(single, parted)
     flagged = {r.check for r in single.results if r.status is Status.FAILED}
     assert single.passed if fault == "clean" else FLAGS[fault] <= flagged, flagged
 
 
-def _one_partition_changed(
-    frame: pd.DataFrame, folder: Path, change: Callable[[pd.DataFrame], pd.DataFrame]
+def _partitions_changed(
+    frame: pd.DataFrame,
+    folder: Path,
+    change: Callable[[pd.DataFrame], pd.DataFrame],
+    changed: tuple[int, ...] = (2,),
 ) -> Path:
     folder.mkdir(parents=True)
     for i, rows in enumerate(np.array_split(np.arange(len(frame)), 4)):
         part = frame.iloc[rows]
-        (change(part) if i == 2 else part).to_parquet(folder / f"part-{i}.parquet", index=False)
+        (change(part) if i in changed else part).to_parquet(folder / f"part-{i}.parquet", index=False)
     return folder
 
 
-def test_text_in_a_number_column_of_one_partition_names_the_file(schema: Schema, tmp_path: Path) -> None:
-    folder = _one_partition_changed(
-        make_reference(7), tmp_path / "parts", lambda p: p.assign(age=p.age.astype(str))
-    )
+def test_text_in_a_number_column_of_one_partition_names_the_file(
+    schema: Schema, tmp_path: Path, draw: Callable[..., pd.DataFrame]
+) -> None:
+    folder = _partitions_changed(draw(7), tmp_path / "parts", lambda p: p.assign(age=p.age.astype(str)))
     with pytest.raises(ConfigError, match=r"Column 'age' is \w+ in partition .*part-2\.parquet"):
         validate_partitions(open_partitions(folder), schema, target=TARGET, task="classification")
 
 
-def test_fractions_in_an_int_column_of_one_partition_fail_its_dtype(schema: Schema, tmp_path: Path) -> None:
-    """The single frame of the same rows fails the same check with the same examples; its dtype is
-    pandas' common dtype of the parts (Float64), the partitions' that of the odd part (float64)."""
+def test_fractions_in_an_int_column_of_two_partitions_fail_its_dtype(
+    schema: Schema, tmp_path: Path, draw: Callable[..., pd.DataFrame]
+) -> None:
+    """One frame of the same rows fails the same check with the same examples and count; its dtype
+    is pandas' common dtype of the parts (Float64), the partitions' that of the first odd part."""
     change = lambda p: p.assign(age=p.age.astype("float64") + 0.5)  # noqa: E731
-    folder = _one_partition_changed(make_reference(7), tmp_path / "parts", change)
+    folder = _partitions_changed(draw(7), tmp_path / "parts", change, changed=(1, 3))
     parted = validate_partitions(open_partitions(folder), schema, target=TARGET, task="classification")
     whole = pd.concat([pd.read_parquet(f) for f in sorted(folder.iterdir())], ignore_index=True)
     single = validate(whole, schema, target=TARGET, task="classification")
     (failure,) = parted.failures
+    (expected,) = single.failures
     assert (failure.check, failure.subject, failure.observed) == ("column_dtype", "age", "float64")
-    assert failure.examples == single.failures[0].examples
-    assert [r.check for r in parted.results] == [r.check for r in single.results]
+    assert expected.observed == "Float64"
+    assert failure.message == expected.message.replace("Float64", "float64")
+    assert (failure.examples, failure.evidence) == (expected.examples, expected.evidence)
+    assert [r.to_dict() for r in parted.results[2:]] == [r.to_dict() for r in single.results[2:]]
