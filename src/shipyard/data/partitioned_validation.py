@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from shipyard.core.results import CheckResult, Report
 from shipyard.data._columns import (
@@ -36,48 +35,24 @@ from shipyard.data._columns import (
     is_unique,
     judge_columns,
     merge_counts,
-    parse_text_dates,
     structural_checks,
     wrong_dtypes,
 )
 from shipyard.data._examples import Hits
-from shipyard.data._failures import dtype_counts, not_dates, repeats, unexpected_column, wrong_dtype
+from shipyard.data._failures import dtype_counts, not_dates, unexpected_column, wrong_dtype
 from shipyard.data._labels import count_labels, merge_class_counts
-from shipyard.data.partitions import Executor, Partition, PartitionedData, map_partitions
+from shipyard.data._repeats import Piece, hashes, repeats_across
+from shipyard.data.partitions import Executor, PartitionedData, map_partitions
 from shipyard.data.schema import Schema
 from shipyard.data.validation import (
     check_rules,
     check_volume,
-    duplicated_rows,
     first_copies,
     judge_duplicates,
     label_categories,
     label_results,
     no_rows,
 )
-
-_ALL_ROWS = 1 << 62  # one batch per row group
-
-
-@dataclass(frozen=True)
-class _Piece:
-    """One partition of the data set: where it is, its columns' Arrow schema, its first row's position."""
-
-    partition: Partition
-    schema: pa.Schema
-    offset: int
-
-    def frame(self) -> pd.DataFrame:
-        batches = list(self.partition.batches(self.schema.names, _ALL_ROWS))
-        # The batches keep the file's pandas metadata (nullable dtypes); the footer schema has none.
-        table = pa.Table.from_batches(batches) if batches else self.schema.empty_table()
-        frame = table.to_pandas()
-        frame.index = self.frame_index()
-        return frame
-
-    def frame_index(self) -> pd.RangeIndex:
-        """The labels of the partition's rows: their positions in the whole data set."""
-        return pd.RangeIndex(self.offset, self.offset + self.partition.rows)
 
 
 @dataclass(frozen=True)
@@ -94,14 +69,7 @@ class _Counts:
     unique_hashes: dict[str, pd.Series]  # hash of each non-null value, by row label
 
 
-def _hashes(values: pd.DataFrame | pd.Series) -> np.ndarray | None:
-    try:
-        return pd.util.hash_pandas_object(values, index=False).to_numpy()
-    except TypeError:
-        return None
-
-
-def _count(piece: _Piece, schema: Schema, task: str) -> _Counts:
+def _count(piece: Piece, schema: Schema, task: str) -> _Counts:
     df, repeated = first_copies(piece.frame())
     parsed, bad_dates, failures = structural_checks(df, schema, unique=False)
     wrong = wrong_dtypes(failures) | set(bad_dates)
@@ -128,26 +96,10 @@ def _count(piece: _Piece, schema: Schema, task: str) -> _Counts:
     for column in schema.columns:
         if is_unique(column, schema) and column.name in parsed.columns:
             present = parsed[column.name].dropna()
-            hashes = _hashes(present)
-            if hashes is not None:
-                unique[column.name] = pd.Series(hashes, index=present.index)
-    return _Counts(repeated, bad_dates, dtypes, failures, columns, labels, _hashes(df), unique)
-
-
-def _fetch(
-    piece: _Piece, schema: Schema, rows: np.ndarray, unique: dict[str, np.ndarray]
-) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
-    """The second pass: the rows labelled `rows`, and each unique column's values at its labels."""
-    df, _ = first_copies(piece.frame())
-    parsed = parse_text_dates(df, schema)[0] if unique else df
-    return df.loc[rows], {name: parsed.loc[labels, name] for name, labels in unique.items()}
-
-
-def _repeated_hashes(hashes: list[pd.Series]) -> list[np.ndarray]:
-    """Per partition, the row labels whose hash occurs more than once in the whole data set."""
-    joined = pd.concat(hashes)
-    repeated = joined[joined.duplicated(keep=False)]
-    return [part.index[part.isin(repeated.to_numpy())].to_numpy() for part in hashes]
+            values = hashes(present)
+            if values is not None:
+                unique[column.name] = pd.Series(values, index=present.index)
+    return _Counts(repeated, bad_dates, dtypes, failures, columns, labels, hashes(df), unique)
 
 
 def _structural(parts: list[_Counts], schema: Schema) -> list[CheckResult]:
@@ -186,58 +138,6 @@ def _merged(parts: list[_Counts], wrong: set[str]) -> dict[str, Counts]:
     return merged
 
 
-def _across(
-    pieces: list[_Piece], parts: list[_Counts], schema: Schema, executor: Executor
-) -> tuple[Hits | None, list[CheckResult]]:
-    """Duplicate rows and repeated values of unique columns across all partitions, exactly."""
-    rows = (
-        None
-        if any(p.row_hashes is None for p in parts)
-        else _repeated_hashes(
-            [
-                pd.Series(p.row_hashes, index=piece.frame_index())
-                for piece, p in zip(pieces, parts, strict=True)
-            ]
-        )
-    )
-    names = [c.name for c in schema.columns if all(c.name in p.unique_hashes for p in parts)]
-    unique = {name: _repeated_hashes([p.unique_hashes[name] for p in parts]) for name in names}
-    wanted = [
-        (
-            piece,
-            np.array([] if rows is None else rows[i]),
-            {n: unique[n][i] for n in names if len(unique[n][i])},
-        )
-        for i, piece in enumerate(pieces)
-    ]
-    fetched = map_partitions(
-        _fetch_wanted, [w for w in wanted if len(w[1]) or w[2]], schema, executor=executor
-    )
-    total = sum(piece.partition.rows for piece in pieces)
-    duplicates = None
-    if rows is not None:
-        candidates = pd.concat([f[0] for f in fetched]) if fetched else pd.DataFrame()
-        flagged = candidates.index[duplicated_rows(candidates)] if len(candidates) else pd.Index([])
-        duplicates = Hits.of(flagged.to_series(), total)
-    failures = []
-    for name in names:
-        values = [f[1][name] for f in fetched if name in f[1]]
-        if values:
-            joined = pd.concat(values)
-            shared = joined[joined.duplicated(keep=False)]
-            if len(shared):
-                failures.append(repeats(shared.reset_index(drop=True), name))
-    return duplicates, failures
-
-
-def _fetch_wanted(
-    wanted: tuple[_Piece, np.ndarray, dict[str, np.ndarray]], schema: Schema
-) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
-    """`_fetch` of one (partition, rows, unique columns' labels), as `map_partitions` passes it."""
-    piece, rows, unique = wanted
-    return _fetch(piece, schema, rows, unique)
-
-
 def validate_partitions(
     data: PartitionedData,
     schema: Schema,
@@ -265,9 +165,16 @@ def validate_partitions(
     if data.rows == 0:
         return Report.of("data", [*results, no_rows()])
     offsets = np.cumsum([0] + [p.rows for p in data.partitions])
-    pieces = [_Piece(p, data.schema, int(o)) for p, o in zip(data.partitions, offsets, strict=False)]
+    pieces = [Piece(p, data.schema, int(o)) for p, o in zip(data.partitions, offsets, strict=False)]
     parts = map_partitions(_count, pieces, schema, task, executor=executor)
-    duplicates, repeated_values = _across(pieces, parts, schema, executor)
+    names = [c.name for c in schema.columns if all(c.name in p.unique_hashes for p in parts)]
+    duplicates, repeated_values = repeats_across(
+        pieces,
+        [p.row_hashes for p in parts],
+        {name: [p.unique_hashes[name] for p in parts] for name in names},
+        schema,
+        executor,
+    )
     failures = _structural(parts, schema)
     copies = [unexpected_column(name, n) for name, n in parts[0].repeated.items()]
     results += judge_columns(
