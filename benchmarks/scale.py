@@ -31,6 +31,8 @@ from _common import SHIPYARD, child_env, emit, fresh_project, generate
 from serve import free_port, server_env, stop, wait_ready, wrk
 
 ROWS, CONNECTIONS = 100, 64
+DRIFT_PARTS = 20
+DRIFT_MODES = ("single", "local", "ray")
 
 
 def trained_example(tmp: Path, quick: bool) -> tuple[Path, Path]:
@@ -147,10 +149,208 @@ def ray_pipeline(tmp: Path, quick: bool) -> dict[str, object]:
     }
 
 
+def _drift_partition(folder: Path, index: int, rows: int, shifted: bool) -> None:
+    """One partition of the drift data: 6 numeric and 2 categorical columns, `amount` doubled
+    when `shifted`, written as one Parquet file."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(index)
+    frame = pd.DataFrame({f"x{i}": rng.normal(i, 1.0, rows) for i in range(4)})
+    frame["amount"] = rng.lognormal(3.0, 1.0, rows) * (2.0 if shifted else 1.0)
+    frame["count"] = rng.poisson(3, rows)
+    frame["channel"] = rng.choice(["web", "app", "shop", "phone"], rows, p=[0.5, 0.3, 0.15, 0.05])
+    frame["merchant"] = rng.integers(0, 200, rows).astype(str)
+    frame.to_parquet(folder / f"part-{index:02d}.parquet", index=False)
+
+
+def drift_child(mode: str, folder: Path, profile: Path) -> None:
+    """One drift run in this (child) process; prints wall seconds and peak RSS (MiB) as JSON.
+    `single` loads every row into one frame (the path for data that fits), `local` reads one
+    partition at a time, `ray` summarises partitions as Ray tasks (peak RSS of the driver and,
+    separately, of the Ray worker processes, which ran the tasks)."""
+    import resource
+    import time
+
+    import pandas as pd
+
+    from shipyard.data.partitions import open_partitions
+    from shipyard.data.profile import Profile
+    from shipyard.monitoring.engine import detect_drift
+
+    reference = Profile.from_json(profile.read_text())
+    out: dict[str, object] = {"mode": mode}
+    if mode == "ray":
+        from shipyard.core.distributed import connect_ray
+
+        start = time.perf_counter()
+        ray = connect_ray(num_cpus=2)
+        out["startup_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    if mode == "single":
+        report = detect_drift(reference, pd.read_parquet(folder))
+    else:
+        report = detect_drift(reference, open_partitions(folder), executor=mode)  # type: ignore[arg-type]
+    out["seconds"] = time.perf_counter() - start
+    out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if mode == "ray":
+
+        def peak() -> tuple[int, float]:
+            return os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+        workers = dict(ray.get([ray.remote(peak).remote() for _ in range(16)]))
+        out["worker_peak_mib"] = max(workers.values())
+        out["workers"] = len(workers)
+    out["verdict"], out["drifted"] = report.verdict, [f.name for f in report.drifted]
+    print(json.dumps(out))
+
+
+def partitioned_drift(quick: bool) -> dict[str, object]:
+    """Drift of 10M rows (200k with --quick) in 20 Parquet partitions against a stored profile: one
+    process holding every row, one reading a partition at a time, and Ray tasks. Each mode runs in
+    its own child process, so its peak RSS is its own."""
+    from shipyard.data.profile import build_profile
+
+    rows = 200_000 if quick else 10_000_000
+    per_part = rows // DRIFT_PARTS
+    with tempfile.TemporaryDirectory() as tmp:
+        folder, reference = Path(tmp) / "current", Path(tmp) / "reference"
+        folder.mkdir()
+        reference.mkdir()
+        for index in range(DRIFT_PARTS):
+            _drift_partition(folder, index, per_part, shifted=True)
+        _drift_partition(reference, 100, min(per_part * 2, 200_000), shifted=False)
+        import pandas as pd
+
+        profile = Path(tmp) / "profile.json"
+        profile.write_text(build_profile(pd.read_parquet(reference)).to_json())
+        runs = {}
+        for mode in DRIFT_MODES:
+            command = [sys.executable, __file__, "--drift-child", mode, str(folder), str(profile)]
+            done = subprocess.run(command, capture_output=True, text=True, env=child_env())
+            if done.returncode != 0:
+                sys.exit(f"drift mode {mode} failed:\n{done.stdout}{done.stderr}")
+            runs[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+            run = runs[mode]
+            workers = f" (Ray workers {run['worker_peak_mib']:.0f} MiB)" if mode == "ray" else ""
+            print(
+                f"  drift {mode:>6}: {run['seconds']:6.1f} s, peak {run['peak_mib']:7.0f} MiB{workers}",
+                flush=True,
+            )
+    single, local = runs["single"], runs["local"]
+    return {
+        "rows": rows,
+        "partitions": DRIFT_PARTS,
+        "runs": runs,
+        "same_verdicts": len({(r["verdict"], tuple(r["drifted"])) for r in runs.values()}) == 1,
+        "memory_ratio": single["peak_mib"] / local["peak_mib"],
+        "time_ratio": local["seconds"] / single["seconds"],
+    }
+
+
+def validation_child(mode: str, folder: Path, schema_path: Path) -> None:
+    """One batch validation in this (child) process; prints wall seconds, peak RSS (MiB) and a
+    digest of the report as JSON. `single` loads every row into one frame, `local` counts one
+    partition at a time and merges the counts."""
+    import hashlib
+    import resource
+    import time
+
+    import pandas as pd
+
+    from shipyard.data.partitioned_validation import validate_partitions
+    from shipyard.data.partitions import open_partitions
+    from shipyard.data.schema import read_schema
+    from shipyard.data.validation import validate
+
+    schema, rules = read_schema(schema_path), {"target": "label", "task": "classification"}
+    start = time.perf_counter()
+    if mode == "single":
+        report = validate(pd.read_parquet(folder), schema, **rules)
+    else:
+        report = validate_partitions(open_partitions(folder), schema, **rules)
+    seconds = time.perf_counter() - start
+    digest = hashlib.sha256(report.to_json().encode()).hexdigest()[:16]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"mode": mode, "seconds": seconds, "peak_mib": peak, "report": digest}))
+
+
+def partitioned_validation(quick: bool) -> dict[str, object]:
+    """Batch validation of 2M rows (100k with --quick) in 20 Parquet partitions, with duplicates
+    copied from the first partitions into the last: one frame, and partitions counted in turn,
+    each in its own child process."""
+    import pandas as pd
+
+    from shipyard.data.schema import infer_schema, write_schema
+
+    rows = 100_000 if quick else 2_000_000
+    per_part = rows // DRIFT_PARTS
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "batch"
+        folder.mkdir()
+        for index in range(DRIFT_PARTS):
+            _drift_partition(folder, index, per_part, shifted=False)
+            path = folder / f"part-{index:02d}.parquet"
+            frame = pd.read_parquet(path).assign(label=lambda f: (f.x0 > 0).astype(int))
+            if index == DRIFT_PARTS - 1:  # 1 % of the first partition again: duplicates a merge must see
+                frame = pd.concat([frame, pd.read_parquet(folder / "part-00.parquet").iloc[::100]])
+            frame.to_parquet(path, index=False)
+        schema_path = Path(tmp) / "schema.yaml"
+        reference = pd.read_parquet(folder / "part-00.parquet").sample(frac=0.5, random_state=0)
+        write_schema(infer_schema(reference, target="label"), schema_path)
+        runs = {}
+        for mode in ("single", "local"):
+            command = [sys.executable, __file__, "--validation-child", mode, str(folder), str(schema_path)]
+            done = subprocess.run(command, capture_output=True, text=True, env=child_env())
+            if done.returncode != 0:
+                sys.exit(f"validation mode {mode} failed:\n{done.stdout}{done.stderr}")
+            runs[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+            run = runs[mode]
+            print(
+                f"  validate {mode:>6}: {run['seconds']:6.1f} s, peak {run['peak_mib']:7.0f} MiB", flush=True
+            )
+    single, local = runs["single"], runs["local"]
+    return {
+        "rows": rows,
+        "partitions": DRIFT_PARTS,
+        "runs": runs,
+        "same_report": single["report"] == local["report"],
+        "memory_ratio": single["peak_mib"] / local["peak_mib"],
+        "time_ratio": local["seconds"] / single["seconds"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 rounds of 3 s instead of 3 of 10 s")
+    parser.add_argument("--drift-only", action="store_true", help="only the partitioned drift part")
+    parser.add_argument("--validation-only", action="store_true", help="only the partitioned validation part")
+    parser.add_argument("--drift-child", nargs=3, help=argparse.SUPPRESS)  # one drift mode, in a child
+    parser.add_argument("--validation-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.drift_child:
+        drift_child(args.drift_child[0], Path(args.drift_child[1]), Path(args.drift_child[2]))
+        return
+    if args.validation_child:
+        validation_child(
+            args.validation_child[0], Path(args.validation_child[1]), Path(args.validation_child[2])
+        )
+        return
+    if args.validation_only:
+        checked = partitioned_validation(args.quick)
+        emit(
+            {
+                "benchmark": "scale_validation",
+                "quick": args.quick,
+                **checked,
+                "ratio": checked["memory_ratio"],
+            }
+        )
+        return
+    if args.drift_only:
+        drift = partitioned_drift(args.quick)
+        emit({"benchmark": "scale_drift", "quick": args.quick, **drift, "ratio": drift["memory_ratio"]})
+        return
     seconds, rounds = (3.0, 2) if args.quick else (10.0, 3)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -177,6 +377,8 @@ def main() -> None:
             "cpu_count": os.cpu_count(),
             "load_average": {"start": load_before[0], "end": load_after[0]},
             "pipeline": pipeline,
+            "partitioned_drift": partitioned_drift(args.quick),
+            "partitioned_validation": partitioned_validation(args.quick),
             "ratio": ratio,
         }
     )

@@ -16,6 +16,7 @@ from shipyard.errors import ConfigError
 from shipyard.pipeline.run import RunOutcome, SmokeOutcome, run_pipeline, run_smoke
 
 if TYPE_CHECKING:
+    from shipyard.data.partitions import Executor
     from shipyard.data.schema import Schema
     from shipyard.monitoring.verdicts import DriftReport
     from shipyard.pipeline.context import RunContext
@@ -60,12 +61,40 @@ def infer_project_schema(
     return schema, project.schema_path
 
 
-def validate_project_data(project: Project, *, data: Path | None = None) -> Report:
-    """Validate a data file (or the project's data) against the schema and data checks."""
-    from shipyard.pipeline.stages import validate_data
+def validate_project_data(
+    project: Project, *, data: str | Path | None = None, executor: str | None = None
+) -> Report:
+    """Validate a data file (or the project's data) against the schema and data checks.
 
-    ctx = _context(project, data)
+    A folder or object-store prefix (`s3://bucket/prefix`) of Parquet partitions, given or as
+    `data.source`, is counted one partition at a time, in this process or as Ray tasks per
+    `executor` (default the policy's `executor` where it has one, else `local`); its report is
+    the one a single frame of every row gives. `executor` means nothing for a single file.
+    """
+    from shipyard.data.partitions import as_executor, is_partitioned
+    from shipyard.pipeline.stages import data_rules, validate_data
+
+    runs_on: Executor = as_executor(executor or project.policy.executor)
+    if data is not None and "://" in str(data):
+        return _validate_partitions(project, str(data), runs_on)
+    ctx = _context(project, Path(data) if data is not None else None)
+    if ctx.data_path is not None and is_partitioned(ctx.data_path):
+        return _validate_partitions(project, ctx.data_path, runs_on, rules=data_rules(ctx))
     return validate_data(ctx, ctx.raw())
+
+
+def _validate_partitions(
+    project: Project, location: str | Path, executor: Executor, *, rules: dict[str, Any] | None = None
+) -> Report:
+    from shipyard.data.partitioned_validation import validate_partitions
+    from shipyard.data.partitions import open_partitions
+    from shipyard.data.schema import read_schema
+    from shipyard.pipeline.stages import data_rules
+
+    rules = rules or data_rules(_context(project, None))
+    return validate_partitions(
+        open_partitions(location), read_schema(project.schema_path), executor=executor, **rules
+    )
 
 
 def open_registry(project: Project) -> ModelRegistry:
@@ -150,17 +179,23 @@ def live_drift(
     workspace: Workspace,
     *,
     window: str | None = None,
-    current: Path | None = None,
+    current: str | Path | None = None,
     reference: Path | None = None,
     version: str | None = None,
+    executor: str | None = None,
 ) -> DriftReport:
     """Drift of live inputs and scores against a reference, per `monitoring` in shipyard.yaml.
 
-    `current`: a data file, else the prediction log over `window` (default monitoring.window).
-    `reference`: a data file (exact statistics) or profile JSON, else the stored profile of
-    `version` (default `production`). `ConfigError` when there is nothing to compare. The
+    `current`: a data file, a folder or object-store prefix of Parquet partitions (summarised
+    one partition at a time, in this process or as Ray tasks per `executor`), else the
+    prediction log over `window` (default monitoring.window). `executor` defaults to the
+    policy's `executor` where it has one, else `local`.
+    `reference`: a data file (exact statistics, or profiled when `current` is partitioned) or
+    profile JSON, else the stored profile of `version` (default `production`). `ConfigError`
+    when there is nothing to compare. The
     prediction log is every server's partition (`workspace.logs`).
     """
+    from shipyard.data.partitions import as_executor, is_partitioned, open_partitions
     from shipyard.monitoring.engine import detect_drift
     from shipyard.monitoring.sources import PredictionLogSource, open_source
     from shipyard.serving.predlog import PREDICTIONS_DIR
@@ -169,9 +204,10 @@ def live_drift(
         raise ConfigError("Give either --reference FILE or --version V, not both.")
     project = workspace.project
     config = project.policy.monitoring
+    runs_on: Executor = as_executor(executor or project.policy.executor)
     ref = _drift_reference(workspace, reference, version)
     if current is not None:
-        source: Any = open_source(current)
+        source: Any = open_partitions(current) if is_partitioned(current) else open_source(Path(current))
     else:
         log = workspace.logs.readable(PREDICTIONS_DIR)
         source = PredictionLogSource.last(log, window or config.window)
@@ -180,7 +216,7 @@ def live_drift(
                 f"The prediction log {_log_place(workspace, log)} holds no predictions yet. Serve the "
                 "model with 'shipyard serve' (it logs every scored row), or pass --current FILE."
             )
-    report = detect_drift(ref, source, config, exclude=(project.policy.data.target,))
+    report = detect_drift(ref, source, config, exclude=(project.policy.data.target,), executor=runs_on)
     if report.empty:
         raise ConfigError(
             f"No rows to compare in {source.description}. Widen --window, or pass --current FILE."

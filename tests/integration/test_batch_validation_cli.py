@@ -9,6 +9,7 @@ training, packaging and the smoke load-back all see them.
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -140,3 +141,39 @@ def test_run_on_a_faulty_batch_exits_1_before_training(project: Cli) -> None:
     batch.assign(x2=batch.x2.where(batch.index % 5 != 0)).to_parquet(path)
     proc = project("run", "--data", str(path), check=1)
     assert "x2" in proc.stdout + proc.stderr and "approved" not in proc.stdout
+
+
+def _partitions(frame: pd.DataFrame, folder: Path, parts: int = 4) -> Path:
+    folder.mkdir()
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), parts)):
+        frame.iloc[rows].to_parquet(folder / f"part-{i}.parquet", index=False)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("name", "fault", "executor"),
+    [
+        ("clean", lambda df: df, "local"),
+        ("nulls", lambda df: df.assign(x1=df.x1.where(df.index % 8 != 0)), "local"),
+        ("city", lambda df: df.assign(city=df.city.where(df.index % 3 != 0, "atlantis")), "local"),
+        ("repeats", lambda df: pd.concat([df, df.iloc[:30]], ignore_index=True), "ray"),
+    ],
+)
+def test_a_folder_of_partitions_gets_the_report_of_one_file(
+    project: Cli, name: str, fault, executor: str
+) -> None:
+    batch = fault(pd.read_parquet(project.project / "batch.parquet"))
+    single = project.project / f"batch_{name}.parquet"
+    batch.to_parquet(single, index=False)
+    folder = _partitions(batch, project.project / f"parts_{name}")
+    code = 0 if name == "clean" else 1
+    one = project("validate", str(single), check=code)
+    parted = project("validate", str(folder), "--executor", executor, check=code)
+    assert parted.stdout == one.stdout  # the same rows, messages and examples
+    assert ("FAIL" in parted.stdout) is (code == 1)
+
+
+def test_an_unknown_executor_is_a_usage_error(project: Cli) -> None:
+    folder = _partitions(pd.read_parquet(project.project / "batch.parquet"), project.project / "parts_spark")
+    proc = project("validate", str(folder), "--executor", "spark", check=2)
+    assert "The executor must be one of local, ray. Got 'spark'" in proc.stderr

@@ -50,14 +50,23 @@ def schema_infer(
 
 @app.command()
 def validate(
-    data: Annotated[Path | None, typer.Argument(help="Data file; default data.source.")] = None,
+    data: Annotated[
+        str | None,
+        typer.Argument(
+            help="Data file, or a folder or s3:// prefix of Parquet partitions (validated one "
+            "partition at a time); default data.source."
+        ),
+    ] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="Where partitions are counted: local or ray; default the policy's.")
+    ] = None,
     project: ProjectOption = Path("."),
 ) -> None:
     """Validate a data file against the schema; exit 1 if any check fails."""
     from shipyard.api import validate_project_data
     from shipyard.reports.console import render_report
 
-    report = validate_project_data(_project(project), data=data)
+    report = validate_project_data(_project(project), data=data, executor=executor)
     render_report(console, report, title="Data validation")
     report.raise_for_status()
 

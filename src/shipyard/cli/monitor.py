@@ -27,7 +27,11 @@ VersionOption = Annotated[
 def drift(
     window: WindowOption = None,
     current: Annotated[
-        Path | None, typer.Option(help="Current data file (Parquet/CSV); default the prediction log.")
+        str | None,
+        typer.Option(
+            help="Current data: a Parquet/CSV file, or a folder or s3:// prefix of Parquet partitions; "
+            "default the prediction log."
+        ),
     ] = None,
     reference: Annotated[
         Path | None,
@@ -36,6 +40,9 @@ def drift(
     version: VersionOption = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
     html_path: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="Where partitions are summarised: local or ray; default the policy's.")
+    ] = None,
     project: ProjectOption = Path("."),
 ) -> None:
     """Compare live inputs and scores with the training profile; exit 1 on drift, 2 on too few rows."""
@@ -43,7 +50,9 @@ def drift(
     from shipyard.monitoring.report import write_html, write_json
 
     workspace = open_workspace(project)
-    report = live_drift(workspace, window=window, current=current, reference=reference, version=version)
+    report = live_drift(
+        workspace, window=window, current=current, reference=reference, version=version, executor=executor
+    )
     _render(report)
     out = workspace.monitoring_dir
     json_path, html_path = json_path or out / "drift.json", html_path or out / "drift.html"

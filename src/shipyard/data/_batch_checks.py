@@ -16,22 +16,25 @@ import pandas as pd
 from shipyard.core.results import CheckResult, Reason, Severity
 from shipyard.data._allowances import EXCEEDANCE_ALPHA, exceedance_pvalue, verdict
 from shipyard.data._dtypes import numeric_values
-from shipyard.data._examples import describe, example_values, percent, plural
+from shipyard.data._examples import Hits, describe, example_values, percent, plural
 from shipyard.data._failures import REINFER, failure
 from shipyard.data.schema import ColumnSchema
 
 _SEVERITY = {"warn": Severity.WARN, "fail": Severity.FAIL}
 
 
-def check_nulls(series: pd.Series, column: ColumnSchema) -> CheckResult | None:
+def count_nulls(series: pd.Series) -> Hits:
+    """The rows (index labels) where the column is null, out of all rows."""
+    return Hits.of(series.index[series.isna()].to_series(), len(series))
+
+
+def judge_nulls(nulls: Hits, column: ColumnSchema) -> CheckResult | None:
     """Nulls beyond the column's allowance: warn, or fail when significantly above it."""
-    missing = series.isna()
-    count, rows = int(missing.sum()), len(series)
+    count, rows, where = nulls.count, nulls.total, nulls.first
     allowance = column.null_allowance
     outcome = verdict(count, rows, allowance)
     if outcome == "pass":
         return None
-    where = series.index[missing].to_series()
     if column.max_null_fraction is None:
         statement = (
             f"Column '{column.name}' has {plural(count, 'null value')}, but the schema does not allow nulls"
@@ -64,19 +67,26 @@ def check_nulls(series: pd.Series, column: ColumnSchema) -> CheckResult | None:
     )
 
 
-def check_categories(series: pd.Series, column: ColumnSchema) -> CheckResult | None:
+def count_categories(series: pd.Series, column: ColumnSchema) -> Hits:
+    """Values outside the schema's categories, out of the non-null values.
+
+    Raises `TypeError` when the values cannot be compared with the categories.
+    """
+    present = series.dropna()
+    return Hits.of(present[~present.isin(list(column.categories or ()))], len(present))
+
+
+def judge_categories(unseen: Hits, column: ColumnSchema) -> CheckResult | None:
     """Values outside the seen categories, judged against the Good-Turing allowance."""
     if column.categories is None:
         return None
-    present = series.dropna()
-    unseen = present[~present.isin(list(column.categories))]
     allowance = column.max_unseen_fraction or 0.0
-    outcome = verdict(len(unseen), len(present), allowance)
+    outcome = verdict(unseen.count, unseen.total, allowance)
     if outcome == "pass":
         return None
-    share = f"{percent(len(unseen) / len(present))} of rows"
+    share = f"{percent(unseen.count / unseen.total)} of rows"
     statement = (
-        f"Column '{column.name}' has {plural(len(unseen), 'value')} ({share}) not seen in the reference data"
+        f"Column '{column.name}' has {plural(unseen.count, 'value')} ({share}) not seen in the reference data"
     )
     if allowance:
         statement += f", above the {percent(allowance)} its rare categories predict"
@@ -84,13 +94,13 @@ def check_categories(series: pd.Series, column: ColumnSchema) -> CheckResult | N
         "column_categories",
         column.name,
         Reason.UNSEEN_CATEGORY,
-        f"{statement}{describe(unseen)}.",
+        f"{statement}{describe(unseen.first)}.",
         f"If the new categories are expected, {REINFER}.",
         severity=_SEVERITY[outcome],
-        observed=len(unseen),
+        observed=unseen.count,
         expected=f"one of the {len(column.categories)} categories in schema.yaml",
-        examples=example_values(unseen),
-        evidence={"rows": len(present), "allowance": allowance},
+        examples=example_values(unseen.first),
+        evidence={"rows": unseen.total, "allowance": allowance},
     )
 
 
@@ -105,7 +115,26 @@ def _beyond(values: pd.Series, bound: Any, *, below: bool) -> pd.Series:
     return values[values < bound] if below else values[values > bound]
 
 
-def _far(column: ColumnSchema, values: pd.Series, *, below: bool) -> CheckResult:
+def count_range(series: pd.Series, column: ColumnSchema) -> dict[str, Hits]:
+    """Values beyond each bound ("far_below", "seen_below", "far_above", "seen_above"), out of
+    the non-null values: the fail bounds (`minimum`, `maximum`) and the range the reference saw.
+
+    Raises `TypeError` when the values cannot be compared with the bounds (time zones).
+    """
+    values = _values(series, column)
+    bounds = {
+        "far_below": column.minimum,
+        "seen_below": column.observed_minimum,
+        "far_above": column.maximum,
+        "seen_above": column.observed_maximum,
+    }
+    return {
+        name: Hits.of(_beyond(values, bound, below=name.endswith("below")), len(values))
+        for name, bound in bounds.items()
+    }
+
+
+def _far(column: ColumnSchema, values: Hits, *, below: bool) -> CheckResult:
     bound = column.minimum if below else column.maximum
     seen = column.observed_minimum if below else column.observed_maximum
     side = "below the schema minimum" if below else "above the schema maximum"
@@ -115,24 +144,22 @@ def _far(column: ColumnSchema, values: pd.Series, *, below: bool) -> CheckResult
         "column_range",
         column.name,
         Reason.BELOW_MINIMUM if below else Reason.ABOVE_MAXIMUM,
-        f"Column '{column.name}' has {plural(len(values), 'value')} {side} {bound}{reached}"
-        f"{describe(values)}.",
+        f"Column '{column.name}' has {plural(values.count, 'value')} {side} {bound}{reached}"
+        f"{describe(values.first)}.",
         f"If the new range is expected, {REINFER}.",
-        observed=len(values),
+        observed=values.count,
         expected=f"{'>=' if below else '<='} {bound}",
-        examples=example_values(values),
+        examples=example_values(values.first),
     )
 
 
-def _outside_seen(
-    column: ColumnSchema, values: pd.Series, *, below: bool, batch: int, reference: int
-) -> CheckResult:
+def _outside_seen(column: ColumnSchema, values: Hits, *, below: bool, reference: int) -> CheckResult:
     seen = column.observed_minimum if below else column.observed_maximum
-    p_value = exceedance_pvalue(len(values), batch, reference)
+    p_value = exceedance_pvalue(values.count, values.total, reference)
     fails = p_value < EXCEEDANCE_ALPHA
     side = "below the lowest" if below else "above the highest"
     statement = (
-        f"Column '{column.name}' has {plural(len(values), 'value')} {side} value seen in the "
+        f"Column '{column.name}' has {plural(values.count, 'value')} {side} value seen in the "
         f"reference data ({seen})"
     )
     if fails:
@@ -141,30 +168,24 @@ def _outside_seen(
         "column_range",
         column.name,
         Reason.BELOW_MINIMUM if below else Reason.ABOVE_MAXIMUM,
-        f"{statement}{describe(values)}.",
+        f"{statement}{describe(values.first)}.",
         f"Check the source for a unit or scale change; if the new range is expected, {REINFER}.",
         severity=Severity.FAIL if fails else Severity.WARN,
-        observed=len(values),
+        observed=values.count,
         expected=f"{'>=' if below else '<='} {seen}",
-        examples=example_values(values),
-        evidence={"p_value": p_value, "rows": batch, "reference_rows": reference},
+        examples=example_values(values.first),
+        evidence={"p_value": p_value, "rows": values.total, "reference_rows": reference},
     )
 
 
-def check_range(series: pd.Series, column: ColumnSchema, *, reference_rows: int) -> list[CheckResult]:
-    """Values beyond the fail bounds fail; beyond the seen range they warn, or fail when too many.
-
-    Raises `TypeError` when the values cannot be compared with the bounds (time zones).
-    """
-    values = _values(series, column)
+def judge_range(beyond: dict[str, Hits], column: ColumnSchema, *, reference_rows: int) -> list[CheckResult]:
+    """Values beyond the fail bounds fail; beyond the seen range they warn, or fail when too many."""
     results = []
     reference = round(reference_rows * (1 - min(column.null_allowance, 1.0)))
-    for below in (True, False):
-        far = _beyond(values, column.minimum if below else column.maximum, below=below)
-        if len(far):
-            results.append(_far(column, far, below=below))
-            continue
-        seen = _beyond(values, column.observed_minimum if below else column.observed_maximum, below=below)
-        if len(seen):
-            results.append(_outside_seen(column, seen, below=below, batch=len(values), reference=reference))
+    for side in ("below", "above"):
+        below = side == "below"
+        if beyond[f"far_{side}"].count:
+            results.append(_far(column, beyond[f"far_{side}"], below=below))
+        elif beyond[f"seen_{side}"].count:
+            results.append(_outside_seen(column, beyond[f"seen_{side}"], below=below, reference=reference))
     return results

@@ -21,9 +21,16 @@ from pandera.engines import pandas_engine
 from pandera.errors import SchemaError, SchemaErrors
 
 from shipyard.core.results import CheckResult, Status
-from shipyard.data._batch_checks import check_categories, check_nulls, check_range
+from shipyard.data._batch_checks import (
+    count_categories,
+    count_nulls,
+    count_range,
+    judge_categories,
+    judge_nulls,
+    judge_range,
+)
 from shipyard.data._dtypes import family_of, fits_family, parse_dates
-from shipyard.data._examples import plural
+from shipyard.data._examples import Hits, plural
 from shipyard.data._failures import not_comparable, not_dates, translate, unexpected_column
 from shipyard.data.schema import ColumnSchema, Schema
 
@@ -74,9 +81,10 @@ def _run_pandera(df: pd.DataFrame, schema: pa.DataFrameSchema) -> list[SchemaErr
     return []
 
 
-def _parse_text_dates(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, list[CheckResult]]:
-    """Text columns the schema records as datetime, parsed; values that are no ISO date fail."""
-    failures, parsed = [], {}
+def parse_text_dates(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, dict[str, Hits]]:
+    """Text columns the schema records as datetime, parsed; a column with values that are no ISO
+    date stays text, and its bad values are returned by column name."""
+    bad_values, parsed = {}, {}
     for column in schema.columns:
         if column.dtype != "datetime" or column.name not in df.columns:
             continue
@@ -86,74 +94,110 @@ def _parse_text_dates(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, l
         dates = parse_dates(series)
         bad = series[series.notna() & dates.isna()]
         if len(bad):
-            failures.append(not_dates(bad, column.name))
+            bad_values[column.name] = Hits.of(bad, len(series))
         else:
             parsed[column.name] = dates
-    return (df.assign(**parsed) if parsed else df), failures
+    return (df.assign(**parsed) if parsed else df), bad_values
 
 
-def _value_checks(
-    series: pd.Series, column: ColumnSchema, *, is_target: bool, task: str, reference_rows: int
-) -> tuple[list[str], list[CheckResult]]:
-    """(check ids that apply, results) of the null, range and category checks of one column."""
-    applies, results = [], []
+Counts = dict[str, Any]
+"""One column's counts by check id: `Hits` of nulls and unseen categories, a dict of `Hits` per
+range bound, or the failed result of values that cannot be compared with the schema."""
+
+
+def count_column(series: pd.Series, column: ColumnSchema, *, is_target: bool, task: str) -> Counts:
+    """The counts the null, range and category checks of one column judge; one key per check
+    that applies to the column."""
+    counts: Counts = {}
     if not is_target:
-        applies.append("column_nulls")
-        results.append(check_nulls(series, column))
+        counts["column_nulls"] = count_nulls(series)
     if (not is_target or task == "regression") and (column.minimum, column.maximum) != (None, None):
-        applies.append("column_range")
         try:
-            results += check_range(series, column, reference_rows=reference_rows)
+            counts["column_range"] = count_range(series, column)
         except TypeError as exc:  # e.g. time zones differ
-            results.append(not_comparable(series, column.name, "column_range", exc))
+            counts["column_range"] = not_comparable(series, column.name, "column_range", exc)
     if column.categories is not None and not is_target:
-        applies.append("column_categories")
         try:
-            results.append(check_categories(series, column))
+            counts["column_categories"] = count_categories(series, column)
         except TypeError as exc:
-            results.append(not_comparable(series, column.name, "column_categories", exc))
-    return applies, [r for r in results if r is not None]
+            counts["column_categories"] = not_comparable(series, column.name, "column_categories", exc)
+    return counts
 
 
-def check_columns(
-    df: pd.DataFrame, schema: Schema, *, task: str, repeated: dict[str, int] | None = None
-) -> list[CheckResult]:
-    """Check each column of `df` against `schema`: failures and warnings first, then one passed
-    row per check that nothing blocked.
+def merge_counts(first: Counts, second: Counts) -> Counts:
+    """The counts of two consecutive parts of a column; a part's failed result stands for both."""
 
-    `repeated` maps column names the data repeats to their number of copies; `df`
-    holds only the first copy of each.
-    """
-    df, failures = _parse_text_dates(df, schema)
+    def merge(a: Any, b: Any) -> Any:
+        if isinstance(a, CheckResult) or isinstance(b, CheckResult):
+            return a if isinstance(a, CheckResult) else b
+        if isinstance(a, Hits):
+            return a.merge(b)
+        return {key: a[key].merge(b[key]) for key in a}
+
+    return {check: merge(first[check], second[check]) for check in first}
+
+
+def _judge_column(counts: Counts, column: ColumnSchema, *, reference_rows: int) -> list[CheckResult]:
+    results: list[CheckResult | None] = []
+    for check, found in counts.items():
+        if isinstance(found, CheckResult):
+            results.append(found)
+        elif check == "column_nulls":
+            results.append(judge_nulls(found, column))
+        elif check == "column_range":
+            results += judge_range(found, column, reference_rows=reference_rows)
+        else:
+            results.append(judge_categories(found, column))
+    return [r for r in results if r is not None]
+
+
+def structural_checks(
+    df: pd.DataFrame, schema: Schema, *, unique: bool = True
+) -> tuple[pd.DataFrame, dict[str, Hits], list[CheckResult]]:
+    """Presence, dtype and (with `unique`) uniqueness of the columns, run by pandera, after text
+    date columns are parsed: (the frame with dates parsed, the values of text date columns that
+    are no dates, pandera's failures but for those columns' dtype)."""
+    df, bad_dates = parse_text_dates(df, schema)
     columns: dict[str, pa.Column] = {}
-    applies: Counter[str] = Counter(column_presence=len(schema.columns))
     for column in schema.columns:
-        unique = column.unique and column.name != schema.target
-        applies.update(["column_dtype"] + ["column_unique"] * unique)
         columns[column.name] = pa.Column(
-            _FamilyDtype(column.dtype), nullable=True, unique=unique, name=column.name
+            _FamilyDtype(column.dtype),
+            nullable=True,
+            unique=unique and is_unique(column, schema),
+            name=column.name,
         )
     errors = _run_pandera(df, pa.DataFrameSchema(columns, strict=True, coerce=False))
-    failures += [unexpected_column(name, copies) for name, copies in (repeated or {}).items()]
     translated = [f for f in (translate(e, df) for e in errors) if f is not None]
-    # A text date column that did not parse has said so already.
-    said = {(f.check, f.subject) for f in failures}
-    failures += [f for f in translated if (f.check, f.subject) not in said]
-    # A column of the wrong dtype reports that alone: comparing its values with the
-    # schema's bounds and categories says nothing more.
-    wrong = {f.subject for f in failures if f.check == "column_dtype"}
+    # A text date column that did not parse says so with its bad values (`not_dates`).
+    return (
+        df,
+        bad_dates,
+        [f for f in translated if not (f.check == "column_dtype" and f.subject in bad_dates)],
+    )
+
+
+def is_unique(column: ColumnSchema, schema: Schema) -> bool:
+    """Whether the column's values must be unique (never the target's)."""
+    return column.unique and column.name != schema.target
+
+
+def wrong_dtypes(failures: list[CheckResult]) -> set[str]:
+    """Columns of the wrong dtype: they report that alone, as comparing their values with the
+    schema's bounds and categories says nothing more."""
+    return {str(f.subject) for f in failures if f.check == "column_dtype"}
+
+
+def judge_columns(
+    failures: list[CheckResult], counts: dict[str, Counts], schema: Schema
+) -> list[CheckResult]:
+    """The structural `failures` and the judged `counts` of each column: failures and warnings
+    first, then one passed row per check that nothing blocked."""
+    applies: Counter[str] = Counter(column_presence=len(schema.columns))
     for column in schema.columns:
-        if column.name not in df.columns or column.name in wrong:
-            continue
-        checks, found = _value_checks(
-            df[column.name],
-            column,
-            is_target=column.name == schema.target,
-            task=task,
-            reference_rows=schema.rows,
-        )
-        applies.update(checks)
-        failures += found
+        applies.update(["column_dtype"] + ["column_unique"] * is_unique(column, schema))
+        if column.name in counts:
+            applies.update(counts[column.name].keys())
+            failures = failures + _judge_column(counts[column.name], column, reference_rows=schema.rows)
     order = {name: i for i, name in enumerate(schema.names)}
     failed = sorted(failures, key=lambda f: (_CHECKS.index(f.check), order.get(f.subject, len(order))))
     blocked = {f.check for f in failed if f.blocking}
@@ -169,3 +213,24 @@ def check_columns(
         if applies[check] and check not in blocked
     ]
     return failed + passed
+
+
+def check_columns(
+    df: pd.DataFrame, schema: Schema, *, task: str, repeated: dict[str, int] | None = None
+) -> list[CheckResult]:
+    """Check each column of `df` against `schema`: failures and warnings first, then one passed
+    row per check that nothing blocked.
+
+    `repeated` maps column names the data repeats to their number of copies; `df`
+    holds only the first copy of each.
+    """
+    copies = [unexpected_column(name, n) for name, n in (repeated or {}).items()]
+    df, bad_dates, found = structural_checks(df, schema)
+    failures = [not_dates(values, name) for name, values in bad_dates.items()] + found
+    wrong = wrong_dtypes(failures)
+    counts = {
+        column.name: count_column(df[column.name], column, is_target=column.name == schema.target, task=task)
+        for column in schema.columns
+        if column.name in df.columns and column.name not in wrong
+    }
+    return judge_columns(copies + failures, counts, schema)

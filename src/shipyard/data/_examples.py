@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -55,3 +56,37 @@ def plural(count: int, noun: str) -> str:
 def percent(share: float) -> str:
     """`0.05%`, `12.3%`: three significant digits."""
     return f"{share * 100:.3g}%"
+
+
+@dataclass(frozen=True)
+class Hits:
+    """What one check flagged: how many values, out of how many looked at, and the first distinct
+    of them (one more than `MAX_EXAMPLES`, so `describe` knows whether some are left out).
+
+    Hits of consecutive partitions merge into the hits of their concatenation: counts add, and
+    the first distinct values of the whole are the first distinct of the parts' firsts in order.
+    """
+
+    count: int
+    total: int
+    first: pd.Series
+
+    @classmethod
+    def of(cls, flagged: pd.Series, total: int) -> Hits:
+        return cls(len(flagged), total, _firsts(flagged))
+
+    def merge(self, other: Hits) -> Hits:
+        parts = [p for p in (self.first, other.first) if len(p)]
+        first = (
+            _firsts(pd.concat(parts, ignore_index=True)) if len(parts) == 2 else (parts or [self.first])[0]
+        )
+        return Hits(self.count + other.count, self.total + other.total, first)
+
+
+def _firsts(values: pd.Series) -> pd.Series:
+    """The first `MAX_EXAMPLES` + 1 distinct values, in a series of the same dtype."""
+    try:
+        distinct = values.drop_duplicates()
+    except TypeError:  # unhashable values
+        distinct = values[~pd.Series([repr(v) for v in values], index=values.index).duplicated().to_numpy()]
+    return distinct.head(MAX_EXAMPLES + 1)

@@ -19,7 +19,7 @@ from pandera.errors import SchemaError, SchemaErrorReason
 
 from shipyard.core.results import CheckResult, Reason, Status
 from shipyard.data._dtypes import misfits
-from shipyard.data._examples import describe, example_values, plural
+from shipyard.data._examples import Hits, describe, example_values, plural
 
 REINFER = (
     "re-infer the schema from the reference data (`shipyard schema infer --data <reference>`, "
@@ -72,23 +72,30 @@ def unexpected_column(name: str, copies: int = 1) -> CheckResult:
     )
 
 
-def _wrong_dtype(series: pd.Series, column: str, family: str) -> CheckResult:
-    odd = misfits(series, family)
-    shown = odd if len(odd) else series.dropna()
+def wrong_dtype(dtype: str, column: str, family: str, odd: Hits, present: Hits) -> CheckResult:
+    """A column of dtype `dtype` where the schema expects `family`: `odd` are its values that do
+    not belong to the family (`misfits`), `present` its non-null values, shown when none is odd."""
+    shown = odd.first if odd.count else present.first
     return failure(
         "column_dtype",
         column,
         Reason.WRONG_DTYPE,
-        f"Column '{column}' has dtype {series.dtype}, expected {family}{describe(shown)}.",
+        f"Column '{column}' has dtype {dtype}, expected {family}{describe(shown)}.",
         f"Fix how the data is written or read, or if the type changed on purpose, {REINFER}.",
-        observed=str(series.dtype),
+        observed=dtype,
         expected=family,
         examples=example_values(shown),
-        evidence={"rows": len(odd)},
+        evidence={"rows": odd.count},
     )
 
 
-def _repeats(values: pd.Series, column: str) -> CheckResult:
+def dtype_counts(series: pd.Series, family: str) -> tuple[Hits, Hits]:
+    """What `wrong_dtype` shows of a column: its values that misfit `family`, and its non-null values."""
+    present = series.dropna()
+    return Hits.of(misfits(series, family), len(present)), Hits.of(present, len(series))
+
+
+def repeats(values: pd.Series, column: str) -> CheckResult:
     return failure(
         "column_unique",
         column,
@@ -115,19 +122,19 @@ def not_comparable(series: pd.Series, column: str, check: str, error: object) ->
     )
 
 
-def not_dates(values: pd.Series, column: str) -> CheckResult:
+def not_dates(values: Hits, column: str) -> CheckResult:
     """Text in a date-time column that is no ISO-8601 date."""
     return failure(
         "column_dtype",
         column,
         Reason.WRONG_DTYPE,
-        f"Column '{column}' has {plural(len(values), 'value')} that are not ISO-8601 dates, "
-        f"expected datetime{describe(values)}.",
+        f"Column '{column}' has {plural(values.count, 'value')} that are not ISO-8601 dates, "
+        f"expected datetime{describe(values.first)}.",
         f"Write dates as ISO-8601 text (2026-01-31 or 2026-01-31T14:05:00Z) or as a date-time "
         f"type, or if the type changed on purpose, {REINFER}.",
-        observed=len(values),
+        observed=values.count,
         expected="datetime",
-        examples=example_values(values),
+        examples=example_values(values.first),
     )
 
 
@@ -140,9 +147,10 @@ def translate(error: SchemaError, df: pd.DataFrame) -> CheckResult | None:
         return unexpected_column(str(cases))
     column = str(error.schema.name)
     if code is SchemaErrorReason.WRONG_DATATYPE:
-        return _wrong_dtype(df[column], column, str(error.schema.dtype))
+        family = str(error.schema.dtype)
+        return wrong_dtype(str(df[column].dtype), column, family, *dtype_counts(df[column], family))
     if code is SchemaErrorReason.SERIES_CONTAINS_DUPLICATES:
         # Pandera counts repeated nulls as duplicates but lists no case for them;
         # nulls are the null check's business.
-        return _repeats(cases["failure_case"], column) if len(cases) else None
+        return repeats(cases["failure_case"], column) if len(cases) else None
     return None

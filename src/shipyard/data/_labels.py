@@ -7,45 +7,55 @@ from typing import Any
 import pandas as pd
 
 from shipyard.core.results import CheckResult, Reason, Status
-from shipyard.data._examples import describe, example_values, native, percent, plural
+from shipyard.data._examples import Hits, describe, example_values, native, percent, plural
 from shipyard.data._failures import REINFER, result
 
 
-def check_label_values(labels: pd.Series, categories: tuple[Any, ...] | None) -> list[CheckResult]:
-    """Missing labels, and (for classification) labels the reference data did not have."""
-    name, results = str(labels.name), []
+def count_labels(labels: pd.Series, categories: tuple[Any, ...] | None) -> dict[str, Hits]:
+    """The rows missing a label, and the labels not among `categories` (None: any label goes)."""
     missing = labels.isna()
-    if missing.any():
-        rows = labels.index[missing].to_series()
+    present = labels[~missing]
+    unseen = present[~present.isin(categories)] if categories is not None else present.iloc[:0]
+    return {
+        "missing": Hits.of(labels.index[missing].to_series(), len(labels)),
+        "unseen": Hits.of(unseen, len(present)),
+    }
+
+
+def judge_label_values(
+    name: str, found: dict[str, Hits], categories: tuple[Any, ...] | None
+) -> list[CheckResult]:
+    """The label-values results of what `count_labels` found in target column `name`."""
+    results = []
+    rows, unseen = found["missing"].first, found["unseen"]
+    if found["missing"].count:
         results.append(
             result(
                 "label_values",
                 Status.FAILED,
-                f"Target column '{name}' has {plural(len(rows), 'missing label')}"
+                f"Target column '{name}' has {plural(found['missing'].count, 'missing label')}"
                 f"{describe(rows, noun='row')}.",
                 "Drop or label these rows before training.",
                 subject=name,
                 reason=Reason.INVALID_LABEL,
-                observed=len(rows),
+                observed=found["missing"].count,
                 expected="no nulls",
                 examples=example_values(rows),
             )
         )
-    present = labels[~missing]
-    unseen = present[~present.isin(categories)] if categories is not None else present.iloc[:0]
-    if len(unseen):
+    if unseen.count:
         results.append(
             result(
                 "label_values",
                 Status.FAILED,
-                f"Target column '{name}' has {plural(len(unseen), 'label')} not seen in the "
-                f"reference data{describe(unseen)}.",
+                f"Target column '{name}' has {plural(unseen.count, 'label')} not seen in the "
+                f"reference data{describe(unseen.first)}.",
                 f"Fix the labels at the source, or if the new classes are expected, {REINFER}.",
                 subject=name,
                 reason=Reason.INVALID_LABEL,
-                observed=len(unseen),
+                observed=unseen.count,
                 expected=f"one of {list(categories or ())}",
-                examples=example_values(unseen),
+                examples=example_values(unseen.first),
             )
         )
     return results or [
@@ -59,10 +69,15 @@ def check_label_values(labels: pd.Series, categories: tuple[Any, ...] | None) ->
     ]
 
 
-def check_classes(labels: pd.Series, min_fraction: float) -> CheckResult:
-    """Fail a classification target with one class, or with a class rarer than `min_fraction`."""
-    name = str(labels.name)
-    counts = labels.value_counts()
+def merge_class_counts(parts: list[pd.Series]) -> pd.Series:
+    """Class counts of consecutive parts (`value_counts(sort=False)` each) as `value_counts()` of the
+    whole: most frequent first, ties in order of first appearance."""
+    summed = pd.concat(parts).groupby(level=0, sort=False).sum()
+    return summed.sort_values(ascending=False, kind="stable")
+
+
+def judge_classes(name: str, counts: pd.Series, min_fraction: float) -> CheckResult:
+    """The class-balance result of target column `name` from its class counts, most frequent first."""
     counts = counts[counts > 0]  # a categorical lists its unused categories too
     if counts.empty:
         return result(

@@ -17,6 +17,7 @@ them and are still read (Wasserstein then falls back to the trapezoid rule).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -264,12 +265,9 @@ def numeric_profile(
     n = len(sorted_values)
     if n == 0:
         return NumericProfile(0, nulls, 0.0, 0.0, 0.0, 0.0, [], [], [0], [], [], kind=kind)
-    quantiles = np.array(_round(sorted_quantiles(sorted_values, np.linspace(0, 1, n_quantiles))))
-    edges = np.unique(quantiles[np.linspace(0, n_quantiles - 1, n_bins + 1).round().astype(int)[1:-1]])
-    hist_edges = np.array(_round(np.linspace(quantiles[0], quantiles[-1], N_HIST + 1)))
-    hist_edges = np.unique(hist_edges)
-    tails = tail_probabilities(n_quantiles, tail_levels(n, n_quantiles))
-    tail_quantiles = _round(sorted_quantiles(sorted_values, np.r_[tails[::-1], 1.0 - tails]))
+    quantiles, edges, hist_edges, tail_quantiles = quantile_grid(
+        lambda probs: sorted_quantiles(sorted_values, probs), n, n_quantiles=n_quantiles, n_bins=n_bins
+    )
     return NumericProfile(
         count=n,
         nulls=nulls,
@@ -286,6 +284,23 @@ def numeric_profile(
         interval_positions=interval_positions(sorted_values, merged_grid(quantiles, tail_quantiles)[1]),
         kind=kind,
     )
+
+
+def quantile_grid(
+    quantile: Callable[[np.ndarray], np.ndarray],
+    rows: int,
+    *,
+    n_quantiles: int = N_QUANTILES,
+    n_bins: int = N_BINS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
+    """Where a numeric profile is taken, from the column's quantile function (exact on sorted
+    values, or a mergeable sketch's on partitions): quantiles, bin edges, histogram edges and
+    tail quantiles."""
+    quantiles = np.array(_round(quantile(np.linspace(0, 1, n_quantiles))))
+    edges = np.unique(quantiles[np.linspace(0, n_quantiles - 1, n_bins + 1).round().astype(int)[1:-1]])
+    hist_edges = np.unique(np.array(_round(np.linspace(quantiles[0], quantiles[-1], N_HIST + 1))))
+    tails = tail_probabilities(n_quantiles, tail_levels(rows, n_quantiles))
+    return quantiles, edges, hist_edges, _round(quantile(np.r_[tails[::-1], 1.0 - tails]))
 
 
 def as_datetime_profile(profile: CategoricalProfile) -> NumericProfile | None:

@@ -8,6 +8,8 @@ balance. A failing check returns a failed `CheckResult`, never an exception;
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -16,9 +18,9 @@ from shipyard.core.results import CheckResult, Reason, Report, Severity, Status
 from shipyard.core.tasks import TASKS
 from shipyard.data._allowances import verdict
 from shipyard.data._columns import check_columns
-from shipyard.data._examples import describe, example_values, percent, plural
+from shipyard.data._examples import Hits, describe, example_values, percent, plural
 from shipyard.data._failures import result
-from shipyard.data._labels import check_classes, check_label_values
+from shipyard.data._labels import count_labels, judge_classes, judge_label_values
 from shipyard.data.schema import Schema
 from shipyard.errors import ConfigError
 
@@ -31,7 +33,7 @@ _CONSTRAINTS = {
 }
 
 
-def _check_volume(rows: int, min_rows: int, max_rows: int | None) -> CheckResult:
+def check_volume(rows: int, min_rows: int, max_rows: int | None) -> CheckResult:
     expected = f">= {min_rows}" if max_rows is None else f"in [{min_rows}, {max_rows}]"
     fields = {"observed": rows, "expected": expected}
     if rows == 0:
@@ -66,7 +68,7 @@ def _check_volume(rows: int, min_rows: int, max_rows: int | None) -> CheckResult
     return result("volume", Status.PASSED, f"The data has {plural(rows, 'row')} ({expected}).", **fields)
 
 
-def _duplicated(df: pd.DataFrame) -> pd.Series:
+def duplicated_rows(df: pd.DataFrame) -> pd.Series:
     """`df.duplicated()`, several times faster on large frames with few duplicates.
 
     Equal rows hash equal, so only rows whose hash repeats need the exact comparison.
@@ -78,40 +80,96 @@ def _duplicated(df: pd.DataFrame) -> pd.Series:
     return pd.Series(duplicated, index=df.index)
 
 
-def _check_duplicates(df: pd.DataFrame, max_fraction: float) -> CheckResult:
+def duplicate_rows(df: pd.DataFrame) -> Hits | None:
+    """The rows (index labels) that repeat an earlier row, out of all rows; None when some cells
+    are unhashable (lists, dicts read from Parquet)."""
     try:
-        duplicated = _duplicated(df)
-    except TypeError:  # unhashable cells, such as lists read from Parquet
+        duplicated = duplicated_rows(df)
+    except TypeError:
+        return None
+    return Hits.of(df.index[duplicated].to_series(), len(df))
+
+
+def judge_duplicates(found: Hits | None, max_fraction: float) -> CheckResult:
+    """The duplicate-rows result of what `duplicate_rows` found."""
+    if found is None:
         return result(
             "duplicate_rows",
             Status.SKIPPED,
             "Duplicate rows were not checked: some cells hold unhashable values (lists, dicts).",
         )
-    count = int(duplicated.sum())
-    share = count / len(df)
+    count, rows = found.count, found.total
+    share = count / rows
     fields = {"observed": count, "expected": f"<= {percent(max_fraction)} of rows"}
     # Above the allowance by what chance explains in a small batch, it warns.
-    outcome = verdict(count, len(df), max_fraction)
+    outcome = verdict(count, rows, max_fraction)
     if outcome != "pass":
-        rows = df.index[duplicated].to_series()
         return result(
             "duplicate_rows",
             Status.FAILED,
-            f"{count} of {len(df)} rows ({percent(share)}) repeat an earlier row, more than "
-            f"the {percent(max_fraction)} allowed{describe(rows, noun='row')}.",
+            f"{count} of {rows} rows ({percent(share)}) repeat an earlier row, more than "
+            f"the {percent(max_fraction)} allowed{describe(found.first, noun='row')}.",
             "Remove the duplicates at the source, or raise 'data.max_duplicate_fraction' in shipyard.yaml.",
             reason=Reason.DUPLICATE_ROWS,
             severity=Severity.FAIL if outcome == "fail" else Severity.WARN,
-            examples=example_values(rows),
+            examples=example_values(found.first),
             **fields,
         )
     return result(
         "duplicate_rows",
         Status.PASSED,
-        f"{count} of {len(df)} rows ({percent(share)}) repeat an earlier row; "
+        f"{count} of {rows} rows ({percent(share)}) repeat an earlier row; "
         f"{percent(max_fraction)} is allowed.",
         **fields,
     )
+
+
+def check_rules(schema: Schema, *, target: str, **rules: Any) -> None:
+    """Raise `ConfigError` for a bad data rule, or a `target` that is not the schema's target."""
+    validate_params("validate", _CONSTRAINTS, rules)
+    if target != schema.target:
+        raise ConfigError(
+            f"The target '{target}' does not match the schema's target '{schema.target}'. Fix "
+            "'data.target' in shipyard.yaml, or run 'shipyard schema infer' again."
+        )
+
+
+def no_rows() -> CheckResult:
+    """The result that stands for every check but volume when the data has no rows."""
+    return result(
+        "columns", Status.SKIPPED, "Column, duplicate and label checks were skipped: the data has no rows."
+    )
+
+
+def label_results(
+    target: str,
+    found: tuple[dict[str, Hits], pd.Series] | None,
+    *,
+    task: str,
+    schema: Schema,
+    min_class_fraction: float,
+) -> list[CheckResult]:
+    """The label checks from `count_labels` and the class counts; `found` is None when the target
+    column is missing."""
+    if found is None:
+        return [
+            result(
+                "label_values",
+                Status.SKIPPED,
+                f"Label checks were skipped: the target column '{target}' is missing.",
+                subject=target,
+            )
+        ]
+    labels, classes = found
+    results = judge_label_values(target, labels, label_categories(schema, task))
+    if task == "classification":
+        results.append(judge_classes(target, classes, min_class_fraction))
+    return results
+
+
+def label_categories(schema: Schema, task: str) -> tuple[Any, ...] | None:
+    """The labels a classification target may take; None (any) for regression."""
+    return schema.column(schema.target).categories if task == "classification" else None
 
 
 def validate(
@@ -131,48 +189,31 @@ def validate(
     skips the rest. Raises `ConfigError` only for bad arguments, or when `target`
     is not the schema's target.
     """
-    params = {
-        "task": task,
-        "min_rows": min_rows,
-        "max_rows": max_rows,
-        "max_duplicate_fraction": max_duplicate_fraction,
-        "min_class_fraction": min_class_fraction,
-    }
-    validate_params("validate", _CONSTRAINTS, params)
-    if target != schema.target:
-        raise ConfigError(
-            f"The target '{target}' does not match the schema's target '{schema.target}'. Fix "
-            "'data.target' in shipyard.yaml, or run 'shipyard schema infer' again."
-        )
-    results = [_check_volume(len(df), min_rows, max_rows)]
+    check_rules(
+        schema,
+        target=target,
+        task=task,
+        min_rows=min_rows,
+        max_rows=max_rows,
+        max_duplicate_fraction=max_duplicate_fraction,
+        min_class_fraction=min_class_fraction,
+    )
+    results = [check_volume(len(df), min_rows, max_rows)]
     if len(df) == 0:
-        results.append(
-            result(
-                "columns",
-                Status.SKIPPED,
-                "Column, duplicate and label checks were skipped: the data has no rows.",
-            )
-        )
-        return Report.of("data", results)
+        return Report.of("data", [*results, no_rows()])
+    df, repeated = first_copies(df)
+    results += check_columns(df, schema, task=task, repeated=repeated)
+    results.append(judge_duplicates(duplicate_rows(df), max_duplicate_fraction))
+    found = None
+    if target in df.columns:
+        labels = df[target]
+        found = (count_labels(labels, label_categories(schema, task)), labels.dropna().value_counts())
+    results += label_results(target, found, task=task, schema=schema, min_class_fraction=min_class_fraction)
+    return Report.of("data", results)
+
+
+def first_copies(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """`df` with only the first of each repeated column name, and the repeated names' copies."""
     copies = df.columns[df.columns.duplicated()].unique()
     repeated = {str(name): int((df.columns == name).sum()) for name in copies}
-    df = df.loc[:, ~df.columns.duplicated()]
-    results += check_columns(df, schema, task=task, repeated=repeated)
-    results.append(_check_duplicates(df, max_duplicate_fraction))
-    if target not in df.columns:
-        results.append(
-            result(
-                "label_values",
-                Status.SKIPPED,
-                f"Label checks were skipped: the target column '{target}' is missing.",
-                subject=target,
-            )
-        )
-        return Report.of("data", results)
-    labels = df[target]
-    results += check_label_values(
-        labels, schema.column(target).categories if task == "classification" else None
-    )
-    if task == "classification":
-        results.append(check_classes(labels.dropna(), min_class_fraction))
-    return Report.of("data", results)
+    return df.loc[:, ~df.columns.duplicated()], repeated

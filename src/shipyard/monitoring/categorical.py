@@ -36,6 +36,10 @@ class CategoricalSummary:
         self.nulls += nulls
         return self
 
+    def merge(self, other: CategoricalSummary) -> CategoricalSummary:
+        """The summary of both parts' rows (a new object)."""
+        return CategoricalSummary(self.counts + other.counts, self.nulls + other.nulls)
+
 
 def aligned_counts(
     reference: CategoricalProfile, current: CategoricalSummary

@@ -1,12 +1,17 @@
 """The drift engine: every column of a current window against a reference, in bounded memory.
 
-Two paths, chosen by what the reference is:
+Three paths, chosen by what the reference and the current data are:
 
 - a `Profile` (what registration stores): the current data is read in record
   batches and summarised on the profile's bins; memory does not grow with the
   window. KS and Wasserstein are approximate (see `numeric`).
 - reference data (a frame, a Parquet/CSV file, a `Source`): columns are read one at
   a time, sorted once, and every statistic is exact (equal to scipy's).
+- partitioned current data (`PartitionedData`: a folder or object-store prefix of
+  Parquet files): each partition is summarised on the profile's bins alone, in turn
+  or as a Ray task (`executor="ray"`), and the summaries are merged (see
+  `partitioned`): the same statistics as the first path. Reference data is then
+  profiled first, by partitions too when it is partitioned.
 
 Columns run in a thread pool (NumPy sorts and searches release the GIL).
 
@@ -32,12 +37,15 @@ import numpy as np
 import pyarrow as pa
 
 from shipyard.config.policy import MonitoringConfig
+from shipyard.data.loading import CSV_SUFFIXES, load_frame
+from shipyard.data.partitions import Executor, PartitionedData, open_partitions
 from shipyard.data.profile import (
     PREDICTION,
     CategoricalProfile,
     NumericProfile,
     Profile,
     as_datetime_profile,
+    build_profile,
     categorical_profile,
     category_counts,
     column_kind,
@@ -50,6 +58,7 @@ from shipyard.data.profile import (
 from shipyard.monitoring.base import DriftResult, proportions, rise_p_value
 from shipyard.monitoring.categorical import CATEGORICAL_TESTS, CategoricalSummary, aligned_counts
 from shipyard.monitoring.numeric import NUMERIC_TESTS, NumericAccumulator, NumericReference, NumericSummary
+from shipyard.monitoring.partitioned import profile_partitions, summarise, summarise_partitions
 from shipyard.monitoring.sources import BATCH_ROWS, Source, TableSource, open_source
 from shipyard.monitoring.verdicts import DriftReport, FeatureDrift, benjamini_hochberg, thresholds_for
 
@@ -74,18 +83,22 @@ def detect_drift(
     exclude: Sequence[str] = (),
     workers: int | None = None,
     batch_rows: int = BATCH_ROWS,
+    executor: Executor = "local",
 ) -> DriftReport:
-    """Compare `current` with `reference` (a `Profile`, or data: exact) column by column.
+    """Compare `current` with `reference` (a `Profile`, or data: exact) column by column; a
+    `PartitionedData` current is compared with the reference's profile, partition by partition.
 
     `exclude` names reference columns not to compare (e.g. the target, absent from live inputs).
+    `executor` says where the partitions of a `PartitionedData` are summarised (`local`, `ray`).
     """
     config = config or MonitoringConfig()
-    source = as_source(current)
+    source: Source | PartitionedData = current if isinstance(current, PartitionedData) else as_source(current)
     workers = workers or min(4, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        if isinstance(reference, Profile):
-            features, rows = _from_profile(reference, source, config, pool, batch_rows, exclude)
-            described, exact = "reference profile", False
+        if isinstance(reference, Profile) or isinstance(source, PartitionedData):
+            profile, described = _profile_of(reference, exclude, executor)
+            features, rows = _from_profile(profile, source, config, pool, batch_rows, exclude, executor)
+            exact = False
         else:
             ref_source = as_source(reference)
             features, rows = _from_data(ref_source, source, config, pool, exclude)
@@ -144,33 +157,40 @@ def _comparable(kind: str, current: pa.DataType) -> bool:
     return column_kind(current) == kind or (kind == "datetime" and is_text(current))
 
 
+def _profile_of(reference: Any, exclude: Sequence[str], executor: Executor) -> tuple[Profile, str]:
+    """The reference as a profile: itself, or the profile of reference data (by partitions when
+    it is partitioned), and how the report names it."""
+    if isinstance(reference, Profile):
+        return reference, "reference profile"
+    if isinstance(reference, str | Path):
+        csv = str(reference).lower().endswith(CSV_SUFFIXES)
+        reference = load_frame(reference) if csv else open_partitions(reference)
+    if isinstance(reference, PartitionedData):
+        profile = profile_partitions(reference, exclude=exclude, executor=executor)
+        return profile, f"profile of {reference.description}"
+    return build_profile(reference, exclude=tuple(exclude)), "profile of the reference data"
+
+
 def _from_profile(
     profile: Profile,
-    source: Source,
+    source: Source | PartitionedData,
     config: MonitoringConfig,
     pool: ThreadPoolExecutor,
     batch_rows: int,
     exclude: Sequence[str],
+    executor: Executor,
 ) -> tuple[list[FeatureDrift], int]:
     columns = {n: _as_dates(p) for n, p in profile.columns.items() if n not in exclude}
     if profile.prediction is not None:
         columns[PREDICTION] = profile.prediction
     skipped, names = _plan({n: p.kind for n, p in columns.items()}, source.schema, config)
-    summaries: dict[str, NumericAccumulator | CategoricalSummary] = {
-        name: NumericAccumulator(NumericReference(p))
-        if isinstance(p := columns[name], NumericProfile)
-        else CategoricalSummary()
-        for name in names
-    }
-    rows = 0
-    for batch in source.batches(names, batch_rows):
-        rows += batch.num_rows
-        arrays = [batch.column(name) for name in names]
-        del batch
-        list(pool.map(_update, [summaries[name] for name in names], arrays))
-        del arrays  # hold no batch while the next one is read: memory stays at one row group
-    compared = list(pool.map(lambda n: _compare(n, _reference(columns[n]), summaries[n], rows), names))
-    return _in_order(skipped + compared, list(columns)), rows
+    references = {name: _reference(columns[name]) for name in names}
+    if isinstance(source, PartitionedData):
+        summary = summarise_partitions(source, references, batch_rows, executor, pool)
+    else:
+        summary = summarise(references, source.batches(names, batch_rows), pool)
+    compared = list(pool.map(lambda n: _compare(n, references[n], summary.columns[n], summary.rows), names))
+    return _in_order(skipped + compared, list(columns)), summary.rows
 
 
 def _as_dates(profile: ColumnProfile) -> ColumnProfile:
@@ -187,14 +207,6 @@ def _in_order(features: list[FeatureDrift], names: list[str]) -> list[FeatureDri
 
 def _reference(profile: ColumnProfile) -> NumericReference | CategoricalProfile:
     return NumericReference(profile) if isinstance(profile, NumericProfile) else profile
-
-
-def _update(summary: NumericAccumulator | CategoricalSummary, array: pa.Array) -> None:
-    if isinstance(summary, NumericAccumulator):
-        datetime = summary.reference.profile.kind == "datetime"
-        summary.update(*(datetime_values(array) if datetime else numeric_values(array)))
-    else:
-        summary.update(*category_counts(array))
 
 
 def _from_data(
@@ -237,7 +249,7 @@ def _from_data(
 def _compare(
     name: str,
     reference: NumericReference | CategoricalProfile,
-    current: NumericAccumulator | CategoricalSummary,
+    current: NumericAccumulator | NumericSummary | CategoricalSummary,
     rows: int,
 ) -> FeatureDrift:
     summary: NumericSummary | CategoricalSummary = (

@@ -90,6 +90,14 @@ class NumericSummary:
             return float("nan")
         return float(np.sqrt(max(self.total_sq / self.count - self.mean**2, 0.0)))
 
+    def merge(self, other: NumericSummary) -> NumericSummary:
+        """The summary of both parts' rows on the same bins: every field is a count or a sum."""
+        added = ("count", "nulls", "total", "total_sq", "below", "above")
+        arrays = ("less", "equal", "inside", "bin_counts", "hist_counts")
+        return NumericSummary(
+            **{name: getattr(self, name) + getattr(other, name) for name in (*added, *arrays)}
+        )
+
 
 class NumericAccumulator:
     """Summarises chunks of one current column against a reference; `keep_values` for exact tests."""

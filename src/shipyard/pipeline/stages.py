@@ -56,22 +56,25 @@ def load_stage(ctx: RunContext) -> Stage:
     return Stage("load", partial(_load, ctx), key_parts=parts)
 
 
+def data_rules(ctx: RunContext) -> dict[str, Any]:
+    """The keyword arguments of `validate` from shipyard.yaml (no volume limits in smoke)."""
+    data = ctx.policy.data
+    return {
+        "target": data.target,
+        "task": ctx.policy.task,
+        "min_rows": 1 if ctx.smoke else data.min_rows,
+        "max_rows": None if ctx.smoke else data.max_rows,
+        "max_duplicate_fraction": data.max_duplicate_fraction,
+        "min_class_fraction": data.min_class_fraction,
+    }
+
+
 def validate_data(ctx: RunContext, raw: pd.DataFrame) -> Report:
-    """This run's data against the project's schema and data checks (no volume limits in smoke)."""
+    """This run's data against the project's schema and data checks."""
     from shipyard.data.schema import read_schema
     from shipyard.data.validation import validate
 
-    data = ctx.policy.data
-    return validate(
-        raw,
-        read_schema(ctx.project.schema_path),
-        target=data.target,
-        task=ctx.policy.task,
-        min_rows=1 if ctx.smoke else data.min_rows,
-        max_rows=None if ctx.smoke else data.max_rows,
-        max_duplicate_fraction=data.max_duplicate_fraction,
-        min_class_fraction=data.min_class_fraction,
-    )
+    return validate(raw, read_schema(ctx.project.schema_path), **data_rules(ctx))
 
 
 def _validate(ctx: RunContext, inputs: Mapping[str, Path], out: Path) -> None:

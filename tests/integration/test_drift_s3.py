@@ -1,0 +1,103 @@
+"""`shipyard monitor drift --current s3://bucket/prefix/` and `shipyard validate s3://...`: partitions
+read through pyarrow.fs from an S3 emulator (moto's server, on 127.0.0.1), as from a data lake."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_helpers import Cli, write_tiny_project
+
+from shipyard.data.partitions import open_partitions
+from shipyard.data.profile import build_profile
+from shipyard.monitoring.engine import detect_drift
+
+BUCKET = "lake"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def lake(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch):
+    """A bucket on the emulator; the `AWS_*` variables pyarrow.fs and the CLI read point at it."""
+    import boto3
+
+    keys = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    for name, value in {**keys, "AWS_ENDPOINT_URL": s3_endpoint}.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    if BUCKET not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
+        client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+def _upload(client, frame: pd.DataFrame, prefix: str, tmp: Path, parts: int = 5) -> str:
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), parts)):
+        local = tmp / f"{prefix.replace('/', '_')}-{i}.parquet"
+        frame.iloc[rows].to_parquet(local, index=False)
+        client.upload_file(str(local), BUCKET, f"{prefix}/date=2026-03-0{i + 1}/part-0.parquet")
+    return f"s3://{BUCKET}/{prefix}"
+
+
+def test_s3_partitions_give_the_verdicts_of_the_frame(lake, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    reference = pd.DataFrame({"x": rng.normal(size=4000), "c": rng.choice(["a", "b", "c"], 4000)})
+    current = pd.DataFrame({"x": rng.normal(0.4, 1.0, 3000), "c": rng.choice(["a", "b", "c"], 3000)})
+    profile = build_profile(reference)
+    uri = _upload(lake, current, "events", tmp_path)
+    data = open_partitions(uri)
+    assert len(data.partitions) == 5 and data.rows == 3000
+    on_s3, single = detect_drift(profile, data), detect_drift(profile, current)
+    assert [f.name for f in on_s3.drifted] == [f.name for f in single.drifted] == ["x"]
+    assert on_s3.features[0].results["ks"].statistic == pytest.approx(
+        single.features[0].results["ks"].statistic
+    )
+
+
+def test_the_cli_reads_an_s3_prefix_and_names_a_stray_object(lake, tmp_path: Path) -> None:
+    cli = Cli(write_tiny_project(tmp_path / "tiny"))
+    inputs = pd.read_csv(cli.project / "data.csv").drop(columns="label")
+    uri = _upload(lake, inputs.assign(x1=inputs.x1 + 1.0), "shifted", tmp_path)
+    out = tmp_path / "d.json"
+    cli("monitor", "drift", "--reference", "data.csv", "--current", uri, "--json", str(out), check=1)
+    summary = json.loads(out.read_text())["summary"]
+    assert summary["columns_drifted"] == ["x1"] and summary["current"].startswith("s3://lake/shifted")
+    lake.put_object(Bucket=BUCKET, Key="shifted/date=2026-03-02/notes.txt", Body=b"not parquet")
+    proc = cli("monitor", "drift", "--reference", "data.csv", "--current", uri, check=2)
+    assert "shifted/date=2026-03-02/notes.txt is not a Parquet file" in proc.stderr
+
+
+def test_validate_reads_an_s3_prefix_and_gives_the_report_of_one_file(lake, tmp_path: Path) -> None:
+    cli = Cli(write_tiny_project(tmp_path / "tiny"))
+    cli("schema", "infer", check=0)
+    batch = pd.read_csv(cli.project / "data.csv")
+    batch = pd.concat(
+        [batch.assign(x1=batch.x1.where(batch.index % 9 != 0)), batch.iloc[:20]], ignore_index=True
+    )
+    for i, rows in enumerate(np.array_split(np.arange(len(batch)), 4)):  # flat keys: no hive column
+        local = tmp_path / f"batch-{i}.parquet"
+        batch.iloc[rows].to_parquet(local, index=False)
+        lake.upload_file(str(local), BUCKET, f"batch/part-{i}.parquet")
+    batch.to_parquet(tmp_path / "batch.parquet", index=False)
+    one = cli("validate", str(tmp_path / "batch.parquet"), check=1)
+    on_s3 = cli("validate", f"s3://{BUCKET}/batch", check=1)
+    assert on_s3.stdout == one.stdout
+    failed = [line.split()[3] for line in one.stdout.splitlines() if "FAILED" in line]
+    assert failed == ["column_nulls", "duplicate_rows"], one.stdout
