@@ -87,7 +87,7 @@ def check_classes(labels: pd.Series, min_fraction: float) -> CheckResult:
             evidence=evidence,
         )
     share = int(counts.min()) / total
-    fields = {
+    fields: dict[str, Any] = {
         "subject": name,
         "observed": share,
         "expected": f">= {min_fraction}",

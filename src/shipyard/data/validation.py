@@ -8,6 +8,8 @@ balance. A failing check returns a failed `CheckResult`, never an exception;
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -22,7 +24,7 @@ from shipyard.data._labels import check_classes, check_label_values
 from shipyard.data.schema import Schema
 from shipyard.errors import ConfigError
 
-_CONSTRAINTS = {
+_CONSTRAINTS: dict[str, list[Any]] = {
     "task": [Options(frozenset(TASKS))],
     "min_rows": [Interval(int, 0, None)],
     "max_rows": [Interval(int, 1, None), NONE],
@@ -33,7 +35,7 @@ _CONSTRAINTS = {
 
 def _check_volume(rows: int, min_rows: int, max_rows: int | None) -> CheckResult:
     expected = f">= {min_rows}" if max_rows is None else f"in [{min_rows}, {max_rows}]"
-    fields = {"observed": rows, "expected": expected}
+    fields: dict[str, Any] = {"observed": rows, "expected": expected}
     if rows == 0:
         return result(
             "volume",
@@ -89,7 +91,7 @@ def _check_duplicates(df: pd.DataFrame, max_fraction: float) -> CheckResult:
         )
     count = int(duplicated.sum())
     share = count / len(df)
-    fields = {"observed": count, "expected": f"<= {percent(max_fraction)} of rows"}
+    fields: dict[str, Any] = {"observed": count, "expected": f"<= {percent(max_fraction)} of rows"}
     # Above the allowance by what chance explains in a small batch, it warns.
     outcome = verdict(count, len(df), max_fraction)
     if outcome != "pass":

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -97,7 +97,7 @@ class MinimumFunctionalityGate(Gate):
         self.tolerance = tolerance
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any], *, label: str | None = None) -> Gate:
+    def from_params(cls, params: Mapping[str, Any], *, label: str | None = None) -> Self:
         gate = super().from_params(params, label=label)
         if not isinstance(params["cases"], str):
             _parse_cases(params["cases"], f"gate '{label or cls.type_name}': cases")
@@ -131,7 +131,11 @@ class MinimumFunctionalityGate(Gate):
             right = np.array([str(p) == str(e) for p, e in zip(predicted, expected, strict=True)])
         accuracy = float(right.mean())
         evidence = {"cases": len(cases), "right": int(right.sum())}
-        fields = {"subject": "cases", "observed": accuracy, "expected": f">= {self.min_accuracy}"}
+        fields: dict[str, Any] = {
+            "subject": "cases",
+            "observed": accuracy,
+            "expected": f">= {self.min_accuracy}",
+        }
         if accuracy >= self.min_accuracy:
             return CheckResult(
                 check=self.type_name,
