@@ -188,9 +188,22 @@ class ServingConfig(_Section):
     max_request_rows: int = Field(10_000, ge=1, description="more rows in one request get 413")
     check_ranges: bool = Field(True, description="refuse numbers outside the schema's minimum/maximum (422)")
     log_predictions: bool = Field(True, description="append inputs and outputs to the prediction log")
-    log_queue_rows: int = Field(200_000, ge=1, description="rows waiting to be logged before dropping")
-    log_flush_rows: int = Field(50_000, ge=1, description="write a Parquet part every this many rows")
-    log_flush_interval_s: float = Field(2.0, gt=0, description="or at least this often")
+    log_queue_rows: int = Field(
+        200_000,
+        ge=1,
+        description="feedback labels waiting to be written; while this many wait, new ones are dropped. "
+        "Predictions are never queued: each is in the write-ahead file before its reply",
+    )
+    log_flush_rows: int = Field(
+        50_000,
+        ge=1,
+        description="turn the prediction log's write-ahead file into a Parquet part every this many rows",
+    )
+    log_flush_interval_s: float = Field(
+        2.0,
+        gt=0,
+        description="or at least this often; the feedback log writes its queued labels this often too",
+    )
     key_field: str = Field("key", description="JSON field holding the sticky canary key")
     poll_interval_s: float = Field(0.5, gt=0, description="how often --desired checks its file")
     header_timeout_s: float = Field(10.0, gt=0, description="close connections whose headers take longer")
