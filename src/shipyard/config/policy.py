@@ -195,14 +195,12 @@ class ServingConfig(_Section):
         "Predictions are never queued: each is in the write-ahead file before its reply",
     )
     log_flush_rows: int = Field(
-        50_000,
-        ge=1,
-        description="turn the prediction log's write-ahead file into a Parquet part every this many rows",
+        50_000, ge=1, description="turn a log's write-ahead file into a Parquet part every this many rows"
     )
     log_flush_interval_s: float = Field(
         2.0,
         gt=0,
-        description="or at least this often; the feedback log writes its queued labels this often too",
+        description="and at least this often; an answered row is on disk before its reply either way",
     )
     key_field: str = Field("key", description="JSON field holding the sticky canary key")
     poll_interval_s: float = Field(0.5, gt=0, description="how often --desired checks its file")
