@@ -64,6 +64,7 @@ policy["rollout"] = {
         {"type": "latency_ratio", "percentile": 50, "max_ratio": 1.5},
     ],
 }
+policy["model_format"] = {"trusted_types": ["slow_model.Slow"]}  # our own class: skops may load it
 policy.pop("monitoring", None)
 yaml.safe_dump(policy, open("shipyard.yaml", "w"), sort_keys=False)
 EOF

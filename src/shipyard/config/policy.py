@@ -188,8 +188,14 @@ class ServingConfig(_Section):
     max_request_rows: int = Field(10_000, ge=1, description="more rows in one request get 413")
     check_ranges: bool = Field(True, description="refuse numbers outside the schema's minimum/maximum (422)")
     log_predictions: bool = Field(True, description="append inputs and outputs to the prediction log")
-    log_flush_rows: int = Field(50_000, ge=1, description="write a Parquet part every this many rows")
-    log_flush_interval_s: float = Field(2.0, gt=0, description="or at least this often")
+    log_flush_rows: int = Field(
+        50_000, ge=1, description="turn a log's write-ahead file into a Parquet part every this many rows"
+    )
+    log_flush_interval_s: float = Field(
+        2.0,
+        gt=0,
+        description="and at least this often; an answered row is on disk before its reply either way",
+    )
     key_field: str = Field("key", description="JSON field holding the sticky canary key")
     poll_interval_s: float = Field(0.5, gt=0, description="how often --desired checks its file")
     desired_poll_s: float = Field(

@@ -102,7 +102,7 @@ def judge_classes(name: str, counts: pd.Series, min_fraction: float) -> CheckRes
             evidence=evidence,
         )
     share = int(counts.min()) / total
-    fields = {
+    fields: dict[str, Any] = {
         "subject": name,
         "observed": share,
         "expected": f">= {min_fraction}",

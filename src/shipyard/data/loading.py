@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from shipyard.data.dates import is_calendar_text, parse_datetimes
 from shipyard.errors import ConfigError
 
-_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst", ".csv.xz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _SUPPORTED = (
@@ -61,17 +61,18 @@ def parse_iso_dates(frame: pd.DataFrame) -> pd.DataFrame:
 
     CSV has no types: without this a timestamp column would be validated as free text and
     could not drive a time split. Only unambiguous ISO values qualify (`2026-01-31`,
-    `2026-01-31T14:05:00Z`), never day/month orders that could be read two ways.
+    `2026-01-31T14:05:00Z`), never day/month orders that could be read two ways. They are
+    parsed as the server parses a request (`parse_datetimes`, then UTC without a zone), so a
+    model trains on the very values it will be served.
     """
     for column in frame.columns:
         values = frame[column]
         if values.dtype != object and not pd.api.types.is_string_dtype(values):
             continue
         present = values.dropna()
-        if present.empty or not present.astype(str).str.fullmatch(_ISO_DATE).all():
+        if present.empty or not is_calendar_text(present.iloc[0]):  # cheap test before parsing all
             continue
-        try:
-            frame[column] = pd.to_datetime(values, format="ISO8601")
-        except (ValueError, TypeError):  # e.g. mixed time zones: leave the text as it is
-            continue
+        parsed, failed = parse_datetimes(values)
+        if not failed.any():  # one value that is not an ISO date keeps the column as text
+            frame[column] = parsed.dt.tz_localize(None)
     return frame

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 import yaml
@@ -36,7 +36,7 @@ from shipyard.data._examples import native
 from shipyard.data._schema_parsing import SCHEMA_VERSION, parse_schema
 from shipyard.errors import ConfigError
 
-Bound = int | float | pd.Timestamp
+Bound: TypeAlias = int | float | pd.Timestamp
 
 _HEADER = """\
 # Inferred by `shipyard schema infer` from the reference data.

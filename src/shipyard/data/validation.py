@@ -24,7 +24,7 @@ from shipyard.data._labels import count_labels, judge_classes, judge_label_value
 from shipyard.data.schema import Schema
 from shipyard.errors import ConfigError
 
-_CONSTRAINTS = {
+_CONSTRAINTS: dict[str, list[Any]] = {
     "task": [Options(frozenset(TASKS))],
     "min_rows": [Interval(int, 0, None)],
     "max_rows": [Interval(int, 1, None), NONE],
@@ -35,7 +35,7 @@ _CONSTRAINTS = {
 
 def check_volume(rows: int, min_rows: int, max_rows: int | None) -> CheckResult:
     expected = f">= {min_rows}" if max_rows is None else f"in [{min_rows}, {max_rows}]"
-    fields = {"observed": rows, "expected": expected}
+    fields: dict[str, Any] = {"observed": rows, "expected": expected}
     if rows == 0:
         return result(
             "volume",
@@ -100,7 +100,7 @@ def judge_duplicates(found: Hits | None, max_fraction: float) -> CheckResult:
         )
     count, rows = found.count, found.total
     share = count / rows
-    fields = {"observed": count, "expected": f"<= {percent(max_fraction)} of rows"}
+    fields: dict[str, Any] = {"observed": count, "expected": f"<= {percent(max_fraction)} of rows"}
     # Above the allowance by what chance explains in a small batch, it warns.
     outcome = verdict(count, rows, max_fraction)
     if outcome != "pass":

@@ -89,7 +89,8 @@ class FairnessResult:
 
 def _metric_columns(outputs: ModelOutputs, decisions: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
     """MetricFrame metrics reading Shipyard metrics through row positions passed as `y_pred`."""
-    labels = np.where(decisions, outputs.classes[-1], outputs.classes[0])
+    positive, negative = np.asarray(outputs.classes[-1]), np.asarray(outputs.classes[0])
+    labels = np.where(decisions, positive, negative)
     decided = ModelOutputs(labels, outputs.y_score, outputs.classes)
 
     def shipyard_metric(name: str) -> Any:

@@ -239,10 +239,12 @@ def _little_bootstraps(
     size = math.ceil(n**_SUBSET_EXPONENT)
     rng = np.random.default_rng(seed)
     weighted = _WEIGHTED[metric.name]
-    full = observed
-    if full is None:
+    full: float | np.ndarray
+    if observed is None:
         ones = np.ones((n, 1))
         full = weighted(y, candidate, ones) - weighted(y, baseline, ones)
+    else:
+        full = observed
     pooled = []
     for share in np.array_split(np.arange(n_resamples), min(_SUBSETS, n_resamples)):
         rows = np.sort(rng.choice(n, size=size, replace=False))

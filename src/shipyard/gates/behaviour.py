@@ -8,7 +8,7 @@ and compare the model's scores before and after.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -41,7 +41,7 @@ _PERTURBATION = [
     OfType(dict, "a mapping with a 'kind' (e.g. {kind: noise, scale: 0.01})"),
     OfType(str, "a 'module:function' reference"),
 ]
-_COMMON = {
+_COMMON: dict[str, list[Any]] = {
     "column": [STRING, NONE],
     "max_rows": [Interval(int, 1, None)],
     "on_invalid": [Options(frozenset({"fail", "skip"}))],
@@ -58,7 +58,7 @@ class _PerturbationGate(Gate):
     on_invalid: str
 
     @classmethod
-    def from_params(cls, params: Any, *, label: str | None = None) -> Gate:
+    def from_params(cls, params: Any, *, label: str | None = None) -> Self:
         gate = super().from_params(params, label=label)
         if isinstance(gate, _PerturbationGate):
             gate._check(f"gate '{label or cls.type_name}'")
@@ -183,7 +183,11 @@ class InvarianceGate(_PerturbationGate):
             "perturbation": self._spec(rows),
             "skipped_rows": len(rows) - len(judged),
         }
-        fields = {"subject": self.column or "", "observed": share, "expected": f"<= {self.max_violations}"}
+        fields: dict[str, Any] = {
+            "subject": self.column or "",
+            "observed": share,
+            "expected": f"<= {self.max_violations}",
+        }
         what = f"perturbing '{self.column}' ({evidence['perturbation']})"
         if share <= self.max_violations:
             return CheckResult(
@@ -276,7 +280,11 @@ class DirectionalGate(_PerturbationGate):
             "skipped_rows": len(rows) - len(ok),
         }
         what = f"perturbing '{self.column}' ({self.perturbation})"
-        fields = {"subject": self.column or "", "observed": share, "expected": f">= {self.min_share}"}
+        fields: dict[str, Any] = {
+            "subject": self.column or "",
+            "observed": share,
+            "expected": f">= {self.min_share}",
+        }
         verdict = f"{what} made the score {self.expect} on {share:.1%} of {len(ok)} rows"
         if share >= self.min_share:
             return CheckResult(

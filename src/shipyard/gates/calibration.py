@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -75,7 +75,7 @@ class CalibrationGate(Gate):
         self.binning = binning
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any], *, label: str | None = None) -> Gate:
+    def from_params(cls, params: Mapping[str, Any], *, label: str | None = None) -> Self:
         gate = super().from_params(params, label=label)
         require_any(f"gate '{label or cls.type_name}'", params, ("max_ece", "max_brier"))
         return gate

@@ -81,12 +81,14 @@ def build_user_gate(found: Any, params: Mapping[str, Any], *, label: str) -> Gat
     """A gate from a class that declares no constraints (its `__init__` names the options),
     or from a plain function (its keyword parameters after `ctx` name them)."""
     owner = f"gate '{label}'"
-    if isinstance(found, type) and not issubclass(found, Gate):
-        raise ConfigError(
-            f"{owner}: {found.__module__}.{found.__qualname__} is a class but not a subclass of "
-            f"shipyard.Gate. Subclass Gate, or point at a function fn(ctx, **params)."
-        )
-    target = found.__init__ if isinstance(found, type) else found
+    target = found
+    if isinstance(found, type):
+        if not issubclass(found, Gate):
+            raise ConfigError(
+                f"{owner}: {found.__module__}.{found.__qualname__} is a class but not a subclass of "
+                f"shipyard.Gate. Subclass Gate, or point at a function fn(ctx, **params)."
+            )
+        target = found.__init__
     parameters = list(inspect.signature(target).parameters.values())[1:]  # self, or ctx
     names = [p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     if not any(p.kind is p.VAR_KEYWORD for p in parameters):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from shipyard.core.params import NONE, STRING, Interval
 from shipyard.core.results import CheckResult, Reason, Status
@@ -89,7 +89,7 @@ class FairnessGate(Gate):
         self.threshold = threshold
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any], *, label: str | None = None) -> Gate:
+    def from_params(cls, params: Mapping[str, Any], *, label: str | None = None) -> Self:
         gate = super().from_params(params, label=label)
         require_any(f"gate '{label or cls.type_name}'", params, [c[0] for c in _CRITERIA])
         return gate
@@ -139,7 +139,12 @@ class FairnessGate(Gate):
             "disparities": {k: d.to_dict() for k, d in result.disparities.items()},
             "violations": [{"reason": r.value, "message": m} for r, m in violations],
         }
-        common = {"check": self.type_name, "subject": subject, "observed": observed, "expected": expected}
+        common: dict[str, Any] = {
+            "check": self.type_name,
+            "subject": subject,
+            "observed": observed,
+            "expected": expected,
+        }
         if violations:
             return CheckResult(
                 **common,
@@ -160,9 +165,14 @@ class FairnessGate(Gate):
             evidence=evidence,
         )
 
-    def _judge(self, result: FairnessResult) -> tuple[list[tuple[Reason, str]], dict, dict, set[str]]:
+    def _judge(
+        self, result: FairnessResult
+    ) -> tuple[list[tuple[Reason, str]], dict[str, float], dict[str, Any], set[str | None]]:
         """Violations of the configured bounds, observed and expected values, the worst groups."""
-        violations, observed, expected, worst = [], {}, {}, set()
+        violations: list[tuple[Reason, str]] = []
+        observed: dict[str, float] = {}
+        expected: dict[str, Any] = {}
+        worst: set[str | None] = set()
         for option, name, kind, reason in _CRITERIA:
             bound = getattr(self, option)
             if bound is None:

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
 
 from shipyard.core.params import STRING, Interval
 from shipyard.core.results import CheckResult, Reason, Status
+from shipyard.data.dates import parse_datetimes
 from shipyard.errors import ConfigError
 from shipyard.gates._probe import check_column, require
 from shipyard.gates.base import Gate, GateContext
@@ -97,7 +99,7 @@ class MinimumFunctionalityGate(Gate):
         self.tolerance = tolerance
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any], *, label: str | None = None) -> Gate:
+    def from_params(cls, params: Mapping[str, Any], *, label: str | None = None) -> Self:
         gate = super().from_params(params, label=label)
         if not isinstance(params["cases"], str):
             _parse_cases(params["cases"], f"gate '{label or cls.type_name}': cases")
@@ -122,7 +124,7 @@ class MinimumFunctionalityGate(Gate):
         cases = load_cases(self.cases, ctx.project_root, owner)
         frame = pd.DataFrame([case["row"] for case in cases])
         if ctx.schema is not None:
-            frame = _with_schema_dtypes(frame, ctx.schema)
+            frame = _with_schema_dtypes(frame, ctx.schema, cases, owner)
         predicted = np.asarray(model.predict_frame(frame)["prediction"].tolist(), dtype=object)
         expected = [case["expected"] for case in cases]
         if ctx.task == "regression":
@@ -131,7 +133,11 @@ class MinimumFunctionalityGate(Gate):
             right = np.array([str(p) == str(e) for p, e in zip(predicted, expected, strict=True)])
         accuracy = float(right.mean())
         evidence = {"cases": len(cases), "right": int(right.sum())}
-        fields = {"subject": "cases", "observed": accuracy, "expected": f">= {self.min_accuracy}"}
+        fields: dict[str, Any] = {
+            "subject": "cases",
+            "observed": accuracy,
+            "expected": f">= {self.min_accuracy}",
+        }
         if accuracy >= self.min_accuracy:
             return CheckResult(
                 check=self.type_name,
@@ -161,15 +167,32 @@ class MinimumFunctionalityGate(Gate):
         )
 
 
-def _with_schema_dtypes(frame: pd.DataFrame, schema: Any) -> pd.DataFrame:
-    """Case rows come from YAML (text dates, ints for floats): give them the schema's dtypes."""
+def _with_schema_dtypes(
+    frame: pd.DataFrame, schema: Any, cases: list[dict[str, Any]], owner: str
+) -> pd.DataFrame:
+    """Case rows come from YAML (dates, text dates, ints for floats): give them the dtypes the
+    server gives a request, so a case is scored as the same row sent to `/predict` would be."""
     out = frame.copy()
     for column in out.columns:
         if column not in schema.names:
             continue
         family = schema.column(column).dtype
         if family == "datetime":
-            out[column] = pd.to_datetime(out[column])
+            out[column] = _datetimes(out[column], cases, owner)
         elif family == "float":
             out[column] = out[column].astype(float)
     return out
+
+
+def _datetimes(values: pd.Series, cases: list[dict[str, Any]], owner: str) -> pd.Series:
+    """A case column as the server parses it (`parse_datetimes`: ISO 8601, UTC, no zone kept);
+    YAML's own dates and date-times count as their ISO text."""
+    text = values.map(lambda v: v.isoformat() if isinstance(v, date) else v)
+    stamps, failed = parse_datetimes(text)
+    if failed.any():
+        i = int(np.flatnonzero(failed.to_numpy())[0])
+        raise ConfigError(
+            f"{owner}: cases[{i}] ({cases[i]['name']}): '{values.name}' = {values.iloc[i]!r} is not an "
+            "ISO 8601 date or date-time. Write it like 2026-01-31 or 2026-01-31T14:05:00Z."
+        )
+    return stamps.dt.tz_localize(None)

@@ -213,7 +213,7 @@ class LeakageGate(Gate):
             "time": time_evidence,
             "violations": [{"reason": r.value, "message": m} for r, m in violations],
         }
-        common = {
+        common: dict[str, Any] = {
             "check": self.type_name,
             "subject": "features",
             "observed": {s["feature"]: s[metric] for s in top},

@@ -55,6 +55,7 @@ def _skipped(gate: Gate, subject: str, message: str, reason: Reason = Reason.NOT
 
 PASS, FAIL, WAIT = "pass", "fail", "wait"
 _ALPHA = [Interval(float, 0, 0.5, "neither")]
+_OPTIONAL_SHARE = [Interval(float, 0, 1), NONE]
 
 
 def _verdict(
@@ -86,6 +87,22 @@ def _verdict(
     )
 
 
+def _judge_max(value: float, high: float, limit: float, *, worse: bool) -> str:
+    """FAIL when the canary is worse than production beyond noise (`worse`) AND `value` is
+    above `limit`; PASS when the upper bound `high` is within `limit`; otherwise WAIT."""
+    if worse and value > limit:
+        return FAIL
+    return PASS if high <= limit else WAIT
+
+
+def _judge_min(low: float, high: float, limit: float) -> str:
+    """FAIL when even the upper bound is below `limit`; PASS when the lower bound reaches it;
+    otherwise WAIT."""
+    if high < limit:
+        return FAIL
+    return PASS if low >= limit else WAIT
+
+
 def _combine(verdicts: list[str]) -> str:
     """Any failed bound fails; all shown within their limits pass; else wait."""
     if FAIL in verdicts:
@@ -110,11 +127,7 @@ class ErrorRateGate(Gate):
     """
 
     type_name = "error_rate"
-    _parameter_constraints = {
-        "max": [Interval(float, 0, 1), NONE],
-        "max_increase": [Interval(float, 0, 1), NONE],
-        "alpha": _ALPHA,
-    }
+    _parameter_constraints = {"max": _OPTIONAL_SHARE, "max_increase": _OPTIONAL_SHARE, "alpha": _ALPHA}
 
     def __init__(
         self, *, max: float | None = None, max_increase: float | None = None, alpha: float = 0.05
@@ -137,11 +150,10 @@ class ErrorRateGate(Gate):
         verdicts, parts = [], []
         if self.max is not None:
             rate_high = wilson_bounds(can.errors, can.requests, z=z)[1]
-            verdicts.append(FAIL if worse and rate > self.max else PASS if rate_high <= self.max else WAIT)
+            verdicts.append(_judge_max(rate, rate_high, self.max, worse=worse))
             parts.append(f"upper bound {_bound(rate_high)} vs max {self.max:g}")
         if self.max_increase is not None:
-            increase_fail = worse and diff > self.max_increase
-            verdicts.append(FAIL if increase_fail else PASS if high <= self.max_increase else WAIT)
+            verdicts.append(_judge_max(diff, high, self.max_increase, worse=worse))
             parts.append(
                 f"increase {diff:+.2%}, bounds [{_bound(low)}, {_bound(high)}] vs {self.max_increase:g}"
             )
@@ -216,7 +228,7 @@ class LatencyRatioGate(Gate):
             traffic.candidate, traffic.baseline, q=self.percentile / 100, z=z_of(self.alpha)
         )
         ratio, limit = math.exp(log_ratio), math.log(self.max_ratio)
-        verdict = FAIL if low > 0 and log_ratio > limit else PASS if high <= limit else WAIT
+        verdict = _judge_max(log_ratio, high, limit, worse=low > 0)
         bounds = f"[{_bound(math.exp(low))}x, {_bound(math.exp(high))}x]"
         message = (
             f"{subject} model time = {ratio:.2f}x production ({how}, {len(traffic.candidate.latency_ms)} "
@@ -253,11 +265,7 @@ class MeanConfidenceGate(Gate):
     """
 
     type_name = "mean_confidence"
-    _parameter_constraints = {
-        "min": [Interval(float, 0, 1), NONE],
-        "max_drop": [Interval(float, 0, 1), NONE],
-        "alpha": _ALPHA,
-    }
+    _parameter_constraints = {"min": _OPTIONAL_SHARE, "max_drop": _OPTIONAL_SHARE, "alpha": _ALPHA}
 
     def __init__(
         self, *, min: float | None = None, max_drop: float | None = None, alpha: float = 0.05
@@ -278,13 +286,12 @@ class MeanConfidenceGate(Gate):
         base_top = _top_scores(ctx.baseline) if ctx.baseline is not None else None
         verdicts, parts, base = [], [f"bounds [{_bound(low)}, {_bound(high)}]"], math.nan
         if self.min is not None:
-            verdicts.append(FAIL if high < self.min else PASS if low >= self.min else WAIT)
+            verdicts.append(_judge_min(low, high, self.min))
             parts.append(f"min {self.min:g}")
         if self.max_drop is not None and base_top is not None:
             drop, drop_low, drop_high = mover(mean_bounds(base_top, z=z), (value, low, high))
             base = value + drop
-            dropped = drop_low > 0 and drop > self.max_drop
-            verdicts.append(FAIL if dropped else PASS if drop_high <= self.max_drop else WAIT)
+            verdicts.append(_judge_max(drop, drop_high, self.max_drop, worse=drop_low > 0))
             parts.append(
                 f"production {base:.3f}, drop {drop:+.3f} "
                 f"(upper bound {_bound(drop_high)}) vs {self.max_drop:g}"
@@ -325,7 +332,7 @@ def population_stability_index(reference: np.ndarray, current: np.ndarray, *, bi
     if len(reference) == 0 or len(current) == 0:
         return math.nan
     if np.issubdtype(reference.dtype, np.number) and np.issubdtype(current.dtype, np.number):
-        edges = np.unique(np.quantile(reference.astype(float), np.linspace(0, 1, bins + 1)[1:-1]))
+        edges = _quantile_edges(reference, bins)
         ref_counts = np.bincount(np.searchsorted(edges, reference, side="right"), minlength=len(edges) + 1)
         cur_counts = np.bincount(np.searchsorted(edges, current, side="right"), minlength=len(edges) + 1)
     else:
@@ -336,6 +343,11 @@ def population_stability_index(reference: np.ndarray, current: np.ndarray, *, bi
     ref_p = np.clip(ref_counts / ref_counts.sum(), eps, None)
     cur_p = np.clip(cur_counts / cur_counts.sum(), eps, None)
     return float(np.sum((cur_p - ref_p) * np.log(cur_p / ref_p)))
+
+
+def _quantile_edges(reference: np.ndarray, bins: int) -> np.ndarray:
+    """The inner edges of `bins` reference quantile bins; ties merge edges, so fewer bins remain."""
+    return np.unique(np.quantile(reference.astype(float), np.linspace(0, 1, bins + 1)[1:-1]))
 
 
 def _distribution(outputs: ModelOutputs) -> np.ndarray:
@@ -413,8 +425,7 @@ class PredictionShiftGate(Gate):
 def _bins_used(reference: np.ndarray, bins: int) -> int:
     """Bins PSI really has: ties can merge reference quantiles; labels have one per category."""
     if np.issubdtype(reference.dtype, np.number):
-        edges = np.unique(np.quantile(reference.astype(float), np.linspace(0, 1, bins + 1)[1:-1]))
-        return len(edges) + 1
+        return len(_quantile_edges(reference, bins)) + 1
     return len(np.unique(reference.astype(str)))
 
 
@@ -458,7 +469,7 @@ class ShadowAgreementGate(Gate):
             return _skipped(self, "agreement", "no rows scored by both the candidate and production")
         agree, n = pairs
         low, high = wilson_bounds(agree, n, z=z_of(self.alpha))
-        verdict = FAIL if high < self.min_agreement else PASS if low >= self.min_agreement else WAIT
+        verdict = _judge_min(low, high, self.min_agreement)
         return _verdict(
             self,
             verdict,

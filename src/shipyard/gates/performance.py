@@ -9,7 +9,7 @@ production model yet they are skipped (the absolute limits still apply).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Self
 
 from shipyard.core.params import NONE, Interval
 from shipyard.core.results import CheckResult, Reason, Status
@@ -86,7 +86,7 @@ class PerformanceGate(Gate):
         self.samples = samples
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any], *, label: str | None = None) -> Gate:
+    def from_params(cls, params: Mapping[str, Any], *, label: str | None = None) -> Self:
         gate = super().from_params(params, label=label)
         require_any(f"gate '{label or cls.type_name}'", params, [*_LIMITS, *_RATIOS])
         return gate

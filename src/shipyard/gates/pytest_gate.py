@@ -15,6 +15,7 @@ import tempfile
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from shipyard.config.settings import MODEL_DIR_ENV
 from shipyard.core.params import STRING, Interval
@@ -165,7 +166,7 @@ class PytestGate(Gate):
             Status.PASSED, f"{counts} -> PASS", observed=rate, examples=outcomes.failing, evidence=evidence
         )
 
-    def _result(self, status: Status, message: str, **fields: object) -> CheckResult:
+    def _result(self, status: Status, message: str, **fields: Any) -> CheckResult:
         return CheckResult(
             check=self.type_name,
             status=status,

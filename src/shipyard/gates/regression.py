@@ -12,7 +12,7 @@ whose test could not have passed an acceptable candidate with probability
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -108,7 +108,7 @@ class NoRegressionGate(Gate):
         self.on_underpowered = on_underpowered
 
     @classmethod
-    def from_params(cls, params: Any, *, label: str | None = None) -> Gate:
+    def from_params(cls, params: Any, *, label: str | None = None) -> Self:
         gate = super().from_params(params, label=label)
         owner = f"gate '{label or cls.type_name}'"
         for key in ("metrics", "slices"):

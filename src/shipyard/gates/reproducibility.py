@@ -83,7 +83,7 @@ class _ComparisonGate(Gate):
                     for i in bad
                 ]
         evidence = {"rows": len(rows), "max_difference": worst, "tolerance": self.tolerance}
-        fields = {
+        fields: dict[str, Any] = {
             "subject": self.what,
             "observed": worst,
             "expected": f"<= {self.tolerance}",

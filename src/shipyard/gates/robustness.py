@@ -162,7 +162,7 @@ class RobustnessGate(Gate):
                 f"noise of {self.noise} std moved the score by more than {self.max_change} on "
                 f"{share:.1%} of {len(changes)} rows (allowed {self.max_violations:.1%})"
             )
-        fields = {"subject": "inputs", "evidence": evidence}
+        fields: dict[str, Any] = {"subject": "inputs", "evidence": evidence}
         if not problems:
             return CheckResult(
                 check=self.type_name,

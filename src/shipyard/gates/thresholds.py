@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 from shipyard.core.params import NONE, STRING, Interval
 from shipyard.core.results import CheckResult, Reason, Status
@@ -52,7 +52,7 @@ class MetricThresholdGate(Gate):
         self.max = max
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any], *, label: str | None = None) -> Gate:
+    def from_params(cls, params: Mapping[str, Any], *, label: str | None = None) -> Self:
         gate = super().from_params(params, label=label)
         _check_bounds(f"gate '{label or cls.type_name}'", params)
         return gate

@@ -14,7 +14,10 @@ import io
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 CANDIDATE = "#1f6feb"
 PRODUCTION = "#8c959f"
@@ -33,7 +36,11 @@ def _svg(figure: Any, name: str) -> str:
     import matplotlib
 
     buffer = io.StringIO()
-    rc = {"svg.fonttype": "none", "svg.hashsalt": f"shipyard-{name}", "font.family": "sans-serif"}
+    rc: dict[RcKeyType, Any] = {
+        "svg.fonttype": "none",
+        "svg.hashsalt": f"shipyard-{name}",
+        "font.family": "sans-serif",
+    }
     with matplotlib.rc_context(rc):
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = _XML_PROLOGUE.sub("", buffer.getvalue(), count=1)

@@ -47,7 +47,7 @@ def _comparisons(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def _bootstrap_evidence(results: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     """The `no_regression` evidence per metric (candidate and baseline values, interval)."""
-    found = {}
+    found: dict[str, Mapping[str, Any]] = {}
     for result in results:
         evidence = result.get("evidence") or {}
         if "candidate_value" in evidence and "interval_low" in evidence:

@@ -28,9 +28,9 @@ def retrain_lock(path: Path, *, purpose: str) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_holder(fd)
+            running = _read_holder(fd)
             raise BusyError(
-                f"A retrain is already running ({holder}); this one was not started. "
+                f"A retrain is already running ({running}); this one was not started. "
                 f"Wait for it to finish, or stop it (the lock {path} is released when its process exits)."
             ) from None
         holder = {

@@ -1,8 +1,9 @@
 """Prometheus metrics of one server, per model version and route, in their own registry.
 
 Per-row distributions (prediction scores, confidence) are counted in bulk with NumPy, one call
-per batch, straight into the histogram's buckets: observing thousands of rows one by one would
-cost more than the model.
+per batch: observing thousands of rows one by one would cost more than the model. The score
+histogram is therefore kept as plain counters (rows per bucket, sum of scores), which
+`prometheus_client` can add to by any amount, and rendered as one histogram at `/metrics`.
 
 With several worker processes (`shipyard serve --workers N`) the parent sets
 `PROMETHEUS_MULTIPROC_DIR` to a folder of its own before starting them, so every metric is
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from shipyard.serving.counters import ServerCounters
@@ -27,6 +28,10 @@ LABELS = ("model_version", "route")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 SCORE_BUCKETS = tuple(round(x, 1) for x in np.linspace(0.1, 1.0, 10))
+#: the `le` label of each score bucket, as Prometheus writes it, +Inf last
+_SCORE_LE = (*(str(bound) for bound in SCORE_BUCKETS), "+Inf")
+#: counters the score histogram is rendered from, never shown themselves
+_SCORE_ROWS, _SCORE_SUM = "shipyard_score_bucket_rows", "shipyard_score_sum"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _OUTCOMES = ("logged", "quarantined", "lost")
 
@@ -41,10 +46,12 @@ class _Families:
         yield from self.families
 
 
-def _totals(families: Iterable[Metric], name: str) -> dict[tuple[str, ...], float]:
-    """The `<name>_total` samples of a counter family, by label values."""
+def _totals(
+    families: Iterable[Metric], name: str, labels: tuple[str, ...] = LABELS
+) -> dict[tuple[str, ...], float]:
+    """The `<name>_total` samples of a counter family, by the values of `labels`."""
     return {
-        tuple(s.labels[k] for k in LABELS): s.value
+        tuple(s.labels[k] for k in labels): s.value
         for family in families
         if family.name == name
         for s in family.samples
@@ -61,6 +68,18 @@ def _mean_confidence(families: list[Metric]) -> GaugeMetricFamily:
         count = rows.get(labels, 0.0)
         mean.add_metric(list(labels), total / count if count else float("nan"))
     return mean
+
+
+def _score_histogram(families: list[Metric]) -> HistogramMetricFamily:
+    """The prediction-score histogram, from the per-bucket row counters and the score sum."""
+    histogram = HistogramMetricFamily(
+        "shipyard_prediction_score", "Distribution of prediction scores.", labels=LABELS
+    )
+    rows = _totals(families, _SCORE_ROWS, (*LABELS, "bucket"))
+    for labels, total in _totals(families, _SCORE_SUM).items():
+        cumulative = np.cumsum([rows.get((*labels, le), 0.0) for le in _SCORE_LE])
+        histogram.add_metric(list(labels), list(zip(_SCORE_LE, cumulative.tolist(), strict=True)), total)
+    return histogram
 
 
 class ServerMetrics:
@@ -106,10 +125,10 @@ class ServerMetrics:
             multiprocess_mode="max", registry=r,
         )  # fmt: skip
         self._served: set[tuple[str, str]] = set()
-        self.scores = Histogram(
-            "shipyard_prediction_score", "Distribution of prediction scores.", LABELS,
-            buckets=SCORE_BUCKETS, registry=r,
-        )  # fmt: skip
+        self.score_rows = Counter(
+            _SCORE_ROWS, "Scored rows per score bucket (not cumulative).", (*LABELS, "bucket"), registry=r
+        )
+        self.score_sum = Counter(_SCORE_SUM, "Sum of the finite prediction scores.", LABELS, registry=r)
         self.scored_rows = Counter("shipyard_scored_rows", "Rows scored.", LABELS, registry=r)
         self.confidence_sum = Counter(
             "shipyard_confidence_sum", "Sum of the top-class probability of scored rows.", LABELS, registry=r
@@ -140,12 +159,11 @@ class ServerMetrics:
         counts = np.bincount(
             np.searchsorted(SCORE_BUCKETS, finite, side="left"), minlength=len(SCORE_BUCKETS) + 1
         )
-        histogram = self.scores.labels(*labels)
         # Histogram.observe adds 1 to the first bucket whose bound is >= the value: add them all at once.
-        for bucket, count in zip(histogram._buckets, counts.tolist(), strict=True):
+        for le, count in zip(_SCORE_LE, counts.tolist(), strict=True):
             if count:
-                bucket.inc(count)
-        histogram._sum.inc(float(finite.sum()))
+                self.score_rows.labels(*labels, le).inc(count)
+        self.score_sum.labels(*labels).inc(float(finite.sum()))
         self.scored_rows.labels(*labels).inc(len(finite))
         if confidence is not None and len(confidence):
             self.confidence_sum.labels(*labels).inc(float(confidence.sum()))
@@ -174,5 +192,6 @@ class ServerMetrics:
             families = list(self.registry.collect())
         else:
             families = list(MultiProcessCollector(None, path=self.multiprocess_dir).collect())
-        families.append(_mean_confidence(families))
-        return generate_latest(_Families(families))  # type: ignore[arg-type]
+        shown = [family for family in families if family.name not in (_SCORE_ROWS, _SCORE_SUM)]
+        shown += [_score_histogram(families), _mean_confidence(families)]
+        return generate_latest(_Families(shown))

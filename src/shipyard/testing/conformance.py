@@ -26,6 +26,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -271,7 +272,7 @@ def gate_checks(gate: Gate | type[Gate]) -> Iterator[tuple[str, Callable[[], Non
     instance = _as_instance(gate)
     runs = Evaluations(instance)
     for check in CHECKS:
-        yield check.__name__, lambda check=check: check(instance, runs)
+        yield check.__name__, partial(check, instance, runs)
 
 
 def check_gate(gate: Gate | type[Gate], *, params: Mapping[str, Any] | None = None) -> None:

@@ -106,7 +106,7 @@ def _sibling_hint(missing: str) -> str:
     """` Did you mean 'pkg.train'?` when `missing` is a misspelt submodule of a package."""
     parent, _, child = missing.rpartition(".")
     package = sys.modules.get(parent)
-    if not parent or not hasattr(package, "__path__"):
+    if not parent or package is None or not hasattr(package, "__path__"):
         return ""
     siblings = [m.name for m in pkgutil.iter_modules(package.__path__)]
     close = difflib.get_close_matches(child, siblings, n=3)

@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import mlflow.pyfunc
 import pandas as pd
+from mlflow.pyfunc.model import PythonModel
 
 from shipyard.training.packaging import ESTIMATOR_ARTIFACT, Servable, load_servable, pyfunc_trust
 
 
-class ShipyardPyfunc(mlflow.pyfunc.PythonModel):
+class ShipyardPyfunc(PythonModel):
     """Serves a Shipyard model folder through MLflow with the same code as `load_servable`.
 
     MLflow has put the model's `code/` folder on `sys.path` before `load_context`,

@@ -16,7 +16,7 @@ import json
 import pickle  # only for the error `torch.load(weights_only=True)` raises; nothing is unpickled
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 
 __all__ = ["TorchClassifier", "TorchRegressor"]
 
-_CONSTRAINTS = {
-    "module": [OfType(Callable, "a callable (n_features, n_outputs) -> torch.nn.Module")],
+# collections.abc.Callable is a class isinstance accepts; mypy sees only the typing special form.
+_CALLABLE = cast(type, Callable)
+_CONSTRAINTS: dict[str, list[Any]] = {
+    "module": [OfType(_CALLABLE, "a callable (n_features, n_outputs) -> torch.nn.Module")],
     "epochs": [Interval(int, 1, None, closed="left")],
     "lr": [Interval(float, 0, None, closed="neither")],
     "batch_size": [Interval(int, 1, None, closed="left")],
