@@ -17,7 +17,7 @@ them and are still read (Wasserstein then falls back to the trapezoid rule).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -77,7 +77,9 @@ class NumericProfile:
         return merged_grid(self.quantiles, self.tail_quantiles)
 
 
-def merged_grid(quantiles: list[float], tail_quantiles: list[float]) -> tuple[np.ndarray, np.ndarray]:
+def merged_grid(
+    quantiles: Sequence[float] | np.ndarray, tail_quantiles: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
     """The evenly spaced quantiles and the tail ones (lower tail, then upper) merged by probability."""
     values = np.asarray(quantiles, dtype=np.float64)
     probs = np.linspace(0.0, 1.0, len(values))
