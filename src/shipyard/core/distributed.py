@@ -8,11 +8,15 @@ instance without the dashboard, and returns the `ray` module.
 from __future__ import annotations
 
 import os
+import socket
 from types import ModuleType
 
 from shipyard.errors import ConfigError, ServiceUnavailableError
 
 __all__ = ["connect_ray"]
+
+#: seconds to wait for the head node's port before giving up (Ray's own retries last minutes)
+CONNECT_TIMEOUT_S = 5.0
 
 
 def connect_ray(*, num_cpus: int | None = None) -> ModuleType:
@@ -26,6 +30,8 @@ def connect_ray(*, num_cpus: int | None = None) -> ModuleType:
         ) from exc
     if not ray.is_initialized():
         address = os.environ.get("RAY_ADDRESS") or None
+        if address is not None:
+            _probe(address)
         try:
             ray.init(
                 address=address,
@@ -43,3 +49,18 @@ def connect_ray(*, num_cpus: int | None = None) -> ModuleType:
                 "with --executor local."
             ) from exc
     return ray
+
+
+def _probe(address: str) -> None:
+    """Fail within `CONNECT_TIMEOUT_S` when the head at `address` (`host:port` or
+    `ray://host:port`) does not accept connections; `auto` and `local` are left to Ray."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ServiceUnavailableError(
+            f"Could not reach the Ray cluster at {address} (RAY_ADDRESS) within {CONNECT_TIMEOUT_S:g} s: "
+            f"{exc}. Check that its head node runs and is reachable, or run with --executor local."
+        ) from exc
