@@ -31,31 +31,19 @@ from shipyard.delivery.decision import ADVANCE, ROLLBACK, decide_step
 from shipyard.delivery.notify import Notification, WebhookNotifier
 from shipyard.delivery.state import Rollout, RolloutStore
 from shipyard.errors import AliasConflict, ConfigError, ModelVersionNotFound
-from shipyard.gates.base import Gate
-from shipyard.gates.catalog import build_gates
+from shipyard.gates.catalog import build_analysis
 from shipyard.gates.live import TRAFFIC_GATES
 from shipyard.serving import predlog
 from shipyard.serving.desired import DesiredState
 from shipyard.workspace.desired import DesiredLog, current, update
 
 if TYPE_CHECKING:
-    from shipyard.config.policy import GateConfig
     from shipyard.config.project import Project
     from shipyard.registry.store import ModelRegistry
     from shipyard.workspace.logs import LogLocation
 
 REJECTED = "rejected"
 _DEADLINES = {Reason.NO_DATA_DEADLINE.value, Reason.UNDECIDED_DEADLINE.value}
-
-
-def build_analysis(config: RolloutConfig, task: str) -> list[tuple[GateConfig, Gate]]:
-    """The analysis rules as gates, with errors naming `rollout.analysis[i]`."""
-    try:
-        return build_gates(config.analysis, task=task)
-    except ConfigError as exc:
-        raise ConfigError(
-            str(exc).replace("shipyard.yaml: gates[", "shipyard.yaml: rollout.analysis[")
-        ) from None
 
 
 def controller_id() -> str:

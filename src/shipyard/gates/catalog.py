@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from shipyard.config.policy import GateConfig
+from shipyard.config.policy import GateConfig, RolloutConfig
 from shipyard.core.results import CheckResult, Reason, Report, Severity, Status
 from shipyard.errors import ConfigError
 from shipyard.evaluation.metrics import check_metric_names
@@ -160,3 +160,13 @@ def run_gates(gates: Sequence[tuple[GateConfig, Gate]], ctx: GateContext) -> Rep
             )
         )
     return Report.of("gates", results)
+
+
+def build_analysis(config: RolloutConfig, task: str) -> list[tuple[GateConfig, Gate]]:
+    """The analysis rules as gates, with errors naming `rollout.analysis[i]`."""
+    try:
+        return build_gates(config.analysis, task=task)
+    except ConfigError as exc:
+        raise ConfigError(
+            str(exc).replace("shipyard.yaml: gates[", "shipyard.yaml: rollout.analysis[")
+        ) from None

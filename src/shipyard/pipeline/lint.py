@@ -16,7 +16,7 @@ def lint(project: Project, *, smoke: bool = False) -> None:
     Smoke reads only the committed sample, so a missing `data.source` does not stop it.
     """
     from shipyard.evaluation.metrics import check_metric_names
-    from shipyard.gates.catalog import build_gates
+    from shipyard.gates.catalog import build_analysis, build_gates
 
     policy = project.policy
     data = policy.data
@@ -41,8 +41,6 @@ def lint(project: Project, *, smoke: bool = False) -> None:
     _refuse_live_only(policy.gates)
     gates = build_gates(policy.gates, task=policy.task, project_root=project.root)
     if policy.rollout.analysis:
-        from shipyard.delivery.controller import build_analysis
-
         build_analysis(policy.rollout, policy.task)  # a typo in a live rule is found now, not mid-canary
     if project.schema_path.is_file():
         _check_columns(project)

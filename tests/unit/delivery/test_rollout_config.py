@@ -6,8 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from shipyard.config.policy import GateConfig, RolloutConfig
-from shipyard.delivery.controller import build_analysis
 from shipyard.errors import ConfigError
+from shipyard.gates.catalog import build_analysis
 
 
 def test_the_defaults_are_the_issue_s_steps_and_two_live_rules():
