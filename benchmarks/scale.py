@@ -149,6 +149,15 @@ def ray_pipeline(tmp: Path, quick: bool) -> dict[str, object]:
     }
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory since it started (VmHWM). Not `ru_maxrss`: Linux
+    keeps that across exec, so a child would report its parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def _drift_partition(folder: Path, index: int, rows: int, shifted: bool) -> None:
     """One partition of the drift data: 6 numeric and 2 categorical columns, `amount` doubled
     when `shifted`, written as one Parquet file."""
@@ -169,7 +178,6 @@ def drift_child(mode: str, folder: Path, profile: Path) -> None:
     `single` loads every row into one frame (the path for data that fits), `local` reads one
     partition at a time, `ray` summarises partitions as Ray tasks (peak RSS of the driver and,
     separately, of the Ray worker processes, which ran the tasks)."""
-    import resource
     import time
 
     import pandas as pd
@@ -192,11 +200,11 @@ def drift_child(mode: str, folder: Path, profile: Path) -> None:
     else:
         report = detect_drift(reference, open_partitions(folder), executor=mode)  # type: ignore[arg-type]
     out["seconds"] = time.perf_counter() - start
-    out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_mib"] = peak_rss_mib()
     if mode == "ray":
 
         def peak() -> tuple[int, float]:
-            return os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            return os.getpid(), peak_rss_mib()
 
         workers = dict(ray.get([ray.remote(peak).remote() for _ in range(16)]))
         out["worker_peak_mib"] = max(workers.values())
@@ -253,7 +261,6 @@ def validation_child(mode: str, folder: Path, schema_path: Path) -> None:
     digest of the report as JSON. `single` loads every row into one frame, `local` counts one
     partition at a time and merges the counts."""
     import hashlib
-    import resource
     import time
 
     import pandas as pd
@@ -271,7 +278,7 @@ def validation_child(mode: str, folder: Path, schema_path: Path) -> None:
         report = validate_partitions(open_partitions(folder), schema, **rules)
     seconds = time.perf_counter() - start
     digest = hashlib.sha256(report.to_json().encode()).hexdigest()[:16]
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mib()
     print(json.dumps({"mode": mode, "seconds": seconds, "peak_mib": peak, "report": digest}))
 
 
