@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -62,9 +63,16 @@ def measure(project: Path, body: Path, workers: int, seconds: float) -> dict[str
     port = free_port()
     proc = subprocess.Popen(
         [str(SHIPYARD), "serve", "--port", str(port), "--workers", str(workers)], cwd=project,
-        env=server_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=server_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        start_new_session=True,
     )  # fmt: skip
     try:
+        # the parent prints its "Serving ..." line once every worker is ready; /readyz answers as
+        # soon as the first one is, while the others may still be loading (and eating a core)
+        line = proc.stdout.readline() if proc.stdout else ""
+        if "Serving" not in line:
+            sys.exit(f"shipyard serve --workers {workers} did not start: {line!r}")
+        threading.Thread(target=proc.stdout.read, daemon=True).start()  # never let the pipe fill
         wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
         url = f"http://127.0.0.1:{port}/invocations"
         wrk(url, body, connections=CONNECTIONS, seconds=1)
