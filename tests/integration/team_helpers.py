@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from cli_helpers import REPO, Cli, write_tiny_project
 
 sys.path.insert(0, str(REPO / "scripts" / "services"))
@@ -82,3 +83,10 @@ class Proxy:
 
 
 __all__ = ["Proxy", "services", "team_clone", "team_yaml"]
+
+
+def use_s3(monkeypatch: pytest.MonkeyPatch, svc: services.Services) -> None:
+    """This test process reaches the services' S3 emulator (its endpoint and keys) as the CLI does."""
+    for name, value in svc.env().items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)

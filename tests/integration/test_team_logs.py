@@ -13,7 +13,7 @@ import httpx
 import pytest
 from cli_helpers import Cli, write_tiny_project
 from serve_helpers import Server, record
-from team_helpers import services, team_yaml
+from team_helpers import services, team_yaml, use_s3
 
 pytestmark = [pytest.mark.integration, pytest.mark.services]
 
@@ -30,9 +30,7 @@ def test_a_server_elsewhere_writes_through_s3_and_monitor_in_a_clone_counts_its_
     tmp_path: Path, team_services: services.Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     svc = team_services
-    for name, value in svc.env().items():
-        if name.startswith("AWS_"):
-            monkeypatch.setenv(name, value)
+    use_s3(monkeypatch, svc)
     a = Cli(_project(tmp_path / "a", svc))
     a("schema", "infer", check=0)
     a("run", check=0)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from cli_helpers import Cli, write_tiny_project
 from serve_helpers import Server, record
-from team_helpers import Proxy, services, team_clone, team_yaml
+from team_helpers import Proxy, services, team_clone, team_yaml, use_s3
 
 pytestmark = [pytest.mark.integration, pytest.mark.services]
 
@@ -171,9 +171,7 @@ def test_a_second_clone_reuses_the_stage_cache_through_s3(
     tmp_path: Path, team_services: services.Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     svc = team_services
-    for name, value in svc.env().items():
-        if name.startswith("AWS_"):
-            monkeypatch.setenv(name, value)
+    use_s3(monkeypatch, svc)
     shared = "state:\n  object_store: s3://shipyard-team/stage-cache\n"
     first = team_clone(tmp_path / "e", svc, "team-cache")
     second = team_clone(tmp_path / "f", svc, "team-cache")
