@@ -190,6 +190,9 @@ def start_mlflow(root: Path, postgres_port: int, s3_port: int, port: int | None 
         **os.environ,
         **AWS_KEYS,
         "MLFLOW_S3_ENDPOINT_URL": f"http://127.0.0.1:{s3_port}",
+        # MLflow 3 starts ~7 job-runner processes (huey consumers, ~240 MB each) for server-side
+        # jobs Shipyard never submits: on a 2-core CI machine they only cost start-up and memory.
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     log = root / f"mlflow-{port}.log"
