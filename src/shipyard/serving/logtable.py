@@ -160,11 +160,11 @@ class LogSchema:
         }
         self.classes.update(dict.fromkeys(c for rec in records for c in (rec.get("proba") or {})))
         for name in self.classes:
-            values = chain.from_iterable(
+            probas = chain.from_iterable(
                 (rec.get("proba") or {}).get(name) or repeat(None, c)
                 for rec, c in zip(records, counts, strict=True)
             )
-            columns[P.PROBA_PREFIX + name] = pa.array(list(values), pa.float64())
+            columns[P.PROBA_PREFIX + name] = pa.array(list(probas), pa.float64())
         raw: dict[int, dict[str, Any]] = {}
         names = list(self.kinds) + [
             k for k in dict.fromkeys(k for rec in records for k in rec["inputs"]) if k not in self.kinds
