@@ -23,14 +23,41 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from itertools import chain, repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import orjson
 
 from shipyard.data.schema import ColumnSchema, Schema
 from shipyard.serving import predlog as P
 
+if TYPE_CHECKING:
+    import numpy as np
+
 _INT64 = (-(2**63), 2**63 - 1)
+
+
+class PredictionRecord(TypedDict):
+    """One model call's rows on one route (see the module docstring): NumPy arrays as `scoring`
+    builds it, lists once read back from the write-ahead log."""
+
+    version: str
+    route: str
+    status: str  # ok, error
+    error: str | None
+    latency_ms: float
+    batch_rows: int
+    requests: list[list[Any]]  # [request_id, rows, arrived_epoch_s] per request
+    inputs: dict[str, list[Any]]
+    prediction: np.ndarray | list[Any] | None
+    score: np.ndarray | list[float] | None
+    proba: dict[str, np.ndarray] | dict[str, list[float]] | None
+
+
+class FeedbackRecord(TypedDict):
+    """One `/feedback` request: when it came (epoch s), and its labels (see `FeedbackLayout`)."""
+
+    ts: float
+    labels: list[tuple[str, int, str]]  # [request_id, row, label]; lists once read back
 
 
 def _is_float(v: Any) -> bool:
@@ -110,29 +137,31 @@ class LogSchema:
         self.classes: dict[str, None] = {}  # every class seen: its proba_ column stays in later parts
 
     @staticmethod
-    def tally(record: dict[str, Any]) -> tuple[str, int]:
+    def tally(record: PredictionRecord) -> tuple[str, int]:
         """The version that scored a record's rows, and how many it scored."""
         return record["version"], sum(r[1] for r in record["requests"])
 
     def input_type(self, name: str) -> Any:
         return _arrow_type(self.kinds[name])
 
-    def to_table(self, records: Sequence[dict[str, Any]]) -> Any:
+    def to_table(self, records: Sequence[PredictionRecord]) -> Any:
         """One `pyarrow.Table` of every row of `records` (see the module docstring)."""
         import pyarrow as pa
 
         counts = [sum(r[1] for r in rec["requests"]) for rec in records]
         n = sum(counts)
 
-        def per_record(key: str) -> list[Any]:
+        def per_record(
+            key: Literal["version", "route", "status", "error", "latency_ms", "batch_rows"],
+        ) -> list[Any]:
             return list(
                 chain.from_iterable(repeat(rec[key], c) for rec, c in zip(records, counts, strict=True))
             )
 
-        def per_row(key: str) -> list[Any]:
+        def per_row(key: Literal["prediction", "score"]) -> list[Any]:
             return list(
                 chain.from_iterable(
-                    rec[key] if rec.get(key) is not None else repeat(None, c)
+                    given if (given := rec.get(key)) is not None else repeat(None, c)
                     for rec, c in zip(records, counts, strict=True)
                 )
             )
@@ -246,11 +275,11 @@ class FeedbackLayout:
     row, label], ...]}`; its rows are counted under no version ("")."""
 
     @staticmethod
-    def tally(record: dict[str, Any]) -> tuple[str, int]:
+    def tally(record: FeedbackRecord) -> tuple[str, int]:
         return "", len(record["labels"])
 
     @staticmethod
-    def to_table(records: Sequence[dict[str, Any]]) -> Any:
+    def to_table(records: Sequence[FeedbackRecord]) -> Any:
         import pyarrow as pa
 
         labels = [(item, rec["ts"]) for rec in records for item in rec["labels"]]

@@ -23,6 +23,7 @@ import orjson
 
 from shipyard.serving import predlog as P
 from shipyard.serving.counters import ServerCounters
+from shipyard.serving.logtable import PredictionRecord
 from shipyard.serving.metrics import ServerMetrics
 from shipyard.serving.models import LoadedModel, ModelHolder
 from shipyard.serving.payload import MISSING, Rows
@@ -99,7 +100,7 @@ class Scorer:
         holder: ModelHolder,
         validator: RequestValidator,
         metrics: ServerMetrics,
-        log: SegmentLog | None,
+        log: SegmentLog[PredictionRecord] | None,
         counters: ServerCounters,
         *,
         max_shadow_backlog: int = 8,
@@ -235,11 +236,11 @@ def _inputs(parts: list[Rows]) -> dict[str, list[Any]]:
     }
 
 
-def log_record(version: str, route: str, group: list[Job], scored: _Scored) -> dict[str, Any]:
+def log_record(version: str, route: str, group: list[Job], scored: _Scored) -> PredictionRecord:
     """One model call's rows on one route as a prediction-log record (see `logtable`)."""
     ok = scored.prediction is not None and scored.score is not None
     rows = sum(job.rows.n for job in group)
-    record: dict[str, Any] = {
+    record: PredictionRecord = {
         "version": version,
         "route": route,
         "status": "ok" if ok else "error",
