@@ -141,7 +141,7 @@ class AuditEvent:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
-def _rollout(row: Any) -> Rollout:
+def _rollout(row: sa.RowMapping) -> Rollout:
     return Rollout(
         id=row["id"],
         model=row["model"],
