@@ -16,20 +16,22 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 
 from shipyard.serving import predlog as P
 from shipyard.serving.counters import ServerCounters
-from shipyard.serving.logtable import PredictionRecord
 from shipyard.serving.metrics import ServerMetrics
 from shipyard.serving.models import LoadedModel, ModelHolder
 from shipyard.serving.payload import MISSING, Rows
 from shipyard.serving.prediction_log import SegmentLog
 from shipyard.serving.routing import CANARY, PRODUCTION, SHADOW, route_for
 from shipyard.serving.validation import RequestValidator, batch_frame
+
+if TYPE_CHECKING:
+    from shipyard.serving.logtable import PredictionRecord
 
 logger = logging.getLogger(__name__)
 
