@@ -32,6 +32,7 @@ from shipyard.serving import predlog as P
 
 if TYPE_CHECKING:
     import numpy as np
+    import pyarrow as pa
 
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -103,7 +104,7 @@ def _kind(column: ColumnSchema) -> str:
     return _category_kind(column.categories) if column.dtype == "category" else column.dtype
 
 
-def _arrow_type(kind: str) -> Any:
+def _arrow_type(kind: str) -> pa.DataType:
     import pyarrow as pa
 
     return {
@@ -141,10 +142,10 @@ class LogSchema:
         """The version that scored a record's rows, and how many it scored."""
         return record["version"], sum(r[1] for r in record["requests"])
 
-    def input_type(self, name: str) -> Any:
+    def input_type(self, name: str) -> pa.DataType:
         return _arrow_type(self.kinds[name])
 
-    def to_table(self, records: Sequence[PredictionRecord]) -> Any:
+    def to_table(self, records: Sequence[PredictionRecord]) -> pa.Table:
         """One `pyarrow.Table` of every row of `records` (see the module docstring)."""
         import pyarrow as pa
 
@@ -215,7 +216,7 @@ class LogSchema:
         columns[P.INPUT_RAW] = pa.array([_json(raw[i]) if i in raw else None for i in range(n)], pa.string())
         return pa.table(columns)
 
-    def _typed(self, name: str, values: list[Any], raw: dict[int, dict[str, Any]]) -> Any:
+    def _typed(self, name: str, values: list[Any], raw: dict[int, dict[str, Any]]) -> pa.Array:
         """The column of `name` in its fixed type; values that do not fit go to `raw`."""
         import pyarrow as pa
 
@@ -243,7 +244,7 @@ class LogSchema:
         return pa.array(values, _arrow_type(kind))
 
 
-def _datetimes(name: str, values: list[Any], raw: dict[int, dict[str, Any]]) -> Any:
+def _datetimes(name: str, values: list[Any], raw: dict[int, dict[str, Any]]) -> pa.Array:
     """ISO 8601 text as naive UTC timestamps; text that is not (e.g. '2026-W01-1') goes to `raw`."""
     import numpy as np
     import pandas as pd
@@ -279,7 +280,7 @@ class FeedbackLayout:
         return "", len(record["labels"])
 
     @staticmethod
-    def to_table(records: Sequence[FeedbackRecord]) -> Any:
+    def to_table(records: Sequence[FeedbackRecord]) -> pa.Table:
         import pyarrow as pa
 
         labels = [(item, rec["ts"]) for rec in records for item in rec["labels"]]

@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from shipyard.errors import ServingError
 from shipyard.serving import predlog as P
@@ -40,6 +40,9 @@ from shipyard.serving.part_upload import OUTBOX, PartUploader
 from shipyard.serving.predlog import RETRY_DELAYS_S
 from shipyard.serving.wal import encode, read_segment
 from shipyard.workspace.logs import LogLocation
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +63,7 @@ _Record_contra = TypeVar("_Record_contra", bound=Mapping[str, Any], contravarian
 class Layout(Protocol[_Record_contra]):
     """How a log's records become rows: a table of them, and whose rows a record holds."""
 
-    def to_table(self, records: Sequence[_Record_contra]) -> Any:
+    def to_table(self, records: Sequence[_Record_contra]) -> pa.Table:
         """One `pyarrow.Table` of every row of `records`."""
         ...
 

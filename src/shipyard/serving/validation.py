@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import math
 from itertools import chain
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from shipyard.core.results import Reason
 from shipyard.data.schema import ColumnSchema, Schema
 from shipyard.serving.payload import MISSING, Rows
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_EXAMPLES = 5
 MAX_SHOWN_CHARS = 64
@@ -246,7 +249,7 @@ class RequestValidator:
         return problems
 
 
-def batch_frame(validator: RequestValidator, parts: list[Rows]) -> Any:
+def batch_frame(validator: RequestValidator, parts: list[Rows]) -> pd.DataFrame:
     """One pandas frame of every row of `parts`, columns in schema order, dtypes of the schema."""
     import numpy as np
     import pandas as pd
