@@ -246,7 +246,7 @@ def analyse(
         traffic=traffic,
     )
     by_label = {id(g): r for g, r in _labelled(window, gates, ok_candidate, classes, baseline_since, scorer)}
-    results = []
+    results: list[CheckResult] = []
     for config, gate in gates:
         if config.type in TRAFFIC_GATES:
             results += run_gates([(config, gate)], context).results

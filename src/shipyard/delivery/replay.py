@@ -23,10 +23,13 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from shipyard.errors import ConfigError
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def check_loopback(url: str) -> str:
@@ -177,7 +180,7 @@ async def _replay(plan: ReplayPlan, records: list[dict[str, Any]], labels: list[
 
 
 async def _one(
-    client: Any,
+    client: httpx.AsyncClient,
     url: str,
     plan: ReplayPlan,
     records: list[dict[str, Any]],

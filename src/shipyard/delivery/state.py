@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 import sqlalchemy as sa
 
@@ -78,8 +78,18 @@ def now() -> datetime:
     return utc_now()
 
 
+@overload
+def _utc(when: datetime) -> datetime: ...
+@overload
+def _utc(when: None) -> None: ...
 def _utc(when: datetime | None) -> datetime | None:
     return None if when is None else from_db(when)
+
+
+def _inserted_id(result: sa.CursorResult[Any]) -> int:
+    """The primary key a single-row INSERT just wrote."""
+    # SQLAlchemy types the key Optional (None after an executemany); one row always has one
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 @dataclass(frozen=True)
@@ -131,7 +141,7 @@ class AuditEvent:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
-def _rollout(row: Any) -> Rollout:
+def _rollout(row: sa.RowMapping) -> Rollout:
     return Rollout(
         id=row["id"],
         model=row["model"],
@@ -190,7 +200,7 @@ class RolloutStore:
         }
         try:
             with self._engine.begin() as conn:
-                rollout_id = conn.execute(ROLLOUTS.insert().values(**values)).inserted_primary_key[0]
+                rollout_id = _inserted_id(conn.execute(ROLLOUTS.insert().values(**values)))
                 self._append(conn, rollout_id, actor, "start", 0, reason, evidence, at)
         except sa.exc.IntegrityError:
             running = self.active(model, environment)
@@ -275,7 +285,7 @@ class RolloutStore:
                     evidence=json.dumps(evidence, sort_keys=True, default=str),
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return _inserted_id(result)
 
     def incidents(self, rollout_id: int) -> list[dict[str, Any]]:
         query = sa.select(INCIDENTS).where(INCIDENTS.c.rollout_id == rollout_id).order_by(INCIDENTS.c.id)

@@ -17,12 +17,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from shipyard.config.policy import ConceptConfig
 from shipyard.evaluation.outputs import ModelOutputs
+
+if TYPE_CHECKING:
+    from river.base import DriftDetector
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def error_stream(task: str, y_true: Sequence[Any], y_pred: Sequence[Any]) -> np.
     return (np.asarray(y_true).astype(str) != np.asarray(y_pred).astype(str)).astype(np.float64)
 
 
-def make_detectors(config: ConceptConfig) -> dict[str, Any]:
+def make_detectors(config: ConceptConfig) -> dict[str, DriftDetector]:
     """Fresh river detectors with the configured parameters."""
     from river import drift
 

@@ -28,7 +28,7 @@ Examples:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from shipyard.data.partitions import Executor, PartitionedData, open_partitions
 from shipyard.data.profile import (
     PREDICTION,
     CategoricalProfile,
+    ColumnKind,
     NumericProfile,
     Profile,
     as_datetime_profile,
@@ -58,7 +59,13 @@ from shipyard.data.profile import (
 from shipyard.monitoring.base import DriftResult, proportions, rise_p_value
 from shipyard.monitoring.categorical import CATEGORICAL_TESTS, CategoricalSummary, aligned_counts
 from shipyard.monitoring.numeric import NUMERIC_TESTS, NumericAccumulator, NumericReference, NumericSummary
-from shipyard.monitoring.partitioned import profile_partitions, summarise, summarise_partitions
+from shipyard.monitoring.partitioned import (
+    ColumnReference,
+    profile_partitions,
+    summarise,
+    summarise_partitions,
+)
+from shipyard.monitoring.sketches import ColumnSummary
 from shipyard.monitoring.sources import BATCH_ROWS, Source, TableSource, open_source
 from shipyard.monitoring.verdicts import DriftReport, FeatureDrift, benjamini_hochberg, thresholds_for
 
@@ -134,7 +141,7 @@ def _adjust(features: list[FeatureDrift]) -> None:
 
 
 def _plan(
-    kinds: dict[str, str], current: pa.Schema, config: MonitoringConfig
+    kinds: Mapping[str, ColumnKind], current: pa.Schema, config: MonitoringConfig
 ) -> tuple[list[FeatureDrift], list[str]]:
     """Which columns are compared; the others get their status (ignored, missing, type changed)."""
     skipped, compared = [], []
@@ -269,8 +276,7 @@ def _compare(
         detail={"reference": ref_nulls, "current": cur_nulls},
     )
     if ref.count and summary.count:
-        tests = CATEGORICAL_TESTS if kind == "categorical" else NUMERIC_TESTS
-        feature.results.update({t.name: t.compare(reference, summary) for t in tests})
+        feature.results.update(_distribution_tests(reference, summary))
         feature.p_value = feature.results["chi2" if kind == "categorical" else "ks"].p_value
     feature.plot = _plot(reference, summary)
     if isinstance(summary, NumericSummary):
@@ -278,11 +284,18 @@ def _compare(
     return feature
 
 
-def _plot(
-    reference: NumericReference | CategoricalProfile, current: NumericSummary | CategoricalSummary
-) -> dict:
+def _distribution_tests(reference: ColumnReference, current: ColumnSummary) -> dict[str, DriftResult]:
+    """Every built-in test of the column's kind, by name."""
+    if isinstance(reference, NumericReference) and isinstance(current, NumericSummary):
+        return {t.name: t.compare(reference, current) for t in NUMERIC_TESTS}
+    if isinstance(reference, CategoricalProfile) and isinstance(current, CategoricalSummary):
+        return {t.name: t.compare(reference, current) for t in CATEGORICAL_TESTS}
+    raise _mismatch(reference, current)
+
+
+def _plot(reference: ColumnReference, current: ColumnSummary) -> dict[str, Any]:
     """Aggregates for the report's reference-vs-current plot: never raw rows."""
-    if isinstance(reference, NumericReference):
+    if isinstance(reference, NumericReference) and isinstance(current, NumericSummary):
         p = reference.profile
         return {
             "edges": p.hist_edges,
@@ -291,10 +304,19 @@ def _plot(
             "mean": [p.mean, current.mean],
             "std": [p.std, current.std],
         }
-    names, table = aligned_counts(reference, current)
-    top = np.argsort(-(proportions(table[0]) + proportions(table[1])), kind="stable")[:PLOT_CATEGORIES]
-    return {
-        "categories": [names[i] for i in top],
-        "reference": proportions(table[0])[top].tolist(),
-        "current": proportions(table[1])[top].tolist(),
-    }
+    if isinstance(reference, CategoricalProfile) and isinstance(current, CategoricalSummary):
+        names, table = aligned_counts(reference, current)
+        top = np.argsort(-(proportions(table[0]) + proportions(table[1])), kind="stable")[:PLOT_CATEGORIES]
+        return {
+            "categories": [names[i] for i in top],
+            "reference": proportions(table[0])[top].tolist(),
+            "current": proportions(table[1])[top].tolist(),
+        }
+    raise _mismatch(reference, current)
+
+
+def _mismatch(reference: object, current: object) -> TypeError:
+    """A reference paired with the other kind's summary: a bug in the engine, never bad input."""
+    return TypeError(
+        f"A {type(reference).__name__} reference cannot be compared with a {type(current).__name__}."
+    )

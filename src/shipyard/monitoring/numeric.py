@@ -169,11 +169,15 @@ class _ExactCdfs:
     at_ends: np.ndarray  # True where the next value differs (ties resolved)
 
 
-def _exact_cdfs(reference: np.ndarray, summary: NumericSummary) -> _ExactCdfs:
+def _exact_cdfs(reference: NumericReference, summary: NumericSummary) -> _ExactCdfs | None:
+    """Both CDFs over the merged sorted values; None off the exact path (either side's values
+    not kept)."""
+    if reference.values is None or summary.values is None:
+        return None
     if summary.exact_cdfs is not None:
         return summary.exact_cdfs
-    n, m = len(reference), len(summary.values)
-    merged = np.concatenate([reference, summary.values])
+    n, m = len(reference.values), len(summary.values)
+    merged = np.concatenate([reference.values, summary.values])
     order = np.argsort(merged, kind="stable")  # two sorted runs: a linear merge
     widths = np.diff(merged[order])
     del merged  # temporaries go as soon as possible: at 10M rows each is 80-160 MB
@@ -196,10 +200,6 @@ def _profile_cdfs(
     return ref_below, ref_at, cur_below, cur_at
 
 
-def _exact(reference: NumericReference, current: NumericSummary) -> bool:
-    return reference.values is not None and current.values is not None
-
-
 class KolmogorovSmirnov:
     """Two-sample KS statistic (largest CDF gap) and its asymptotic p-value (scipy's 'asymp')."""
 
@@ -207,9 +207,9 @@ class KolmogorovSmirnov:
     kind: ClassVar[str] = "numeric"
 
     def compare(self, reference: NumericReference, current: NumericSummary) -> DriftResult:
-        exact = _exact(reference, current)
-        if exact:
-            cdfs = _exact_cdfs(reference.values, current)
+        cdfs = _exact_cdfs(reference, current)
+        exact = cdfs is not None
+        if cdfs is not None:
             statistic = float(np.max(np.abs(cdfs.diffs[cdfs.at_ends])))
         else:
             ref_below, ref_at, cur_below, cur_at = _profile_cdfs(reference, current)
@@ -241,9 +241,9 @@ class Wasserstein:
     kind: ClassVar[str] = "numeric"
 
     def compare(self, reference: NumericReference, current: NumericSummary) -> DriftResult:
-        exact = _exact(reference, current)
-        if exact:
-            cdfs = _exact_cdfs(reference.values, current)
+        cdfs = _exact_cdfs(reference, current)
+        exact = cdfs is not None
+        if cdfs is not None:
             distance = float(np.dot(np.abs(cdfs.diffs[:-1]), cdfs.widths))
         else:
             distance = _profile_wasserstein(reference, current)

@@ -14,12 +14,16 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
 from shipyard.data.profile import PREDICTION
 from shipyard.errors import ConfigError
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
 
 BATCH_ROWS = 1_000_000
 INPUT_PREFIX = "input."
@@ -130,7 +134,7 @@ class PredictionLogSource:
         names = [SCORE if c == PREDICTION else f"{INPUT_PREFIX}{c}" for c in columns]
         return ", ".join(f'"{n}" AS "{c}"' for n, c in zip(names, columns, strict=True))
 
-    def _query(self, columns: list[str] | None, limit: str = "") -> Any:
+    def _query(self, columns: list[str] | None, limit: str = "") -> duckdb.DuckDBPyRelation:
         import duckdb
 
         con = duckdb.connect()
@@ -165,7 +169,7 @@ class PredictionLogSource:
         return self._query([name]).to_arrow_table().column(0)
 
 
-def read_labelled(predictions: Path, feedback: Path, start: datetime, end: datetime) -> Any:
+def read_labelled(predictions: Path, feedback: Path, start: datetime, end: datetime) -> pd.DataFrame:
     """Production predictions made in [start, end) that have feedback, joined on (request_id, row),
     in prediction order: a pandas DataFrame (empty when either log is missing). A row's first
     label counts: the server refuses relabels, and one that slipped past it (another replica,

@@ -33,6 +33,8 @@ def guarded_protocol(header_timeout_s: float, max_header_bytes: int) -> type[Htt
             self._header_timer: asyncio.TimerHandle | None = None
             self._header_bytes = 0
 
+        # uvicorn's own connection_made narrows asyncio's BaseTransport (and ignores [override]):
+        # ours must take the same asyncio.Transport
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._arm()

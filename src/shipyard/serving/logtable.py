@@ -23,14 +23,42 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from itertools import chain, repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import orjson
 
 from shipyard.data.schema import ColumnSchema, Schema
 from shipyard.serving import predlog as P
 
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
 _INT64 = (-(2**63), 2**63 - 1)
+
+
+class PredictionRecord(TypedDict):
+    """One model call's rows on one route (see the module docstring): NumPy arrays as `scoring`
+    builds it, lists once read back from the write-ahead log."""
+
+    version: str
+    route: str
+    status: str  # ok, error
+    error: str | None
+    latency_ms: float
+    batch_rows: int
+    requests: list[list[Any]]  # [request_id, rows, arrived_epoch_s] per request
+    inputs: dict[str, list[Any]]
+    prediction: np.ndarray | list[Any] | None
+    score: np.ndarray | list[float] | None
+    proba: dict[str, np.ndarray] | dict[str, list[float]] | None
+
+
+class FeedbackRecord(TypedDict):
+    """One `/feedback` request: when it came (epoch s), and its labels (see `FeedbackLayout`)."""
+
+    ts: float
+    labels: list[tuple[str, int, str]]  # [request_id, row, label]; lists once read back
 
 
 def _is_float(v: Any) -> bool:
@@ -76,7 +104,7 @@ def _kind(column: ColumnSchema) -> str:
     return _category_kind(column.categories) if column.dtype == "category" else column.dtype
 
 
-def _arrow_type(kind: str) -> Any:
+def _arrow_type(kind: str) -> pa.DataType:
     import pyarrow as pa
 
     return {
@@ -110,29 +138,31 @@ class LogSchema:
         self.classes: dict[str, None] = {}  # every class seen: its proba_ column stays in later parts
 
     @staticmethod
-    def tally(record: dict[str, Any]) -> tuple[str, int]:
+    def tally(record: PredictionRecord) -> tuple[str, int]:
         """The version that scored a record's rows, and how many it scored."""
         return record["version"], sum(r[1] for r in record["requests"])
 
-    def input_type(self, name: str) -> Any:
+    def input_type(self, name: str) -> pa.DataType:
         return _arrow_type(self.kinds[name])
 
-    def to_table(self, records: Sequence[dict[str, Any]]) -> Any:
+    def to_table(self, records: Sequence[PredictionRecord]) -> pa.Table:
         """One `pyarrow.Table` of every row of `records` (see the module docstring)."""
         import pyarrow as pa
 
         counts = [sum(r[1] for r in rec["requests"]) for rec in records]
         n = sum(counts)
 
-        def per_record(key: str) -> list[Any]:
+        def per_record(
+            key: Literal["version", "route", "status", "error", "latency_ms", "batch_rows"],
+        ) -> list[Any]:
             return list(
                 chain.from_iterable(repeat(rec[key], c) for rec, c in zip(records, counts, strict=True))
             )
 
-        def per_row(key: str) -> list[Any]:
+        def per_row(key: Literal["prediction", "score"]) -> list[Any]:
             return list(
                 chain.from_iterable(
-                    rec[key] if rec.get(key) is not None else repeat(None, c)
+                    given if (given := rec.get(key)) is not None else repeat(None, c)
                     for rec, c in zip(records, counts, strict=True)
                 )
             )
@@ -160,11 +190,11 @@ class LogSchema:
         }
         self.classes.update(dict.fromkeys(c for rec in records for c in (rec.get("proba") or {})))
         for name in self.classes:
-            values = chain.from_iterable(
+            probas = chain.from_iterable(
                 (rec.get("proba") or {}).get(name) or repeat(None, c)
                 for rec, c in zip(records, counts, strict=True)
             )
-            columns[P.PROBA_PREFIX + name] = pa.array(list(values), pa.float64())
+            columns[P.PROBA_PREFIX + name] = pa.array(list(probas), pa.float64())
         raw: dict[int, dict[str, Any]] = {}
         names = list(self.kinds) + [
             k for k in dict.fromkeys(k for rec in records for k in rec["inputs"]) if k not in self.kinds
@@ -186,7 +216,7 @@ class LogSchema:
         columns[P.INPUT_RAW] = pa.array([_json(raw[i]) if i in raw else None for i in range(n)], pa.string())
         return pa.table(columns)
 
-    def _typed(self, name: str, values: list[Any], raw: dict[int, dict[str, Any]]) -> Any:
+    def _typed(self, name: str, values: list[Any], raw: dict[int, dict[str, Any]]) -> pa.Array:
         """The column of `name` in its fixed type; values that do not fit go to `raw`."""
         import pyarrow as pa
 
@@ -214,7 +244,7 @@ class LogSchema:
         return pa.array(values, _arrow_type(kind))
 
 
-def _datetimes(name: str, values: list[Any], raw: dict[int, dict[str, Any]]) -> Any:
+def _datetimes(name: str, values: list[Any], raw: dict[int, dict[str, Any]]) -> pa.Array:
     """ISO 8601 text as naive UTC timestamps; text that is not (e.g. '2026-W01-1') goes to `raw`."""
     import numpy as np
     import pandas as pd
@@ -246,11 +276,11 @@ class FeedbackLayout:
     row, label], ...]}`; its rows are counted under no version ("")."""
 
     @staticmethod
-    def tally(record: dict[str, Any]) -> tuple[str, int]:
+    def tally(record: FeedbackRecord) -> tuple[str, int]:
         return "", len(record["labels"])
 
     @staticmethod
-    def to_table(records: Sequence[dict[str, Any]]) -> Any:
+    def to_table(records: Sequence[FeedbackRecord]) -> pa.Table:
         import pyarrow as pa
 
         labels = [(item, rec["ts"]) for rec in records for item in rec["labels"]]

@@ -16,6 +16,7 @@ so the validator can report it with its row numbers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -36,7 +37,7 @@ MISSING = _Missing()
 class RequestError(Exception):
     """A request the server refuses: HTTP `status` and a JSON-ready `body`."""
 
-    def __init__(self, status: int, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, status: int, message: str, errors: Sequence[Mapping[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.body: dict[str, Any] = {"detail": message}

@@ -28,10 +28,10 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from shipyard.errors import ServingError
 from shipyard.serving import predlog as P
@@ -40,6 +40,9 @@ from shipyard.serving.part_upload import OUTBOX, PartUploader
 from shipyard.serving.predlog import RETRY_DELAYS_S
 from shipyard.serving.wal import encode, read_segment
 from shipyard.workspace.logs import LogLocation
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 logger = logging.getLogger(__name__)
 
@@ -53,19 +56,23 @@ def _part_for(log_dir: Path, segment: Path) -> Path:
     return log_dir / f"date={day:%Y-%m-%d}" / f"{segment.stem}.parquet"
 
 
-class Layout(Protocol):
+Record = TypeVar("Record", bound=Mapping[str, Any])  # `logtable.PredictionRecord`, `logtable.FeedbackRecord`
+_Record_contra = TypeVar("_Record_contra", bound=Mapping[str, Any], contravariant=True)
+
+
+class Layout(Protocol[_Record_contra]):
     """How a log's records become rows: a table of them, and whose rows a record holds."""
 
-    def to_table(self, records: list[dict[str, Any]]) -> Any:
+    def to_table(self, records: Sequence[_Record_contra]) -> pa.Table:
         """One `pyarrow.Table` of every row of `records`."""
         ...
 
-    def tally(self, record: dict[str, Any]) -> tuple[str, int]:
+    def tally(self, record: _Record_contra) -> tuple[str, int]:
         """The model version a record's rows are counted under, and how many rows it holds."""
         ...
 
 
-class SegmentLog:
+class SegmentLog(Generic[Record]):
     """Appends records durably and turns them into Parquet parts in the background.
 
     `shared`: the workspace's log location when it has an object store; the parts of this
@@ -76,7 +83,7 @@ class SegmentLog:
     def __init__(
         self,
         folder: str | Path,
-        layout: Layout,
+        layout: Layout[Record],
         counters: ServerCounters,
         *,
         flush_rows: int = 50_000,
@@ -119,7 +126,7 @@ class SegmentLog:
 
     # -- the request path -------------------------------------------------------------------
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: Record) -> None:
         """Write one record's line to the current segment (a single `write`), before the reply."""
         version, rows = self.layout.tally(record)
         try:
@@ -210,7 +217,7 @@ class SegmentLog:
         if part.exists():  # written before a crash, segment not yet deleted: never twice
             segment.unlink(missing_ok=True)
             return 0
-        records = read_segment(segment)
+        records: list[Record] = read_segment(segment)
         if versions is None:
             versions = Counter()
             for record in records:
@@ -233,7 +240,7 @@ class SegmentLog:
             return sum(versions.values())
         return self._quarantine(segment, versions, error)
 
-    def _write_part(self, records: list[dict[str, Any]], part: Path) -> None:
+    def _write_part(self, records: list[Record], part: Path) -> None:
         import pyarrow.parquet as pq
 
         table = self.layout.to_table(records)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -29,6 +29,9 @@ from shipyard.serving.payload import MISSING, Rows
 from shipyard.serving.prediction_log import SegmentLog
 from shipyard.serving.routing import CANARY, PRODUCTION, SHADOW, route_for
 from shipyard.serving.validation import RequestValidator, batch_frame
+
+if TYPE_CHECKING:
+    from shipyard.serving.logtable import PredictionRecord
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +102,7 @@ class Scorer:
         holder: ModelHolder,
         validator: RequestValidator,
         metrics: ServerMetrics,
-        log: SegmentLog | None,
+        log: SegmentLog[PredictionRecord] | None,
         counters: ServerCounters,
         *,
         max_shadow_backlog: int = 8,
@@ -235,11 +238,11 @@ def _inputs(parts: list[Rows]) -> dict[str, list[Any]]:
     }
 
 
-def log_record(version: str, route: str, group: list[Job], scored: _Scored) -> dict[str, Any]:
+def log_record(version: str, route: str, group: list[Job], scored: _Scored) -> PredictionRecord:
     """One model call's rows on one route as a prediction-log record (see `logtable`)."""
     ok = scored.prediction is not None and scored.score is not None
     rows = sum(job.rows.n for job in group)
-    record: dict[str, Any] = {
+    record: PredictionRecord = {
         "version": version,
         "route": route,
         "status": "ok" if ok else "error",

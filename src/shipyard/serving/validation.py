@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import math
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from shipyard.core.results import Reason
 from shipyard.data.schema import ColumnSchema, Schema
 from shipyard.serving.payload import MISSING, Rows
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_EXAMPLES = 5
 MAX_SHOWN_CHARS = 64
@@ -50,7 +53,19 @@ def shown(value: Any) -> Any:
     return value
 
 
-def _problem(name: str, rule: Reason, message: str, values: list[Any], rows: list[int]) -> dict[str, Any]:
+class FieldProblem(TypedDict):
+    """One rule one field of a request broke: a 422 body lists these under `errors`."""
+
+    field: str
+    rule: str  # a `Reason` code
+    value: Any  # the first offending value, as `shown`
+    values: list[Any]  # up to MAX_EXAMPLES of them
+    rows: list[int]  # their row numbers
+    count: int  # how many rows broke the rule
+    message: str
+
+
+def _problem(name: str, rule: Reason, message: str, values: list[Any], rows: list[int]) -> FieldProblem:
     shown_values = [shown(v) for v in values[:MAX_EXAMPLES]]
     return {
         "field": shown(name),
@@ -68,13 +83,13 @@ def _offenders(values: list[Any], bad: Any) -> tuple[list[Any], list[int]]:
     return [values[i] for i in rows], rows
 
 
-def _nested(name: str, values: list[Any]) -> list[dict[str, Any]]:
+def _nested(name: str, values: list[Any]) -> list[FieldProblem]:
     bad, rows = _offenders(values, lambda v: type(v) in _CONTAINERS)
     message = f"'{name}' must be a single value, not a list or an object."
     return [_problem(name, Reason.WRONG_DTYPE, message, bad, rows)] if rows else []
 
 
-def _out_of_dtype(name: str, family: str, values: list[Any]) -> list[dict[str, Any]]:
+def _out_of_dtype(name: str, family: str, values: list[Any]) -> list[FieldProblem]:
     """Numbers the model's dtype cannot hold: beyond int64 for int, non-finite or beyond float32."""
     low: float
     high: float
@@ -118,9 +133,9 @@ class RequestValidator:
         self._known = frozenset(self.names) | allow | ({schema.target} if schema else set())
         self._categories = {c.name: frozenset(c.categories) for c in columns if c.categories is not None}
 
-    def check(self, rows: Rows) -> list[dict[str, Any]]:
+    def check(self, rows: Rows) -> list[FieldProblem]:
         """Every problem of one request (empty when valid)."""
-        problems: list[dict[str, Any]] = []
+        problems: list[FieldProblem] = []
         if self.schema is None:
             for name, sent in rows.columns.items():
                 bad, where = _offenders(sent, lambda v: v is MISSING)
@@ -154,13 +169,13 @@ class RequestValidator:
             problems.extend(self._check_column(column, values))
         return problems
 
-    def _check_column(self, column: ColumnSchema, values: list[Any]) -> list[dict[str, Any]]:
+    def _check_column(self, column: ColumnSchema, values: list[Any]) -> list[FieldProblem]:
         name, family = column.name, column.dtype
         kinds = set(map(type, values))
         accepted = _ACCEPTED[family]
         if kinds.issubset(accepted):
             return self._check_values(column, values)
-        problems = []
+        problems: list[FieldProblem] = []
         if _MISSING_TYPE in kinds:
             bad, rows = _offenders(values, lambda v: v is MISSING)
             problems.append(_problem(name, Reason.MISSING_COLUMN, f"'{name}' is missing.", bad, rows))
@@ -181,9 +196,9 @@ class RequestValidator:
             problems.extend(self._check_values(column, present))
         return problems
 
-    def _check_values(self, column: ColumnSchema, values: list[Any]) -> list[dict[str, Any]]:
+    def _check_values(self, column: ColumnSchema, values: list[Any]) -> list[FieldProblem]:
         name, family = column.name, column.dtype
-        problems = []
+        problems: list[FieldProblem] = []
         if family in ("float", "int"):
             if float in set(map(type, values)):
                 bad, rows = _offenders(values, lambda v: isinstance(v, float) and not math.isfinite(v))
@@ -234,7 +249,7 @@ class RequestValidator:
         return problems
 
 
-def batch_frame(validator: RequestValidator, parts: list[Rows]) -> Any:
+def batch_frame(validator: RequestValidator, parts: list[Rows]) -> pd.DataFrame:
     """One pandas frame of every row of `parts`, columns in schema order, dtypes of the schema."""
     import numpy as np
     import pandas as pd

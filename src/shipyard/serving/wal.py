@@ -13,6 +13,7 @@ Examples:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def encode(record: dict[str, Any]) -> bytes:
+def encode(record: Mapping[str, Any]) -> bytes:
     """One write-ahead line for `record`."""
     try:
         line = orjson.dumps(record, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)
@@ -52,8 +53,9 @@ def encode(record: dict[str, Any]) -> bytes:
     return line + b"\n"
 
 
-def read_segment(path: Path) -> list[dict[str, Any]]:
-    """The complete records of a segment; a torn last line (the process died mid-write) is skipped."""
+def read_segment(path: Path) -> list[Any]:
+    """The complete records of a segment (as JSON decodes them); a torn last line (the process
+    died mid-write) is skipped."""
     records = []
     for line in path.read_bytes().split(b"\n"):
         if not line:

@@ -31,8 +31,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from multiprocessing.context import SpawnContext, SpawnProcess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shipyard.config.policy import ServingConfig
 from shipyard.errors import ServingError, ShipyardError
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from shipyard.config.project import Project
 
 logger = logging.getLogger(__name__)
+_Waitable = TypeVar("_Waitable", bound=Connection | int)
 
 #: seconds a worker has to load its models and open the port
 START_TIMEOUT_S = 300.0
@@ -132,7 +134,7 @@ def serve_workers(
             from shipyard.serving.feedback import KEY_ENV
 
             env = {MULTIPROC_ENV: metrics_dir, KEY_ENV: key.decode()}
-            started: list[tuple[Any, Connection]] = []
+            started: list[tuple[SpawnProcess, Connection]] = []
             try:
                 # The first worker alone: a registry store that does not exist yet is created once.
                 served = _start(context, spec, env, 1, started, stop)
@@ -149,11 +151,11 @@ def serve_workers(
 
 
 def _start(
-    context: Any,
+    context: SpawnContext,
     spec: WorkerSpec,
     env: dict[str, str],
     count: int,
-    started: list[tuple[Any, Connection]],
+    started: list[tuple[SpawnProcess, Connection]],
     stop: threading.Event,
 ) -> dict[str, Any] | None:
     """Start `count` more workers (added to `started`) and wait until they are ready."""
@@ -169,7 +171,9 @@ def _start(
     return _wait_ready(new, stop)
 
 
-def _wait_ready(started: list[tuple[Any, Connection]], stop: threading.Event) -> dict[str, Any] | None:
+def _wait_ready(
+    started: list[tuple[SpawnProcess, Connection]], stop: threading.Event
+) -> dict[str, Any] | None:
     """The model set of one of `started` once all are ready; None when stopped first; an error raised."""
     pending = {conn: process for process, conn in started}
     served: dict[str, Any] | None = None
@@ -179,8 +183,8 @@ def _wait_ready(started: list[tuple[Any, Connection]], stop: threading.Event) ->
             return None
         if time.monotonic() > deadline:
             raise ServingError(f"The workers did not start within {START_TIMEOUT_S:g} s.")
-        for conn in wait(list(pending), timeout=0.2):
-            process = pending.pop(conn)  # type: ignore[call-overload]
+        for conn in _ready(pending):
+            process = pending.pop(conn)
             try:
                 kind, payload = conn.recv()
             except EOFError:
@@ -195,12 +199,19 @@ def _wait_ready(started: list[tuple[Any, Connection]], stop: threading.Event) ->
     return served
 
 
-def _supervise(started: list[tuple[Any, Connection]], stop: threading.Event) -> None:
+def _ready(waiting: dict[_Waitable, Any]) -> list[_Waitable]:
+    """The keys of `waiting` (pipe ends or process sentinels) ready within 0.2 s, typed as the
+    keys: `multiprocessing.connection.wait` returns them typed as anything it accepts."""
+    ready = wait(list(waiting), timeout=0.2)
+    return [key for key in waiting if key in ready]
+
+
+def _supervise(started: list[tuple[SpawnProcess, Connection]], stop: threading.Event) -> None:
     """Wait for a stop signal; a worker that exits before it raises (the others are stopped)."""
     sentinels = {process.sentinel: process for process, _ in started}
     while not stop.is_set():
-        for sentinel in wait(list(sentinels), timeout=0.2):
-            process = sentinels[sentinel]  # type: ignore[index]
+        for sentinel in _ready(sentinels):
+            process = sentinels[sentinel]
             process.join()
             raise ServingError(
                 f"A server worker (pid {process.pid}) exited with code {process.exitcode}; stopping the "
@@ -208,11 +219,11 @@ def _supervise(started: list[tuple[Any, Connection]], stop: threading.Event) -> 
             )
 
 
-def _stop_all(processes: list[Any]) -> None:
+def _stop_all(processes: list[SpawnProcess]) -> None:
     """SIGTERM to each live worker, then wait for its graceful stop; kill it past `STOP_TIMEOUT_S`."""
     for process in processes:
         if process.is_alive():
-            os.kill(process.pid, signal.SIGTERM)
+            process.terminate()  # SIGTERM
     deadline = time.monotonic() + STOP_TIMEOUT_S
     for process in processes:
         process.join(max(0.0, deadline - time.monotonic()))
