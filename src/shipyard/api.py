@@ -197,7 +197,7 @@ def live_drift(
     """
     from shipyard.data.partitions import as_executor, is_partitioned, open_partitions
     from shipyard.monitoring.engine import detect_drift
-    from shipyard.monitoring.sources import PredictionLogSource, open_source
+    from shipyard.monitoring.sources import PredictionLogSource, open_source, parse_window
     from shipyard.serving.predlog import PREDICTIONS_DIR
 
     if reference is not None and version is not None:
@@ -209,8 +209,9 @@ def live_drift(
     if current is not None:
         source: Any = open_partitions(current) if is_partitioned(current) else open_source(Path(current))
     else:
-        log = workspace.logs.readable(PREDICTIONS_DIR)
-        source = PredictionLogSource.last(log, window or config.window)
+        span = window or config.window
+        log = workspace.logs.readable(PREDICTIONS_DIR, since=datetime.now(UTC) - parse_window(span))
+        source = PredictionLogSource.last(log, span)
         if not source.has_files:
             raise ConfigError(
                 f"The prediction log {_log_place(workspace, log)} holds no predictions yet. Serve the "
@@ -285,9 +286,9 @@ def live_performance(
     policy, config = workspace.project.policy, workspace.project.policy.monitoring
     span = window or config.window
     end = datetime.now(UTC)
-    logs = workspace.logs
+    logs, start = workspace.logs, end - parse_window(span)
     frame = read_labelled(
-        logs.readable(PREDICTIONS_DIR), logs.readable(FEEDBACK_DIR), end - parse_window(span), end
+        logs.readable(PREDICTIONS_DIR, since=start), logs.readable(FEEDBACK_DIR, since=start), start, end
     )
     if frame.empty:
         raise ConfigError(
