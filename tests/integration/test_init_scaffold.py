@@ -261,7 +261,9 @@ def test_a_merged_hand_edit_of_the_deploy_file_is_recorded_by_the_deploy_check(p
     )
     first = log.latest()
     assert first is not None and first.state.production == "1"
-    write_desired(deploy, DesiredState(model="customers", production="2", previous="1"), revision=first.number)
+    write_desired(
+        deploy, DesiredState(model="customers", production="2", previous="1"), revision=first.number
+    )
     ran = _run_job(repo, "shipyard-deploy.yml", "check-deploy-files", event="pull_request", env=team)
     assert ran[-1] == "Parse every deploy file" and log.latest() == first  # not merged yet
     _run_job(repo, "shipyard-deploy.yml", "check-deploy-files", event="push", env=team)
