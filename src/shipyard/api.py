@@ -180,7 +180,7 @@ def live_drift(
     *,
     window: str | None = None,
     current: str | Path | None = None,
-    reference: Path | None = None,
+    reference: str | Path | None = None,
     version: str | None = None,
     executor: str | None = None,
 ) -> DriftReport:
@@ -190,10 +190,11 @@ def live_drift(
     one partition at a time, in this process or as Ray tasks per `executor`), else the
     prediction log over `window` (default monitoring.window). `executor` defaults to the
     policy's `executor` where it has one, else `local`.
-    `reference`: a data file (exact statistics, or profiled when `current` is partitioned) or
-    profile JSON, else the stored profile of `version` (default `production`). `ConfigError`
-    when there is nothing to compare. The
-    prediction log is every server's partition (`workspace.logs`).
+    `reference`: a data file or folder (exact statistics, or profiled when `current` is
+    partitioned), an object-store prefix of Parquet partitions (profiled one partition at a
+    time), or profile JSON, else the stored profile of `version` (default `production`).
+    `ConfigError` when there is nothing to compare. The prediction log is every server's
+    partition (`workspace.logs`).
     """
     from shipyard.data.partitions import as_executor, is_partitioned, open_partitions
     from shipyard.monitoring.engine import detect_drift
@@ -233,12 +234,22 @@ def _log_place(workspace: Workspace, folder: Path) -> str:
     return f"{logs.prefix}/{folder.name} in the object store {logs.store.description}"
 
 
-def _drift_reference(workspace: Workspace, reference: Path | None, version: str | None) -> Any:
-    """A profile (stored with the version, or a JSON file) or reference data for exact statistics."""
+def _drift_reference(workspace: Workspace, location: str | Path | None, version: str | None) -> Any:
+    """A profile (stored with the version, or a JSON file), partitions in an object store, or
+    reference data for exact statistics."""
+    from shipyard.data.partitions import open_partitions
     from shipyard.data.profile import Profile
     from shipyard.errors import ModelVersionNotFound, RegistryError
 
-    if reference is not None:
+    if location is not None and "://" in str(location):
+        if str(location).lower().endswith(".json"):
+            raise ConfigError(
+                f"--reference {location}: a profile JSON is read from a local file. Download it "
+                "first, or give the s3:// prefix of the reference data's Parquet partitions."
+            )
+        return open_partitions(str(location))
+    if location is not None:
+        reference = Path(location)
         if reference.suffix.lower() == ".json":
             if not reference.is_file():
                 raise ConfigError(f"--reference: no such file: {reference}")

@@ -101,3 +101,30 @@ def test_validate_reads_an_s3_prefix_and_gives_the_report_of_one_file(lake, tmp_
     assert on_s3.stdout == one.stdout
     failed = [line.split()[3] for line in one.stdout.splitlines() if "FAILED" in line]
     assert failed == ["column_nulls", "duplicate_rows"], one.stdout
+
+
+def test_the_cli_takes_the_reference_from_an_s3_prefix(lake, tmp_path: Path) -> None:
+    cli = Cli(write_tiny_project(tmp_path / "tiny"))
+    data = pd.read_csv(cli.project / "data.csv")
+    reference = _upload(lake, data, "reference", tmp_path)
+    shifted = data.drop(columns="label").assign(x1=data.x1 + 1.0)
+    shifted.to_csv(cli.project / "shifted.csv", index=False)
+    same = data.drop(columns="label")
+    same.to_csv(cli.project / "same.csv", index=False)
+    current = _upload(lake, shifted, "current", tmp_path)
+    out = tmp_path / "d.json"
+    for args, code, drifted in (
+        (["--current", "shifted.csv"], 1, ["x1"]),  # s3 reference, local file: profiled reference
+        (["--current", current], 1, ["x1"]),  # both on s3
+        (["--current", "same.csv"], 0, []),
+    ):
+        cli("monitor", "drift", "--reference", reference, *args, "--json", str(out), check=code)
+        summary = json.loads(out.read_text())["summary"]
+        assert summary["columns_drifted"] == drifted, args
+        assert summary["reference"].startswith("profile of s3://lake/reference (5 partitions)")
+    for location, message in (
+        (f"s3://{BUCKET}/nothing", f"No data at s3://{BUCKET}/nothing"),
+        (f"s3://{BUCKET}/profile.json", "a profile JSON is read from a local file"),
+    ):
+        proc = cli("monitor", "drift", "--reference", location, "--current", "same.csv", check=2)
+        assert message in " ".join(proc.stderr.split()) and "Traceback" not in proc.stderr
