@@ -4,7 +4,6 @@ read through pyarrow.fs from an S3 emulator (moto's server, on 127.0.0.1), as fr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,36 +15,7 @@ from shipyard.data.partitions import open_partitions
 from shipyard.data.profile import build_profile
 from shipyard.monitoring.engine import detect_drift
 
-BUCKET = "lake"
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def lake(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch):
-    """A bucket on the emulator; the `AWS_*` variables pyarrow.fs and the CLI read point at it."""
-    import boto3
-
-    keys = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    for name, value in {**keys, "AWS_ENDPOINT_URL": s3_endpoint}.items():
-        monkeypatch.setenv(name, value)
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
-    if BUCKET not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
-        client.create_bucket(Bucket=BUCKET)
-    return client
+BUCKET = "lake"  # the bucket the `lake` fixture (conftest.py) creates
 
 
 def _upload(client, frame: pd.DataFrame, prefix: str, tmp: Path, parts: int = 5) -> str:
