@@ -47,39 +47,47 @@ class DesiredSource:
     def read(self) -> DesiredState | None:
         """The newest desired state, with the file and the log brought in step; None when neither
         holds one yet. A malformed file is reported and left alone, and the log's newest revision
-        is returned meanwhile. Blocking (file and database input/output)."""
+        is returned meanwhile (its `ConfigError` is raised when the log holds none). Blocking
+        (file and database input/output)."""
         from shipyard.workspace.desired import current
 
-        if self._file_readable():
+        problem = self._file_problem()
+        if problem is None:
             revision = current(self.path, self.log, actor=self.actor)
+        elif (revision := self.log.latest()) is None:
+            raise problem  # no revision to follow instead: the file's problem is the error
         else:
-            revision = self.log.latest()
+            self._report(problem)
         if revision is None:
             return None
         self.revision = revision.number
         return revision.state
 
-    def _file_readable(self) -> bool:
-        """Whether the deploy file (if any) parses; a change of verdict is logged once."""
+    def _file_problem(self) -> ConfigError | None:
+        """Why the deploy file cannot be read, or None (also without a file)."""
         if self.path is None or not self.path.is_file():
-            return True
+            return None
         try:
             read_desired(self.path)
         except ConfigError as exc:
-            message = str(exc).replace(str(self.path), self.path.name)  # /v1/models never shows paths
-            if message != self.file_error:
-                logger.error(
-                    "%s cannot be read, so it is not applied; following the state database's newest "
-                    "revision until it is fixed: %s",
-                    self.path,
-                    exc,
-                )
-            self.file_error = message
-            return False
+            return exc
         if self.file_error is not None:
             logger.warning("%s can be read again: reconciling it with the state database", self.path.name)
-        self.file_error = None
-        return True
+            self.file_error = None
+        return None
+
+    def _report(self, problem: ConfigError) -> None:
+        """Log a malformed file once per distinct problem; keep it for `/v1/models` (name, no path)."""
+        assert self.path is not None
+        message = str(problem).replace(str(self.path), self.path.name)
+        if message != self.file_error:
+            logger.error(
+                "%s cannot be read, so it is not applied; following the state database's newest "
+                "revision until it is fixed: %s",
+                self.path,
+                problem,
+            )
+        self.file_error = message
 
     def behind(self) -> bool:
         """Whether the log holds a revision newer than the last one seen. Blocking."""

@@ -10,6 +10,7 @@ import pytest
 from serving_fixtures import SCHEMA, model_set
 
 from shipyard.config.policy import ServingConfig
+from shipyard.errors import ConfigError
 from shipyard.serving.app import ServerState
 from shipyard.serving.desired import CanaryState, DesiredState, write_desired
 from shipyard.serving.follow import DesiredSource, reconcile
@@ -82,3 +83,12 @@ def test_a_malformed_deploy_file_is_reported_and_the_log_followed_until_it_is_fi
     assert source.revision == 3 and source.describe()["desired_file_error"] is None
     newest = log.latest()
     assert newest is not None and newest.state == fixed and "changed outside shipyard" in newest.reason
+
+
+def test_a_malformed_deploy_file_with_no_revision_to_follow_is_the_error(tmp_path: Path) -> None:
+    deploy = tmp_path / "production.yaml"
+    deploy.write_text("model: m\ncanary: {version: '2', weight: 3}\n")
+    source = DesiredSource(deploy, _log(tmp_path), "server")
+    with pytest.raises(ConfigError, match=r"production.yaml: canary.weight: Input should be less than"):
+        source.read()
+    assert deploy.read_text().startswith("model: m\ncanary:")
