@@ -11,6 +11,11 @@ Then `shipyard run` on fresh copies of the example with the local executor and w
 (Ray's workers start cold), then after a param change (train, evaluate, gate and register
 rerun on warm workers): Ray's overhead per stage is the extra wall time of that rerun per
 stage (target under 1 s).
+Then partitioned drift and batch validation, one child process per mode (peak memory).
+`--quick` (a smoke check of every part, under a minute on 2 free cores): the pipeline part
+runs first on 1,000 rows with a 20-iteration model, 20 latency samples and two gates, and
+its local project's version is the one served (no separate training); one 2 s round per
+server; drift and validation on 40k rows, the Ray drift child joining this process's Ray.
 Prints one JSON line last; `ratio` = rows/s with 2 workers / rows/s with 1.
 """
 
@@ -27,6 +32,7 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import yaml
 from _common import SHIPYARD, child_env, emit, fresh_project, generate
 from serve import free_port, server_env, stop, wait_ready, wrk
@@ -36,26 +42,39 @@ DRIFT_PARTS = 20
 DRIFT_MODES = ("single", "local", "ray")
 
 
-def trained_example(tmp: Path, quick: bool) -> tuple[Path, Path]:
-    """The fraud example trained and promoted (no gates), and a 100-row request body."""
+def trained_example(tmp: Path) -> Path:
+    """The fraud example on 20,000 rows, trained and registered without gates (in this process:
+    what `schema infer` and `run` do, without two CLI start-ups)."""
+    from shipyard.api import infer_project_schema
+    from shipyard.config.project import Project
+    from shipyard.pipeline.run import run_pipeline
+
     project = fresh_project(tmp)
     policy_file = project / "shipyard.yaml"
     policy = yaml.safe_load(policy_file.read_text())
     policy["gates"] = []
     policy_file.write_text(yaml.safe_dump(policy, sort_keys=False))
-    data = generate(3000 if quick else 20000, seed=0)
-    data.to_parquet(project / "data" / "transactions.parquet")
-    env = child_env()
-    for command in (["schema", "infer"], ["run"], ["promote", "1", "--to", "production"]):
-        done = subprocess.run([str(SHIPYARD), *command], cwd=project, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            sys.exit(f"shipyard {' '.join(command)} failed:\n{done.stdout}{done.stderr}")
+    generate(20000, seed=0).to_parquet(project / "data" / "transactions.parquet")
+    infer_project_schema(Project.load(project))
+    run_pipeline(Project.load(project))
+    return project
+
+
+def served_example(project: Path, tmp: Path) -> Path:
+    """Promote `project`'s newest version to production; a 100-row request body of its data."""
+    from shipyard.api import open_registry
+    from shipyard.config.project import Project
+
+    registry = open_registry(Project.load(project))
+    newest = max(registry.versions(), key=lambda v: int(v.version)).version
+    registry.promote(newest, "production", actor="benchmark", force=True, reason="only its serving is timed")
+    data = pd.read_parquet(project / "data" / "transactions.parquet")
     records = json.loads(
         data.drop(columns=["is_fraud"]).head(ROWS).to_json(orient="records", date_format="iso")
     )
     body = tmp / "body.json"
     body.write_text(json.dumps({"dataframe_records": records}))
-    return project, body
+    return body
 
 
 def measure(project: Path, body: Path, workers: int, seconds: float) -> dict[str, float]:
@@ -115,10 +134,12 @@ def ray_pipeline(tmp: Path, quick: bool) -> dict[str, object]:
         project = fresh_project(tmp / f"pipeline-{executor}")
         policy_file = project / "shipyard.yaml"
         policy = yaml.safe_load(policy_file.read_text())
-        if quick:
+        if quick:  # a small model, few latency samples and two cheap gates: the stages stay short
             policy["gates"] = [
                 g for g in policy["gates"] if g["type"] in ("metric_threshold", "output_contract")
             ]
+            policy["params"]["max_iter"] = 20
+            policy["evaluation"] = {"latency_samples": 20, "warmup": 2}
         policy_file.write_text(yaml.safe_dump(policy, sort_keys=False))
         generate(1000 if quick else 20000, seed=0).to_parquet(project / "data" / "transactions.parquet")
         infer_project_schema(Project.load(project))
@@ -181,6 +202,13 @@ def _drift_partition(folder: Path, index: int, rows: int, shifted: bool) -> None
     frame.to_parquet(folder / f"part-{index:02d}.parquet", index=False)
 
 
+def _running_ray() -> dict[str, str]:
+    """`RAY_ADDRESS` of the Ray instance this process runs, if any, for a child to join."""
+    if "ray" not in sys.modules or not sys.modules["ray"].is_initialized():
+        return {}
+    return {"RAY_ADDRESS": sys.modules["ray"].get_runtime_context().gcs_address}
+
+
 def drift_child(mode: str, folder: Path, profile: Path) -> None:
     """One drift run in this (child) process; prints wall seconds and peak RSS (MiB) as JSON.
     `single` loads every row into one frame (the path for data that fits), `local` reads one
@@ -222,12 +250,14 @@ def drift_child(mode: str, folder: Path, profile: Path) -> None:
 
 
 def partitioned_drift(quick: bool) -> dict[str, object]:
-    """Drift of 10M rows (200k with --quick) in 20 Parquet partitions against a stored profile: one
+    """Drift of 10M rows (40k with --quick) in 20 Parquet partitions against a stored profile: one
     process holding every row, one reading a partition at a time, and Ray tasks. Each mode runs in
-    its own child process, so its peak RSS is its own."""
+    its own child process, so its peak RSS is its own. With --quick the Ray child joins the Ray
+    instance this process started for the pipeline part, if any, instead of starting its own
+    (its workers' peak then includes the pipeline's stages)."""
     from shipyard.data.profile import build_profile
 
-    rows = 200_000 if quick else 10_000_000
+    rows = 40_000 if quick else 10_000_000
     per_part = rows // DRIFT_PARTS
     with tempfile.TemporaryDirectory() as tmp:
         folder, reference = Path(tmp) / "current", Path(tmp) / "reference"
@@ -243,7 +273,8 @@ def partitioned_drift(quick: bool) -> dict[str, object]:
         runs = {}
         for mode in DRIFT_MODES:
             command = [sys.executable, __file__, "--drift-child", mode, str(folder), str(profile)]
-            done = subprocess.run(command, capture_output=True, text=True, env=child_env())
+            env = child_env() | (_running_ray() if quick and mode == "ray" else {})
+            done = subprocess.run(command, capture_output=True, text=True, env=env)
             if done.returncode != 0:
                 sys.exit(f"drift mode {mode} failed:\n{done.stdout}{done.stderr}")
             runs[mode] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -291,14 +322,14 @@ def validation_child(mode: str, folder: Path, schema_path: Path) -> None:
 
 
 def partitioned_validation(quick: bool) -> dict[str, object]:
-    """Batch validation of 2M rows (100k with --quick) in 20 Parquet partitions, with duplicates
+    """Batch validation of 2M rows (40k with --quick) in 20 Parquet partitions, with duplicates
     copied from the first partitions into the last: one frame, and partitions counted in turn,
     each in its own child process."""
     import pandas as pd
 
     from shipyard.data.schema import infer_schema, write_schema
 
-    rows = 100_000 if quick else 2_000_000
+    rows = 40_000 if quick else 2_000_000
     per_part = rows // DRIFT_PARTS
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "batch"
@@ -337,7 +368,9 @@ def partitioned_validation(quick: bool) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 rounds of 3 s instead of 3 of 10 s")
+    parser.add_argument(
+        "--quick", action="store_true", help="1 round of 2 s instead of 3 of 10 s, and small data (< 1 min)"
+    )
     parser.add_argument("--drift-only", action="store_true", help="only the partitioned drift part")
     parser.add_argument("--validation-only", action="store_true", help="only the partitioned validation part")
     parser.add_argument("--drift-child", nargs=3, help=argparse.SUPPRESS)  # one drift mode, in a child
@@ -366,15 +399,21 @@ def main() -> None:
         drift = partitioned_drift(args.quick)
         emit({"benchmark": "scale_drift", "quick": args.quick, **drift, "ratio": drift["memory_ratio"]})
         return
-    seconds, rounds = (3.0, 2) if args.quick else (10.0, 3)
+    seconds, rounds = (2.0, 1) if args.quick else (10.0, 3)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
-        project, body = trained_example(Path(tmp), args.quick)
+        if args.quick:  # the pipeline part's local project is served: one training fewer
+            pipeline = ray_pipeline(Path(tmp), quick=True)
+            project = Path(tmp) / "pipeline-local" / "fraud"
+        else:
+            project = trained_example(Path(tmp))
+        body = served_example(project, Path(tmp))
         runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
         for _ in range(rounds):
             for workers in (1, 2):
                 runs[workers].append(measure(project, body, workers, seconds))
-        pipeline = ray_pipeline(Path(tmp), args.quick)
+        if not args.quick:
+            pipeline = ray_pipeline(Path(tmp), quick=False)
     load_after = os.getloadavg()
     rows_s = {w: statistics.median(r["rows_s"] for r in cells) for w, cells in runs.items()}
     ratio = rows_s[2] / rows_s[1] if rows_s[1] else float("nan")

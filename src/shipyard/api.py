@@ -180,7 +180,7 @@ def live_drift(
     *,
     window: str | None = None,
     current: str | Path | None = None,
-    reference: Path | None = None,
+    reference: str | Path | None = None,
     version: str | None = None,
     executor: str | None = None,
 ) -> DriftReport:
@@ -190,14 +190,15 @@ def live_drift(
     one partition at a time, in this process or as Ray tasks per `executor`), else the
     prediction log over `window` (default monitoring.window). `executor` defaults to the
     policy's `executor` where it has one, else `local`.
-    `reference`: a data file (exact statistics, or profiled when `current` is partitioned) or
-    profile JSON, else the stored profile of `version` (default `production`). `ConfigError`
-    when there is nothing to compare. The
-    prediction log is every server's partition (`workspace.logs`).
+    `reference`: a data file or folder (exact statistics, or profiled when `current` is
+    partitioned), an object-store prefix of Parquet partitions (profiled one partition at a
+    time), or profile JSON, else the stored profile of `version` (default `production`).
+    `ConfigError` when there is nothing to compare. The prediction log is every server's
+    partition (`workspace.logs`).
     """
     from shipyard.data.partitions import as_executor, is_partitioned, open_partitions
     from shipyard.monitoring.engine import detect_drift
-    from shipyard.monitoring.sources import PredictionLogSource, open_source
+    from shipyard.monitoring.sources import PredictionLogSource, open_source, parse_window
     from shipyard.serving.predlog import PREDICTIONS_DIR
 
     if reference is not None and version is not None:
@@ -209,8 +210,9 @@ def live_drift(
     if current is not None:
         source: Any = open_partitions(current) if is_partitioned(current) else open_source(Path(current))
     else:
-        log = workspace.logs.readable(PREDICTIONS_DIR)
-        source = PredictionLogSource.last(log, window or config.window)
+        span = window or config.window
+        log = workspace.logs.readable(PREDICTIONS_DIR, since=datetime.now(UTC) - parse_window(span))
+        source = PredictionLogSource.last(log, span)
         if not source.has_files:
             raise ConfigError(
                 f"The prediction log {_log_place(workspace, log)} holds no predictions yet. Serve the "
@@ -232,12 +234,22 @@ def _log_place(workspace: Workspace, folder: Path) -> str:
     return f"{logs.prefix}/{folder.name} in the object store {logs.store.description}"
 
 
-def _drift_reference(workspace: Workspace, reference: Path | None, version: str | None) -> Any:
-    """A profile (stored with the version, or a JSON file) or reference data for exact statistics."""
+def _drift_reference(workspace: Workspace, location: str | Path | None, version: str | None) -> Any:
+    """A profile (stored with the version, or a JSON file), partitions in an object store, or
+    reference data for exact statistics."""
+    from shipyard.data.partitions import open_partitions
     from shipyard.data.profile import Profile
     from shipyard.errors import ModelVersionNotFound, RegistryError
 
-    if reference is not None:
+    if location is not None and "://" in str(location):
+        if str(location).lower().endswith(".json"):
+            raise ConfigError(
+                f"--reference {location}: a profile JSON is read from a local file. Download it "
+                "first, or give the s3:// prefix of the reference data's Parquet partitions."
+            )
+        return open_partitions(str(location))
+    if location is not None:
+        reference = Path(location)
         if reference.suffix.lower() == ".json":
             if not reference.is_file():
                 raise ConfigError(f"--reference: no such file: {reference}")
@@ -285,9 +297,9 @@ def live_performance(
     policy, config = workspace.project.policy, workspace.project.policy.monitoring
     span = window or config.window
     end = datetime.now(UTC)
-    logs = workspace.logs
+    logs, start = workspace.logs, end - parse_window(span)
     frame = read_labelled(
-        logs.readable(PREDICTIONS_DIR), logs.readable(FEEDBACK_DIR), end - parse_window(span), end
+        logs.readable(PREDICTIONS_DIR, since=start), logs.readable(FEEDBACK_DIR, since=start), start, end
     )
     if frame.empty:
         raise ConfigError(

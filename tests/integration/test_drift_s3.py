@@ -4,7 +4,6 @@ read through pyarrow.fs from an S3 emulator (moto's server, on 127.0.0.1), as fr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,36 +15,7 @@ from shipyard.data.partitions import open_partitions
 from shipyard.data.profile import build_profile
 from shipyard.monitoring.engine import detect_drift
 
-BUCKET = "lake"
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def lake(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch):
-    """A bucket on the emulator; the `AWS_*` variables pyarrow.fs and the CLI read point at it."""
-    import boto3
-
-    keys = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    for name, value in {**keys, "AWS_ENDPOINT_URL": s3_endpoint}.items():
-        monkeypatch.setenv(name, value)
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
-    if BUCKET not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
-        client.create_bucket(Bucket=BUCKET)
-    return client
+BUCKET = "lake"  # the bucket the `lake` fixture (conftest.py) creates
 
 
 def _upload(client, frame: pd.DataFrame, prefix: str, tmp: Path, parts: int = 5) -> str:
@@ -101,3 +71,30 @@ def test_validate_reads_an_s3_prefix_and_gives_the_report_of_one_file(lake, tmp_
     assert on_s3.stdout == one.stdout
     failed = [line.split()[3] for line in one.stdout.splitlines() if "FAILED" in line]
     assert failed == ["column_nulls", "duplicate_rows"], one.stdout
+
+
+def test_the_cli_takes_the_reference_from_an_s3_prefix(lake, tmp_path: Path) -> None:
+    cli = Cli(write_tiny_project(tmp_path / "tiny"))
+    data = pd.read_csv(cli.project / "data.csv")
+    reference = _upload(lake, data, "reference", tmp_path)
+    shifted = data.drop(columns="label").assign(x1=data.x1 + 1.0)
+    shifted.to_csv(cli.project / "shifted.csv", index=False)
+    same = data.drop(columns="label")
+    same.to_csv(cli.project / "same.csv", index=False)
+    current = _upload(lake, shifted, "current", tmp_path)
+    out = tmp_path / "d.json"
+    for args, code, drifted in (
+        (["--current", "shifted.csv"], 1, ["x1"]),  # s3 reference, local file: profiled reference
+        (["--current", current], 1, ["x1"]),  # both on s3
+        (["--current", "same.csv"], 0, []),
+    ):
+        cli("monitor", "drift", "--reference", reference, *args, "--json", str(out), check=code)
+        summary = json.loads(out.read_text())["summary"]
+        assert summary["columns_drifted"] == drifted, args
+        assert summary["reference"].startswith("profile of s3://lake/reference (5 partitions)")
+    for location, message in (
+        (f"s3://{BUCKET}/nothing", f"No data at s3://{BUCKET}/nothing"),
+        (f"s3://{BUCKET}/profile.json", "a profile JSON is read from a local file"),
+    ):
+        proc = cli("monitor", "drift", "--reference", location, "--current", "same.csv", check=2)
+        assert message in " ".join(proc.stderr.split()) and "Traceback" not in proc.stderr

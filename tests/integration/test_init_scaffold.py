@@ -177,37 +177,43 @@ def test_a_wrong_target_is_named_with_a_suggestion(tmp_path: Path):
     assert "column 'churn' is not in the data. Did you mean 'churned'?" in " ".join(proc.stderr.split())
 
 
-def _hash_files_condition(condition: str, root: Path) -> bool:
-    """GitHub's `hashFiles('a', 'b') != ''` (the only `if:` form the PR workflow uses): true
-    when any pattern, relative to the repository root, matches a file."""
+def _condition(condition: str, root: Path, event: str) -> bool:
+    """The two `if:` forms the generated workflows use: GitHub's `hashFiles('a', 'b') != ''` (true
+    when any pattern, relative to the repository root, matches a file) and
+    `github.event_name == 'push'`."""
+    if match := re.fullmatch(r"github.event_name == '(\w+)'", condition.strip()):
+        return event == match[1]
     match = re.fullmatch(r"hashFiles\((.*)\) != ''", condition.strip())
     assert match, f"unexpected if: {condition}"
     patterns = re.findall(r"'([^']+)'", match[1])
     return any(path.is_file() for pattern in patterns for path in root.glob(pattern))
 
 
-def test_the_pr_workflow_steps_run_in_order_in_a_fresh_copy(project: Path, tmp_path: Path):
-    """Every shell step of shipyard-pr.yml, in order, as GitHub would run it (bash -eo pipefail,
-    the job's env and working directory), on a fresh copy of the generated project.
+def _run_job(
+    repo: Path, workflow_file: str, job_name: str, *, event: str, env: dict[str, str] | None = None
+) -> list[str]:
+    """Every shell step of one job, in order, as GitHub would run it (bash -eo pipefail, the
+    workflow's and job's env, the step's env, the working directory) on `repo`; `${{ … }}`
+    values become `ci-test` unless `env` gives them. The names of the steps that ran.
 
     Not run: the `uses:` steps (checkout is the copy; setup-python is this venv) and the pip
     line of the install step: this venv already holds Shipyard from this checkout with its
     dependencies, and installing the pinned source again would need the network. The rest of
     the install step (the check that Shipyard is installed) does run.
     """
-    copy = tmp_path / "repo"
-    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".shipyard", "shipyard-reports"))
-    workflow = yaml.safe_load((copy / ".github" / "workflows" / "shipyard-pr.yml").read_text())
-    job = workflow["jobs"]["validate"]
-    env = {**os.environ, **workflow["env"], "COLUMNS": "200", "NO_COLOR": "1"}
-    env.update({k: re.sub(r"\$\{\{[^}]*\}\}", "ci-test", v) for k, v in job["env"].items()})
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    env.pop("MLFLOW_TRACKING_URI", None)
-    workdir = copy / job["defaults"]["run"]["working-directory"]
+    workflow = yaml.safe_load((repo / ".github" / "workflows" / workflow_file).read_text())
+    job = workflow["jobs"][job_name]
+    workdir = repo / job["defaults"]["run"]["working-directory"]
     ran = []
     for step in job["steps"]:
-        if "uses" in step or ("if" in step and not _hash_files_condition(step["if"], copy)):
+        if "uses" in step or ("if" in step and not _condition(step["if"], repo, event)):
             continue
+        step_env = {**os.environ, **workflow["env"], "COLUMNS": "200", "NO_COLOR": "1"}
+        for values in (job.get("env", {}), step.get("env", {})):
+            step_env.update({k: re.sub(r"\$\{\{[^}]*\}\}", "ci-test", v) for k, v in values.items()})
+        step_env.pop("MLFLOW_TRACKING_URI", None)
+        step_env.update(env or {})
+        step_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{step_env['PATH']}"
         script = step["run"]
         if step["name"].startswith("Install"):
             assert "python -m pip install -r requirements.txt" in script
@@ -215,11 +221,52 @@ def test_the_pr_workflow_steps_run_in_order_in_a_fresh_copy(project: Path, tmp_p
         proc = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
             cwd=workdir,
-            env=env,
+            env=step_env,
             capture_output=True,
             text=True,
             timeout=300,
         )
         assert proc.returncode == 0, f"step {step['name']!r}: {proc.stdout}{proc.stderr}"
         ran.append(step["name"])
+    return ran
+
+
+def _fresh_copy(project: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "repo"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".shipyard", "shipyard-reports"))
+    return copy
+
+
+def test_the_pr_workflow_steps_run_in_order_in_a_fresh_copy(project: Path, tmp_path: Path):
+    """Every shell step of shipyard-pr.yml's job, as GitHub would run it, on a fresh copy of the
+    generated project (see `_run_job` for what is not run)."""
+    ran = _run_job(_fresh_copy(project, tmp_path), "shipyard-pr.yml", "validate", event="pull_request")
     assert [name.split(" ")[0] for name in ran] == ["Install", "Validate", "Smoke"]
+
+
+def test_a_merged_hand_edit_of_the_deploy_file_is_recorded_by_the_deploy_check(project: Path, tmp_path: Path):
+    """shipyard-deploy.yml's check-deploy-files job on a fresh copy: on a pull request it only
+    parses the deploy file; on the push of the merge it also runs `shipyard rollout sync`, so the
+    state database's newest revision is what git holds and `serve --desired` servers follow it."""
+    from shipyard.serving.desired import DesiredState, write_desired
+    from shipyard.workspace.desired import DesiredLog
+
+    repo = _fresh_copy(project, tmp_path)
+    team = {"SHIPYARD_STATE_URL": f"sqlite:///{tmp_path / 'team.db'}"}  # the shared state database
+    log = DesiredLog(team["SHIPYARD_STATE_URL"], "customers", "production")
+    deploy = repo / "deploy" / "production.yaml"
+    write_desired(deploy, DesiredState(model="customers", production="1"))
+    assert _run_job(repo, "shipyard-deploy.yml", "check-deploy-files", event="push", env=team)[-1] == (
+        "Record a merged hand edit as the newest desired state"
+    )
+    first = log.latest()
+    assert first is not None and first.state.production == "1"
+    write_desired(
+        deploy, DesiredState(model="customers", production="2", previous="1"), revision=first.number
+    )
+    ran = _run_job(repo, "shipyard-deploy.yml", "check-deploy-files", event="pull_request", env=team)
+    assert ran[-1] == "Parse every deploy file" and log.latest() == first  # not merged yet
+    _run_job(repo, "shipyard-deploy.yml", "check-deploy-files", event="push", env=team)
+    newest = log.latest()
+    assert newest is not None and newest.number == first.number + 1
+    assert (newest.state.production, newest.state.previous, newest.actor) == ("2", "1", "ci-test")

@@ -179,3 +179,32 @@ def test_a_missing_deploy_file_is_written_from_the_production_alias(project: Cli
         models = httpx.get(f"{server.url}/v1/models", timeout=10).json()
     assert read_desired(desired).production == "1"
     assert "1" in str(models)
+
+
+def test_a_malformed_deploy_file_blocks_no_newer_revision_and_is_applied_once_fixed(project: Cli) -> None:
+    from shipyard.serving.desired import DesiredState
+    from shipyard.workspace.desired import DesiredLog
+
+    root = Path(project.project)
+    desired = _deploy(root, "1")
+    log = DesiredLog(f"sqlite:///{root / '.shipyard' / 'shipyard.db'}", "tiny", "production")
+    with Server(root, ("--desired", str(desired))) as server:
+        _wait_for(server.url, lambda d: d["production"]["version"] == "1")
+        desired.write_text("model: tiny\nproduction: [\n")  # a hand edit gone wrong
+        _wait_for(server.url, lambda d: d["desired_file_error"] is not None)
+        newest = log.latest()
+        assert newest is not None
+        other = DesiredState(model="tiny", production="2", previous="1")
+        log.record(other, after=newest.number, actor="elsewhere", reason="a rollout on another machine")
+        described = _wait_for(server.url, lambda d: d["production"]["version"] == "2")
+        assert described["desired_revision"] == newest.number + 1
+        assert described["desired_file_error"].startswith("production.yaml: malformed YAML")
+        assert httpx.post(f"{server.url}/predict", json=[record(0)]).json()["model_version"] == "2"
+        desired.write_text("model: tiny\nproduction: '1'\n")  # fixed: recorded as the newest, applied
+        described = _wait_for(
+            server.url, lambda d: d["production"]["version"] == "1" and d["desired_file_error"] is None
+        )
+        assert described["desired_revision"] == newest.number + 2
+        code, err = server.stop()
+    assert code == 0, err
+    assert "production.yaml cannot be read, so it is not applied" in err and "can be read again" in err

@@ -136,3 +136,9 @@ def test_logs_stay_in_the_project_unless_an_object_store_shares_them(tmp_path: P
         "logs/demo/feedback/server=host-1-ab/date=2026-12-01/p.parquet"
     )
     assert shared.readable("predictions") == tmp_path / ".shipyard" / "logs-cache" / "demo" / "predictions"
+    assert shared.retention_days == 30.0  # state.logs_cache_days
+    policy = parse_policy({**BASE, "state": {"logs_cache_days": 3}})
+    assert (
+        Workspace.open(Project(tmp_path, policy), env={"SHIPYARD_OBJECT_STORE": "team"}).logs.retention_days
+        == 3
+    )

@@ -34,8 +34,11 @@ def drift(
         ),
     ] = None,
     reference: Annotated[
-        Path | None,
-        typer.Option(help="Reference data file (exact statistics) or profile JSON; default the version's."),
+        str | None,
+        typer.Option(
+            help="Reference data: a file or folder (exact statistics), an s3:// prefix of Parquet "
+            "partitions (profiled), or profile JSON; default the version's stored profile."
+        ),
     ] = None,
     version: VersionOption = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,

@@ -161,6 +161,12 @@ class StateConfig(_Section):
         "then none (.shipyard/cache only)",
     )
     lease_s: int = Field(600, ge=10, description="a shared lock not renewed for this long is free again")
+    logs_cache_days: float = Field(
+        30.0,
+        gt=0,
+        description="readers keep the object store's log parts in .shipyard/logs-cache this many days "
+        "(further back only while a reader's window asks for it)",
+    )
 
 
 class EnvironmentConfig(_Section):

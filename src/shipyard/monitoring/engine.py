@@ -93,7 +93,8 @@ def detect_drift(
     executor: Executor = "local",
 ) -> DriftReport:
     """Compare `current` with `reference` (a `Profile`, or data: exact) column by column; a
-    `PartitionedData` current is compared with the reference's profile, partition by partition.
+    `PartitionedData` current is compared with the reference's profile, partition by partition,
+    and a `PartitionedData` reference is profiled partition by partition first.
 
     `exclude` names reference columns not to compare (e.g. the target, absent from live inputs).
     `executor` says where the partitions of a `PartitionedData` are summarised (`local`, `ray`).
@@ -102,7 +103,7 @@ def detect_drift(
     source: Source | PartitionedData = current if isinstance(current, PartitionedData) else as_source(current)
     workers = workers or min(4, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        if isinstance(reference, Profile) or isinstance(source, PartitionedData):
+        if isinstance(reference, Profile | PartitionedData) or isinstance(source, PartitionedData):
             profile, described = _profile_of(reference, exclude, executor)
             features, rows = _from_profile(profile, source, config, pool, batch_rows, exclude, executor)
             exact = False

@@ -58,7 +58,7 @@ def evaluate_triggers(workspace: Workspace, *, now: datetime) -> list[TriggerRes
     if config.schedule:
         results.append(schedule_trigger(config.schedule, trained, now))
     if config.min_new_labels:
-        count = count_feedback(workspace.logs.readable(FEEDBACK_DIR), trained)
+        count = count_feedback(workspace.logs.readable(FEEDBACK_DIR, since=trained), trained)
         results.append(new_labels_trigger(count, config.min_new_labels))
     if config.on_drift:
         results.append(_drift(workspace))

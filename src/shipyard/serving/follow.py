@@ -7,7 +7,10 @@ the server converges on the newest revision, whichever machine recorded it, with
 `desired_poll_s` plus the time to load a version it has not loaded yet. A load that fails
 keeps the current models serving (`/v1/models` shows the error) until a newer revision.
 How file and log reconcile (the newest revision wins; a hand edit is recorded as the newest)
-is `shipyard.workspace.desired.current`.
+is `shipyard.workspace.desired.current`. A deploy file that cannot be read (malformed YAML, a
+bad key) blocks nothing: the server keeps following the log's newest revision, leaves the file
+as it is, and reports it (`desired_file_error` in `/v1/models`, an error in its log) until the
+file is fixed; the fixed file is then reconciled as any edit.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shipyard.serving.desired import DesiredState
+from shipyard.errors import ConfigError
+from shipyard.serving.desired import DesiredState, read_desired
 
 if TYPE_CHECKING:
     from shipyard.serving.app import ServerState
@@ -38,17 +42,52 @@ class DesiredSource:
     log: DesiredLog
     actor: str
     revision: int | None = None  # the newest revision this server has seen (applied or failed)
+    file_error: str | None = None  # why the deploy file cannot be read; the log is followed meanwhile
 
     def read(self) -> DesiredState | None:
         """The newest desired state, with the file and the log brought in step; None when neither
-        holds one yet. Blocking (file and database input/output)."""
+        holds one yet. A malformed file is reported and left alone, and the log's newest revision
+        is returned meanwhile (its `ConfigError` is raised when the log holds none). Blocking
+        (file and database input/output)."""
         from shipyard.workspace.desired import current
 
-        revision = current(self.path, self.log, actor=self.actor)
+        problem = self._file_problem()
+        if problem is None:
+            revision = current(self.path, self.log, actor=self.actor)
+        elif (revision := self.log.latest()) is None:
+            raise problem  # no revision to follow instead: the file's problem is the error
+        else:
+            self._report(problem)
         if revision is None:
             return None
         self.revision = revision.number
         return revision.state
+
+    def _file_problem(self) -> ConfigError | None:
+        """Why the deploy file cannot be read, or None (also without a file)."""
+        if self.path is None or not self.path.is_file():
+            return None
+        try:
+            read_desired(self.path)
+        except ConfigError as exc:
+            return exc
+        if self.file_error is not None:
+            logger.warning("%s can be read again: reconciling it with the state database", self.path.name)
+            self.file_error = None
+        return None
+
+    def _report(self, problem: ConfigError) -> None:
+        """Log a malformed file once per distinct problem; keep it for `/v1/models` (name, no path)."""
+        assert self.path is not None
+        message = str(problem).replace(str(self.path), self.path.name)
+        if message != self.file_error:
+            logger.error(
+                "%s cannot be read, so it is not applied; following the state database's newest "
+                "revision until it is fixed: %s",
+                self.path,
+                problem,
+            )
+        self.file_error = message
 
     def behind(self) -> bool:
         """Whether the log holds a revision newer than the last one seen. Blocking."""
@@ -61,6 +100,7 @@ class DesiredSource:
             "desired_file": None if self.path is None else self.path.name,
             "desired_environment": self.log.environment,
             "desired_revision": self.revision,
+            "desired_file_error": self.file_error,
         }
 
 

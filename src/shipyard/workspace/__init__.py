@@ -134,6 +134,7 @@ class Workspace:
             self.objects,
             f"logs/{self.model_name}",
             self.project.state_dir / "logs-cache" / self.model_name,
+            self.project.policy.state.logs_cache_days,
         )
 
     @property

@@ -221,3 +221,8 @@ def test_generated_ci_pins_shipyard_and_keeps_permissions_minimal():
     assert "git push" in ci[".github/workflows/shipyard-deploy.yml"]
     gitlab = yaml.safe_load(ci[".gitlab-ci.yml"])
     assert "check-deploy-files" in gitlab and "merge_request.create" in ci[".gitlab-ci.yml"]
+    sync = deploy["jobs"]["check-deploy-files"]["steps"][-1]  # after a merge, the database follows git
+    assert (sync["run"], sync["if"]) == ("shipyard rollout sync", "github.event_name == 'push'")
+    assert gitlab["check-deploy-files"]["script"][-1] == (
+        'if [ "$CI_PIPELINE_SOURCE" = "push" ]; then shipyard rollout sync; fi'
+    )

@@ -5,7 +5,7 @@ which the same writer writes, and the paths of the embedded layout."""
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -13,6 +13,7 @@ import pytest
 from serving_fixtures import SCHEMA
 from test_prediction_log import record
 
+from shipyard.errors import ConfigError
 from shipyard.serving import predlog as P
 from shipyard.serving.counters import ServerCounters, read_counters
 from shipyard.serving.logtable import FeedbackLayout, LogSchema
@@ -145,3 +146,40 @@ def test_paths_follow_the_contract(tmp_path: Path) -> None:
     assert P.prediction_glob(tmp_path).endswith("predictions/**/*.parquet")
     name = P.part_path(tmp_path).name
     assert name.startswith("part-") and name.endswith(".parquet") and len(name.split("-")[2]) == 16
+
+
+def test_the_mirror_keeps_the_retention_or_what_a_reader_asks_and_never_the_servers_parts(
+    tmp_path: Path,
+) -> None:
+    store = FolderStore(tmp_path / "bucket")
+    serve(shared(tmp_path / "a", store), "s1", 2).close()  # a part of today, uploaded
+    old_day = datetime.now(UTC) - timedelta(days=40)
+    key = f"logs/m/predictions/server=s1/date={old_day:%Y-%m-%d}/part-1.parquet"
+    (tmp_path / "bucket" / key).parent.mkdir(parents=True)
+    shutil.copyfile(next((tmp_path / "bucket").rglob("part-*.parquet")), tmp_path / "bucket" / key)
+    machine = tmp_path / "b" / ".shipyard"  # a server and a reader on one machine, as Workspace lays them
+    reader = LogLocation(machine, store, "logs/m", machine / "logs-cache" / "m", retention_days=7)
+    bucket = tmp_path / "bucket-down"
+    bucket.write_text("store down: this server's part stays local")
+    server = serve(LogLocation(machine, FolderStore(bucket), "logs/m"), "s2", 1)
+    server.flush()
+    old_local = machine / P.PREDICTIONS_DIR / f"date={old_day:%Y-%m-%d}" / "part-9.parquet"
+    old_local.parent.mkdir(parents=True)
+    old_local.write_bytes(b"a server's own part, older than the retention")
+    unuploaded = sorted(machine.joinpath(P.PREDICTIONS_DIR).rglob("*.parquet"))
+
+    assert len(rows(reader.readable(P.PREDICTIONS_DIR))) == 4  # today's part only
+    since = datetime.now(UTC) - timedelta(days=45)
+    assert len(rows(reader.readable(P.PREDICTIONS_DIR, since=since))) == 8  # a longer window fetches it
+    assert len(rows(reader.readable(P.PREDICTIONS_DIR))) == 4  # and the next read prunes it again
+    (tmp_path / "bucket" / key).unlink()
+    assert sorted(machine.joinpath(P.PREDICTIONS_DIR).rglob("*.parquet")) == unuploaded
+    assert len(unuploaded) == 2 and old_local.read_bytes().startswith(b"a server's own part")
+    server.close()
+
+
+def test_a_mirror_that_overlaps_the_servers_folders_is_refused(tmp_path: Path) -> None:
+    store = FolderStore(tmp_path / "bucket")
+    for mirror in (tmp_path / ".shipyard", tmp_path / ".shipyard" / "feedback"):
+        with pytest.raises(ConfigError, match="overlaps the servers' log folder"):
+            LogLocation(tmp_path / ".shipyard", store, "logs/m", mirror)
