@@ -49,6 +49,7 @@ def publish_run_report(
     of production (`RunOutcome.baseline`).
     """
     from shipyard.config.settings import GITHUB_STEP_SUMMARY
+    from shipyard.pipeline.cache import StageCache
     from shipyard.reports.files import append_step_summary, render, write_reports
     from shipyard.reports.run_report import build_run_report
 
@@ -76,7 +77,8 @@ def publish_run_report(
     directory = report_dir or (workspace.reports_dir / str(version) if version else None)
     if directory is None:
         return
-    paths = write_reports(report, directory)
+    plot_cache = StageCache(workspace.cache_dir, workspace.objects)
+    paths = write_reports(report, directory, plot_cache=plot_cache)
     names = ", ".join(path.name for path in paths.values())
     console.print(f"Reports in {directory}: {names}", soft_wrap=True)
     if version and workspace.objects is not None:
