@@ -94,10 +94,12 @@ class ArrowStore:
             self._fs, path = fs.FileSystem.from_uri(url)
             self._base = path.rstrip("/")
 
-    def _unreachable(self, exc: OSError) -> ServiceUnavailableError:
+    def _unreachable(self, exc: OSError, doing: str) -> ServiceUnavailableError:
+        """The error naming the store and the object (`doing`: "reading KEY", …) it failed on."""
         return ServiceUnavailableError(
-            f"Could not reach the object store {self.description}: {str(exc).strip()}. Check that it is "
-            "running and reachable, and its credentials (state.object_store / SHIPYARD_OBJECT_STORE, AWS_*)."
+            f"Could not reach the object store {self.description} while {doing}: {str(exc).strip()}. "
+            "Check that it is running and reachable, and its credentials "
+            "(state.object_store / SHIPYARD_OBJECT_STORE, AWS_*)."
         )
 
     def get(self, key: str, dst: Path) -> bool:
@@ -110,7 +112,7 @@ class ArrowStore:
             return False
         except OSError as exc:
             dst.unlink(missing_ok=True)
-            raise self._unreachable(exc) from exc
+            raise self._unreachable(exc, f"reading {key}") from exc
         return True
 
     def put(self, key: str, src: Path) -> None:
@@ -124,7 +126,7 @@ class ArrowStore:
                 while chunk := data.read(_CHUNK):
                     out.write(chunk)
         except OSError as exc:
-            raise self._unreachable(exc) from exc
+            raise self._unreachable(exc, f"writing {key}") from exc
 
     def list(self, prefix: str) -> list[str]:
         from pyarrow import fs
@@ -133,7 +135,7 @@ class ArrowStore:
         try:
             infos = self._fs.get_file_info(selector)
         except OSError as exc:
-            raise self._unreachable(exc) from exc
+            raise self._unreachable(exc, f"listing {prefix}") from exc
         start = len(self._base) + 1
         return sorted(i.path[start:] for i in infos if i.type == fs.FileType.File)
 
