@@ -88,6 +88,9 @@ class ArrowStore:
                 connect_timeout=5,
                 request_timeout=60,
                 retry_strategy=fs.AwsStandardS3RetryStrategy(max_attempts=3),
+                # An object smaller than one upload part goes up as one PutObject on close, not as
+                # a three-request multipart upload; a failure still surfaces inside `put`.
+                allow_delayed_open=True,
             )
             self._base = url.removeprefix("s3://").rstrip("/")
         else:
