@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.errors import ServiceUnavailableError
 from shipyard.workspace.logs import mirror
-from shipyard.workspace.objects import ArrowStore, FolderStore, ObjectStore
+from shipyard.workspace.objects import ArrowStore, FolderStore, ObjectStore, concurrently
 
 
 @pytest.fixture(params=["folder", "arrow"])
@@ -51,3 +52,18 @@ def test_mirror_fetches_new_parts_once_and_counters_every_time(store: ObjectStor
     put(store, "logs/m/predictions/_counters/a.json", '{"n": 2}', tmp_path)
     mirror(store, "logs/m/predictions", local)
     assert part.read_text() == "kept" and (local / "_counters/a.json").read_text() == '{"n": 2}'
+
+
+def test_concurrently_keeps_the_order_and_raises_the_first_failure_in_order() -> None:
+    assert concurrently(lambda i: i * i, list(range(10))) == [i * i for i in range(10)]
+    done: list[int] = []
+
+    def transfer(i: int) -> int:
+        if i in (3, 7):
+            raise ServiceUnavailableError(f"object {i} unreachable")
+        done.append(i)
+        return i
+
+    with pytest.raises(ServiceUnavailableError, match="object 3"):
+        concurrently(transfer, list(range(10)))
+    assert sorted(done) == [0, 1, 2, 4, 5, 6, 8, 9]  # the others still ran to the end

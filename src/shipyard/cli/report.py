@@ -88,12 +88,12 @@ def publish_run_report(
 def _share(workspace: Workspace, version: str, paths: list[Path]) -> None:
     """Put the report files in the object store; a failure is a warning (the run's decision stands)."""
     from shipyard.errors import ServiceUnavailableError
+    from shipyard.workspace.objects import concurrently
 
     store = workspace.objects
     assert store is not None
     try:
-        for path in paths:
-            store.put(workspace.report_key(version, path.name), path)
+        concurrently(lambda path: store.put(workspace.report_key(version, path.name), path), paths)
     except ServiceUnavailableError as exc:
         errors.print(f"[yellow]The report was not shared[/]: {exc}", soft_wrap=True)
         return

@@ -16,20 +16,13 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from shipyard.errors import IntegrityError
-
-if TYPE_CHECKING:
-    from shipyard.workspace.objects import ObjectStore
+from shipyard.workspace.objects import ObjectStore, concurrently
 
 _DONE = ".complete"
-#: shared entries fetched at once by `prefetch`: enough to overlap the round trips, few enough
-#: not to crowd a small object store (or an S3 emulator) with one clone's connections
-FETCH_WORKERS = 4
 
 
 class StageCache:
@@ -49,20 +42,17 @@ class StageCache:
         return None
 
     def prefetch(self, entries: Sequence[tuple[str, str]]) -> None:
-        """Fetch the shared entries of these `(stage, key)` pairs that are missing here,
-        `FETCH_WORKERS` at a time, so that the `lookup`s that follow find them in place.
+        """Fetch the shared entries of these `(stage, key)` pairs that are missing here, several
+        at a time (`workspace.objects.concurrently`), so that the `lookup`s that follow find them
+        in place.
 
         What is fetched, and what is refused, is what `lookup` would fetch or refuse; an error
         is raised for the first failing entry in `entries` order, once the others are done.
         """
         shared = self.shared
         missing = [(stage, key) for stage, key in entries if not (self.path(stage, key) / _DONE).exists()]
-        if shared is None or len(missing) < 2:
-            return
-        workers = min(FETCH_WORKERS, len(missing))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shipyard-fetch") as pool:
-            for _ in pool.map(lambda entry: self._fetch(shared, *entry), missing):
-                pass
+        if shared is not None:
+            concurrently(lambda entry: self._fetch(shared, *entry), missing)
 
     def _object(self, stage: str, key: str) -> str:
         return f"cache/{stage}/{key[:32]}.tar"

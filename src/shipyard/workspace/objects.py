@@ -12,12 +12,20 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from shipyard.errors import ServiceUnavailableError
 
 _CHUNK = 1 << 20
+#: objects moved at once by `concurrently`: enough to overlap the round trips, few enough not
+#: to crowd a small object store (or an S3 emulator) with one clone's connections
+TRANSFERS = 4
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 class ObjectStore(Protocol):
@@ -141,6 +149,19 @@ class ArrowStore:
             raise self._unreachable(exc, f"listing {prefix}") from exc
         start = len(self._base) + 1
         return sorted(i.path[start:] for i in infos if i.type == fs.FileType.File)
+
+
+def concurrently(transfer: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+    """`transfer` of each item, `TRANSFERS` at a time, the results in `items` order.
+
+    For gets and puts, which mostly wait on the store; the first failure in `items` order is
+    raised once the others are done.
+    """
+    if len(items) < 2:
+        return [transfer(item) for item in items]
+    workers = min(TRANSFERS, len(items))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shipyard-transfer") as pool:
+        return list(pool.map(transfer, items))
 
 
 def open_object_store(location: str, root: Path) -> ObjectStore:
