@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.errors import ServiceUnavailableError
 from shipyard.workspace.logs import STALE_COPY_S, mirror
-from shipyard.workspace.objects import ArrowStore, FolderStore, ObjectStore
+from shipyard.workspace.objects import ArrowStore, FolderStore, ObjectStore, concurrently
 
 
 @pytest.fixture(params=["folder", "arrow"])
@@ -112,3 +113,18 @@ def test_mirror_removes_only_stale_temporary_copies(store: ObjectStore, tmp_path
     os.utime(crashed, (old, old))
     mirror(store, "logs/m/predictions", local)
     assert copying.exists() and not crashed.exists() and (day / "part-1.parquet").exists()
+
+
+def test_concurrently_keeps_the_order_and_raises_the_first_failure_in_order() -> None:
+    assert concurrently(lambda i: i * i, list(range(10))) == [i * i for i in range(10)]
+    done: list[int] = []
+
+    def transfer(i: int) -> int:
+        if i in (3, 7):
+            raise ServiceUnavailableError(f"object {i} unreachable")
+        done.append(i)
+        return i
+
+    with pytest.raises(ServiceUnavailableError, match="object 3"):
+        concurrently(transfer, list(range(10)))
+    assert sorted(done) == [0, 1, 2, 4, 5, 6, 8, 9]  # the others still ran to the end

@@ -49,6 +49,7 @@ def publish_run_report(
     of production (`RunOutcome.baseline`).
     """
     from shipyard.config.settings import GITHUB_STEP_SUMMARY
+    from shipyard.pipeline.cache import StageCache
     from shipyard.reports.files import append_step_summary, render, write_reports
     from shipyard.reports.run_report import build_run_report
 
@@ -76,7 +77,8 @@ def publish_run_report(
     directory = report_dir or (workspace.reports_dir / str(version) if version else None)
     if directory is None:
         return
-    paths = write_reports(report, directory)
+    plot_cache = StageCache(workspace.cache_dir, workspace.objects)
+    paths = write_reports(report, directory, plot_cache=plot_cache)
     names = ", ".join(path.name for path in paths.values())
     console.print(f"Reports in {directory}: {names}", soft_wrap=True)
     if version and workspace.objects is not None:
@@ -86,12 +88,12 @@ def publish_run_report(
 def _share(workspace: Workspace, version: str, paths: list[Path]) -> None:
     """Put the report files in the object store; a failure is a warning (the run's decision stands)."""
     from shipyard.errors import ServiceUnavailableError
+    from shipyard.workspace.objects import concurrently
 
     store = workspace.objects
     assert store is not None
     try:
-        for path in paths:
-            store.put(workspace.report_key(version, path.name), path)
+        concurrently(lambda path: store.put(workspace.report_key(version, path.name), path), paths)
     except ServiceUnavailableError as exc:
         errors.print(f"[yellow]The report was not shared[/]: {exc}", soft_wrap=True)
         return

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from importlib import import_module
 from pathlib import Path
 
 from shipyard.config.policy import GateConfig, RolloutConfig
@@ -13,57 +14,54 @@ from shipyard.core.results import CheckResult, Reason, Report, Severity, Status
 from shipyard.errors import ConfigError
 from shipyard.evaluation.metrics import check_metric_names
 from shipyard.gates.base import Gate, GateContext
-from shipyard.gates.behaviour import DirectionalGate, InvarianceGate
-from shipyard.gates.calibration import CalibrationGate, ClassCollapseGate
-from shipyard.gates.contract import OutputContractGate
 from shipyard.gates.custom import build_user_gate, resolve_gate_type
-from shipyard.gates.fairness import FairnessGate
-from shipyard.gates.functionality import MinimumFunctionalityGate
-from shipyard.gates.leakage import LeakageGate
-from shipyard.gates.live import (
-    ErrorRateGate,
-    LatencyRatioGate,
-    MeanConfidenceGate,
-    PredictionShiftGate,
-    ShadowAgreementGate,
-)
-from shipyard.gates.performance import PerformanceGate
-from shipyard.gates.pytest_gate import PytestGate
-from shipyard.gates.regression import NoRegressionGate
-from shipyard.gates.reproducibility import (
-    DeterminismGate,
-    SerializationRoundTripGate,
-    TrainingServingSkewGate,
-)
-from shipyard.gates.robustness import RobustnessGate
-from shipyard.gates.thresholds import MetricThresholdGate
 
-GATE_TYPES: dict[str, type[Gate]] = {
-    cls.type_name: cls
-    for cls in (
-        MetricThresholdGate,
-        OutputContractGate,
-        PerformanceGate,
-        NoRegressionGate,
-        InvarianceGate,
-        DirectionalGate,
-        MinimumFunctionalityGate,
-        RobustnessGate,
-        DeterminismGate,
-        SerializationRoundTripGate,
-        TrainingServingSkewGate,
-        ErrorRateGate,
-        LatencyRatioGate,
-        MeanConfidenceGate,
-        PredictionShiftGate,
-        ShadowAgreementGate,
-        FairnessGate,
-        CalibrationGate,
-        ClassCollapseGate,
-        LeakageGate,
-        PytestGate,
-    )
+#: the built-in gate types: name -> "module:class"
+_BUILT_IN = {
+    "metric_threshold": "shipyard.gates.thresholds:MetricThresholdGate",
+    "output_contract": "shipyard.gates.contract:OutputContractGate",
+    "performance": "shipyard.gates.performance:PerformanceGate",
+    "no_regression": "shipyard.gates.regression:NoRegressionGate",
+    "invariance": "shipyard.gates.behaviour:InvarianceGate",
+    "directional": "shipyard.gates.behaviour:DirectionalGate",
+    "minimum_functionality": "shipyard.gates.functionality:MinimumFunctionalityGate",
+    "robustness": "shipyard.gates.robustness:RobustnessGate",
+    "determinism": "shipyard.gates.reproducibility:DeterminismGate",
+    "serialization_round_trip": "shipyard.gates.reproducibility:SerializationRoundTripGate",
+    "training_serving_skew": "shipyard.gates.reproducibility:TrainingServingSkewGate",
+    "error_rate": "shipyard.gates.live:ErrorRateGate",
+    "latency_ratio": "shipyard.gates.live:LatencyRatioGate",
+    "mean_confidence": "shipyard.gates.live:MeanConfidenceGate",
+    "prediction_shift": "shipyard.gates.live:PredictionShiftGate",
+    "shadow_agreement": "shipyard.gates.live:ShadowAgreementGate",
+    "fairness": "shipyard.gates.fairness:FairnessGate",
+    "calibration": "shipyard.gates.calibration:CalibrationGate",
+    "class_collapse": "shipyard.gates.calibration:ClassCollapseGate",
+    "leakage": "shipyard.gates.leakage:LeakageGate",
+    "pytest": "shipyard.gates.pytest_gate:PytestGate",
 }
+
+
+class _GateTypes(Mapping[str, type[Gate]]):
+    """The built-in gate classes by type name, each module imported when its gate is first asked
+    for: checking a policy loads only the gates it uses (and their libraries), not all of them."""
+
+    def __init__(self, refs: Mapping[str, str]) -> None:
+        self._refs = dict(refs)
+
+    def __getitem__(self, name: str) -> type[Gate]:
+        module, attribute = self._refs[name].split(":")
+        found: type[Gate] = getattr(import_module(module), attribute)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._refs)
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+
+GATE_TYPES: Mapping[str, type[Gate]] = _GateTypes(_BUILT_IN)
 
 
 def _missing_options(cls: type[Gate], params: Mapping[str, object]) -> list[str]:

@@ -4,7 +4,8 @@ A stage writes into a temporary folder that is renamed into place only when it
 succeeds, so a crash never leaves a half-written entry that a rerun would trust.
 With a shared object store (`state.object_store`), each completed entry is also stored
 there as one tar object, and an entry missing here is fetched from it: a second clone's
-unchanged run trains nothing.
+unchanged run trains nothing. `prefetch` brings several such entries at once, so a run
+that finds every stage cached waits for one round trip to the store, not one per stage.
 """
 
 from __future__ import annotations
@@ -14,15 +15,12 @@ import shutil
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from shipyard.errors import IntegrityError
-
-if TYPE_CHECKING:
-    from shipyard.workspace.objects import ObjectStore
+from shipyard.workspace.objects import ObjectStore, concurrently
 
 _DONE = ".complete"
 
@@ -42,6 +40,19 @@ class StageCache:
         if self.shared is not None and self._fetch(self.shared, stage, key):
             return path
         return None
+
+    def prefetch(self, entries: Sequence[tuple[str, str]]) -> None:
+        """Fetch the shared entries of these `(stage, key)` pairs that are missing here, several
+        at a time (`workspace.objects.concurrently`), so that the `lookup`s that follow find them
+        in place.
+
+        What is fetched, and what is refused, is what `lookup` would fetch or refuse; an error
+        is raised for the first failing entry in `entries` order, once the others are done.
+        """
+        shared = self.shared
+        missing = [(stage, key) for stage, key in entries if not (self.path(stage, key) / _DONE).exists()]
+        if shared is not None:
+            concurrently(lambda entry: self._fetch(shared, *entry), missing)
 
     def _object(self, stage: str, key: str) -> str:
         return f"cache/{stage}/{key[:32]}.tar"

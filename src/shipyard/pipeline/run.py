@@ -179,7 +179,7 @@ def run_pipeline(
     """
     chosen = make_executor(project, executor)
     ctx = RunContext(project, data_override=data)
-    cache = StageCache(project.state_dir / "cache", ctx.workspace.objects)
+    cache = StageCache(ctx.workspace.cache_dir, ctx.workspace.objects)
     return _execute(ctx, cache, on_event, chosen)
 
 

@@ -106,9 +106,11 @@ def run_stages(
             cached[stage.name] = path
         return stage.name in cached
 
-    for stage in stages:
-        if stage.outside is None:  # outside state is read only if the stage turns out to be needed
-            look_up(stage)
+    # outside state is read only if the stage turns out to be needed
+    known = [stage for stage in stages if stage.outside is None]
+    cache.prefetch([(stage.name, result.keys[stage.name]) for stage in known])
+    for stage in known:
+        look_up(stage)
     needed: set[str] = set()
 
     def require(name: str) -> None:

@@ -138,6 +138,11 @@ class Workspace:
         )
 
     @property
+    def cache_dir(self) -> Path:
+        """Where stage outputs (and the HTML report's plots) are cached by content, in this clone."""
+        return self.project.state_dir / "cache"
+
+    @property
     def reports_dir(self) -> Path:
         """Where `shipyard run` writes a version's report files: `<reports_dir>/<version>/`."""
         return self.project.state_dir / "reports"

@@ -12,12 +12,20 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from shipyard.errors import ServiceUnavailableError
 
 _CHUNK = 1 << 20
+#: objects moved at once by `concurrently`: enough to overlap the round trips, few enough not
+#: to crowd a small object store (or an S3 emulator) with one clone's connections
+TRANSFERS = 4
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 class ObjectStore(Protocol):
@@ -88,16 +96,21 @@ class ArrowStore:
                 connect_timeout=5,
                 request_timeout=60,
                 retry_strategy=fs.AwsStandardS3RetryStrategy(max_attempts=3),
+                # An object smaller than one upload part goes up as one PutObject on close, not as
+                # a three-request multipart upload; a failure still surfaces inside `put`.
+                allow_delayed_open=True,
             )
             self._base = url.removeprefix("s3://").rstrip("/")
         else:
             self._fs, path = fs.FileSystem.from_uri(url)
             self._base = path.rstrip("/")
 
-    def _unreachable(self, exc: OSError) -> ServiceUnavailableError:
+    def _unreachable(self, exc: OSError, doing: str) -> ServiceUnavailableError:
+        """The error naming the store and the object (`doing`: "reading KEY", …) it failed on."""
         return ServiceUnavailableError(
-            f"Could not reach the object store {self.description}: {str(exc).strip()}. Check that it is "
-            "running and reachable, and its credentials (state.object_store / SHIPYARD_OBJECT_STORE, AWS_*)."
+            f"Could not reach the object store {self.description} while {doing}: {str(exc).strip()}. "
+            "Check that it is running and reachable, and its credentials "
+            "(state.object_store / SHIPYARD_OBJECT_STORE, AWS_*)."
         )
 
     def get(self, key: str, dst: Path) -> bool:
@@ -110,7 +123,7 @@ class ArrowStore:
             return False
         except OSError as exc:
             dst.unlink(missing_ok=True)
-            raise self._unreachable(exc) from exc
+            raise self._unreachable(exc, f"reading {key}") from exc
         return True
 
     def put(self, key: str, src: Path) -> None:
@@ -124,7 +137,7 @@ class ArrowStore:
                 while chunk := data.read(_CHUNK):
                     out.write(chunk)
         except OSError as exc:
-            raise self._unreachable(exc) from exc
+            raise self._unreachable(exc, f"writing {key}") from exc
 
     def list(self, prefix: str) -> list[str]:
         from pyarrow import fs
@@ -133,9 +146,22 @@ class ArrowStore:
         try:
             infos = self._fs.get_file_info(selector)
         except OSError as exc:
-            raise self._unreachable(exc) from exc
+            raise self._unreachable(exc, f"listing {prefix}") from exc
         start = len(self._base) + 1
         return sorted(i.path[start:] for i in infos if i.type == fs.FileType.File)
+
+
+def concurrently(transfer: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+    """`transfer` of each item, `TRANSFERS` at a time, the results in `items` order.
+
+    For gets and puts, which mostly wait on the store; the first failure in `items` order is
+    raised once the others are done.
+    """
+    if len(items) < 2:
+        return [transfer(item) for item in items]
+    workers = min(TRANSFERS, len(items))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shipyard-transfer") as pool:
+        return list(pool.map(transfer, items))
 
 
 def open_object_store(location: str, root: Path) -> ObjectStore:

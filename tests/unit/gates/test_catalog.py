@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import subprocess
+import sys
+
 import pytest
 
+import shipyard.gates
 from shipyard.config import GateConfig, parse_policy
 from shipyard.core.results import CheckResult, Reason, Severity, Status
 from shipyard.errors import ConfigError
@@ -37,6 +43,41 @@ class CrashingGate(Gate):
 def test_gate_types_are_registered_by_name():
     assert {"metric_threshold", "no_regression", "output_contract", "performance"} <= set(GATE_TYPES)
     assert all(name == cls.type_name for name, cls in GATE_TYPES.items())
+
+
+def test_every_built_in_gate_class_is_in_the_catalog():
+    # the catalog names its gates as "module:class" strings; none may be forgotten
+    for module in pkgutil.iter_modules(shipyard.gates.__path__, "shipyard.gates."):
+        importlib.import_module(module.name)
+    defined = {
+        cls.type_name: cls
+        for cls in _subclasses(Gate)
+        if cls.__module__.startswith("shipyard.gates.") and cls.type_name
+    }
+    del defined["function"]  # FunctionGate wraps a user's function; it is not a type to name
+    assert dict(GATE_TYPES) == defined
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [c for sub in cls.__subclasses__() for c in (sub, *_subclasses(sub))]
+
+
+def test_building_gates_imports_only_the_gates_named():
+    # a fresh interpreter: which modules does checking a one-gate policy load?
+    code = (
+        "import sys; from shipyard.config import GateConfig; from shipyard.gates.catalog import build_gates; "
+        "build_gates([GateConfig.model_validate({'type': 'metric_threshold', 'metric': 'roc_auc', "
+        "'min': 0.8})], task='classification'); "
+        "print(*sorted(m for m in sys.modules if m.startswith(('shipyard.gates.', 'pandera'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    gates = [
+        "shipyard.gates.base",
+        "shipyard.gates.catalog",
+        "shipyard.gates.custom",
+        "shipyard.gates.thresholds",
+    ]
+    assert done.stdout.split() == gates  # no other gate, and no pandera (data validation)
 
 
 def test_build_gates_from_a_parsed_policy():

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
 from report_fixtures import make_summary
 
 from shipyard.errors import ConfigError
+from shipyard.pipeline.cache import StageCache
 from shipyard.reports.files import append_step_summary, content_digest, render, write_reports
+from shipyard.reports.html import plots_key, render_html, render_plots
 from shipyard.reports.run_report import build_run_report
+from shipyard.workspace.objects import ArrowStore, FolderStore
 
 
 def test_write_reports_writes_the_three_formats(tmp_path: Path, compared: dict):
@@ -47,3 +51,51 @@ def test_the_markdown_is_appended_to_the_step_summary(tmp_path: Path, compared: 
 def test_an_unknown_format_is_a_usage_error(compared: dict):
     with pytest.raises(ConfigError, match=r"one of json, md, html\. Got 'pdf'"):
         render(compared, "pdf")
+
+
+def test_a_second_clone_reuses_the_plots_the_first_drew(tmp_path: Path, compared: dict):
+    shared = FolderStore(tmp_path / "shared")
+    first = write_reports(compared, tmp_path / "a" / "reports", plot_cache=StageCache(tmp_path / "a", shared))
+    key = plots_key(compared)
+    assert shared.list("cache/report-plots") == [f"cache/report-plots/{key[:32]}.tar"]
+    second_cache = StageCache(tmp_path / "b", shared)
+    second = write_reports(compared, tmp_path / "b" / "reports", plot_cache=second_cache)
+    assert second_cache.path("report-plots", key) == tmp_path / "b" / "report-plots" / key[:32]
+    assert (tmp_path / "b" / "report-plots" / key[:32] / "plots.json").is_file()
+    # the same page as drawing the plots here: the cached figures are the rendered SVG text
+    assert second["html"].read_text() == first["html"].read_text() == render(compared, "html")
+    assert second["html"].read_text().count("<svg ") >= 4
+
+
+def test_the_plots_key_follows_what_the_plots_show(compared: dict):
+    rerun = {**compared, "generated_at": "later", "verdict": "approved"}
+    assert plots_key(rerun) == plots_key(compared)  # neither is drawn in a plot
+    evaluation = compared["evaluation"]
+    slower = {**evaluation, "performance": {**evaluation["performance"], "latency_p99_ms": 1234.5}}
+    assert plots_key({**compared, "evaluation": slower}) != plots_key(compared)
+    assert plots_key({**compared, "baseline": {}}) != plots_key(compared)
+
+
+def test_plots_drawn_earlier_give_the_page_drawn_now(compared: dict):
+    figures = json.loads(json.dumps(render_plots(compared)))
+    assert render_html(compared, digest="d", figures=figures) == render_html(compared, digest="d")
+
+
+def test_an_unreachable_shared_store_only_costs_the_plot_reuse(
+    tmp_path: Path, compared: dict, monkeypatch: pytest.MonkeyPatch
+):
+    # A real S3 client against a closed port on 127.0.0.1: the connection is refused.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "k",
+        "AWS_SECRET_ACCESS_KEY": "s",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    cache = StageCache(tmp_path / "cache", ArrowStore("s3://team/cache"))
+    paths = write_reports(compared, tmp_path / "reports", plot_cache=cache)
+    assert paths["html"].read_text() == render(compared, "html")
+    assert (tmp_path / "cache" / "report-plots" / plots_key(compared)[:32] / "plots.json").is_file()
