@@ -122,7 +122,7 @@ def build_state(
     workspace: Workspace, options: ServeOptions, config: ServingConfig | None = None
 ) -> ServerState:
     """Open the workspace's registry, load and verify the first model set, and assemble the
-    server state (it logs where the workspace's logs live)."""
+    server state, whose prediction and feedback logs go to the workspace's `logs`."""
     from shipyard.data.schema import read_schema
     from shipyard.serving.app import ServerState
 
