@@ -111,9 +111,10 @@ def _timed_run(project: Path, executor: str) -> dict[str, float]:
     """One `run_pipeline` in this process: wall time, time inside the stages, stages run."""
     from shipyard.config.project import Project
     from shipyard.pipeline.run import run_pipeline
+    from shipyard.workspace import Workspace
 
     start = time.perf_counter()
-    outcome = run_pipeline(Project.load(project), executor=executor)
+    outcome = run_pipeline(Workspace.open(Project.load(project)), executor=executor)
     wall = time.perf_counter() - start
     ran = [e for e in outcome.pipeline.events if e.status == "ran"]
     inside = sum(e.seconds for e in ran)
@@ -122,12 +123,13 @@ def _timed_run(project: Path, executor: str) -> dict[str, float]:
 
 def ray_pipeline(tmp: Path, quick: bool) -> dict[str, object]:
     """The example's pipeline, uncached, with the local executor and on a local Ray instance."""
-    from shipyard.api import infer_project_schema, open_registry
+    from shipyard.api import infer_project_schema
     from shipyard.config.project import Project
     from shipyard.core.distributed import connect_ray
     from shipyard.pipeline.context import RunContext
     from shipyard.pipeline.lint import lint
     from shipyard.pipeline.run import build_stages
+    from shipyard.workspace import Workspace
 
     projects = {}
     for executor in ("local", "ray"):
@@ -142,12 +144,13 @@ def ray_pipeline(tmp: Path, quick: bool) -> dict[str, object]:
             policy["evaluation"] = {"latency_samples": 20, "warmup": 2}
         policy_file.write_text(yaml.safe_dump(policy, sort_keys=False))
         generate(1000 if quick else 20000, seed=0).to_parquet(project / "data" / "transactions.parquet")
-        infer_project_schema(Project.load(project))
+        workspace = Workspace.open(Project.load(project))
+        infer_project_schema(workspace)
         # Warm the driver for both: what a run imports and reads besides its stages (lint, keys,
         # MLflow and the store) is then not charged to whichever executor runs first.
-        lint(Project.load(project))
-        build_stages(RunContext(Project.load(project)))
-        open_registry(Project.load(project))
+        lint(workspace.project)
+        build_stages(RunContext(workspace))
+        workspace.registry.versions()
         projects[executor] = project
     started = time.perf_counter()
     connect_ray()

@@ -1,6 +1,8 @@
 """Project-level operations behind the CLI, usable from Python as they are.
 
-Each takes a `Project` (see `Project.load`) and returns data; rendering is the caller's.
+Each takes the project's `Workspace` (`Workspace.open(Project.load(root))`, built once by the
+caller: the project is `workspace.project`, its registry and logs are the workspace's) and
+returns data; rendering is the caller's.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard.config.project import Project
 from shipyard.core.results import Report
 from shipyard.errors import ConfigError
 from shipyard.pipeline.run import RunOutcome, SmokeOutcome, run_pipeline, run_smoke
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from shipyard.data.schema import Schema
     from shipyard.monitoring.verdicts import DriftReport
     from shipyard.pipeline.context import RunContext
-    from shipyard.registry.store import ModelRegistry
     from shipyard.workspace import Workspace
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "live_drift",
     "live_performance",
     "model_requirements",
-    "open_registry",
     "run_pipeline",
     "run_smoke",
     "validate_project_data",
@@ -42,27 +41,28 @@ __all__ = [
 ]
 
 
-def _context(project: Project, data: Path | None) -> RunContext:
+def _context(workspace: Workspace, data: Path | None) -> RunContext:
     """A run context reading `data` if given, else the project's data source or loader."""
     from shipyard.pipeline.context import RunContext
 
-    return RunContext(project, data_override=data)
+    return RunContext(workspace, data_override=data)
 
 
 def infer_project_schema(
-    project: Project, *, data: Path | None = None, margin: float = 0.1
+    workspace: Workspace, *, data: Path | None = None, margin: float = 0.1
 ) -> tuple[Schema, Path]:
     """Infer the schema from reference data and write it where `data.schema` says."""
     from shipyard.data.schema import infer_schema, write_schema
 
-    frame = _context(project, data).raw()
+    project = workspace.project
+    frame = _context(workspace, data).raw()
     schema = infer_schema(frame, target=project.policy.data.target, margin=margin)
     write_schema(schema, project.schema_path)
     return schema, project.schema_path
 
 
 def validate_project_data(
-    project: Project, *, data: str | Path | None = None, executor: str | None = None
+    workspace: Workspace, *, data: str | Path | None = None, executor: str | None = None
 ) -> Report:
     """Validate a data file (or the project's data) against the schema and data checks.
 
@@ -74,43 +74,36 @@ def validate_project_data(
     from shipyard.data.partitions import as_executor, is_partitioned
     from shipyard.pipeline.stages import data_rules, validate_data
 
-    runs_on: Executor = as_executor(executor or project.policy.executor)
+    runs_on: Executor = as_executor(executor or workspace.project.policy.executor)
     if data is not None and "://" in str(data):
-        return _validate_partitions(project, str(data), runs_on)
-    ctx = _context(project, Path(data) if data is not None else None)
+        return _validate_partitions(workspace, str(data), runs_on)
+    ctx = _context(workspace, Path(data) if data is not None else None)
     if ctx.data_path is not None and is_partitioned(ctx.data_path):
-        return _validate_partitions(project, ctx.data_path, runs_on, rules=data_rules(ctx))
+        return _validate_partitions(workspace, ctx.data_path, runs_on, rules=data_rules(ctx))
     return validate_data(ctx, ctx.raw())
 
 
 def _validate_partitions(
-    project: Project, location: str | Path, executor: Executor, *, rules: dict[str, Any] | None = None
+    workspace: Workspace, location: str | Path, executor: Executor, *, rules: dict[str, Any] | None = None
 ) -> Report:
     from shipyard.data.partitioned_validation import validate_partitions
     from shipyard.data.partitions import open_partitions
     from shipyard.data.schema import read_schema
     from shipyard.pipeline.stages import data_rules
 
-    rules = rules or data_rules(_context(project, None))
+    rules = rules or data_rules(_context(workspace, None))
     return validate_partitions(
-        open_partitions(location), read_schema(project.schema_path), executor=executor, **rules
+        open_partitions(location), read_schema(workspace.project.schema_path), executor=executor, **rules
     )
 
 
-def open_registry(project: Project) -> ModelRegistry:
-    """The project's model registry, as its `Workspace` (shipyard.yaml and environment) selects."""
-    from shipyard.workspace import Workspace
-
-    return Workspace.open(project).registry
-
-
-def version_rows(project: Project) -> tuple[list[dict[str, Any]], list[str]]:
+def version_rows(workspace: Workspace) -> tuple[list[dict[str, Any]], list[str]]:
     """One row per version: aliases, verdict, the policy's metrics, creation time."""
-    versions = open_registry(project).versions()
-    metric_names = project.policy.metrics[:3] or ["roc_auc", "rmse"]
+    versions = workspace.registry.versions()
+    metric_names = workspace.project.policy.metrics[:3] or ["roc_auc", "rmse"]
     rows = []
     for info in versions:
-        row = {
+        row: dict[str, Any] = {
             "version": info.version,
             "aliases": ", ".join(info.aliases),
             "verdict": info.verdict,
@@ -122,7 +115,7 @@ def version_rows(project: Project) -> tuple[list[dict[str, Any]], list[str]]:
     return rows, columns
 
 
-def history_rows(project: Project, *, alias: str | None = None) -> list[dict[str, Any]]:
+def history_rows(workspace: Workspace, *, alias: str | None = None) -> list[dict[str, Any]]:
     """Every alias move, oldest first; a near miss of a lifecycle alias is refused with a hint."""
     if alias is not None:
         from shipyard.registry import check_alias
@@ -138,11 +131,11 @@ def history_rows(project: Project, *, alias: str | None = None) -> list[dict[str
             "reason": event.reason,
             "report": event.report or "",
         }
-        for event in open_registry(project).history(alias=alias)
+        for event in workspace.registry.history(alias=alias)
     ]
 
 
-def version_at(project: Project, alias: str, when: str) -> str:
+def version_at(workspace: Workspace, alias: str, when: str) -> str:
     """Which version `alias` pointed to at an ISO date or date-time (UTC when naive)."""
     try:
         moment = datetime.fromisoformat(when)
@@ -152,24 +145,24 @@ def version_at(project: Project, alias: str, when: str) -> str:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    version = open_registry(project).version_at(alias, moment)
+    version = workspace.registry.version_at(alias, moment)
     return version or f"no version held alias '{alias}' at {moment.isoformat()}"
 
 
-def check_environment(project: Project, ref: str) -> list[Any]:
+def check_environment(workspace: Workspace, ref: str) -> list[Any]:
     """Differences between this environment and the fingerprint recorded with a version.
 
     Raises `EnvironmentMismatchError` when there are any and `environment.on_mismatch` is 'fail'.
     """
     from shipyard.registry.verified import fetch_verified
 
-    on_mismatch = project.policy.environment.on_mismatch
-    return list(fetch_verified(open_registry(project), ref, on_mismatch=on_mismatch).mismatches)
+    on_mismatch = workspace.project.policy.environment.on_mismatch
+    return list(fetch_verified(workspace.registry, ref, on_mismatch=on_mismatch).mismatches)
 
 
-def model_requirements(project: Project, ref: str) -> tuple[str, list[str]]:
+def model_requirements(workspace: Workspace, ref: str) -> tuple[str, list[str]]:
     """The version `ref` resolves to and the pip requirements recorded with its files."""
-    registry = open_registry(project)
+    registry = workspace.registry
     version = registry.get(ref).version
     lines = (registry.download(version) / "requirements.txt").read_text().splitlines()
     return version, [line.strip() for line in lines if line.strip() and not line.startswith("#")]

@@ -15,7 +15,9 @@ import httpx
 import pyarrow.dataset as ds
 from cli_helpers import Cli, write_tiny_project
 
+from shipyard.config.project import Project
 from shipyard.serving import predlog
+from shipyard.workspace import Workspace
 
 
 def trained_project(root: Path) -> Cli:
@@ -89,8 +91,13 @@ class Server:
         self.stop()
 
 
+def log_folder(project: Path, kind: str = predlog.PREDICTIONS_DIR) -> Path:
+    """Where the project's (embedded) workspace has its servers write the `kind` log."""
+    return Workspace.open(Project.load(project)).logs.folder(kind)
+
+
 def logged_rows(project: Path) -> list[dict[str, Any]]:
-    folder = predlog.prediction_log_dir(project)
+    folder = log_folder(project)
     if not folder.exists():
         return []
     columns = [predlog.REQUEST_ID, predlog.ROW, predlog.ROUTE, predlog.MODEL_VERSION, predlog.STATUS]

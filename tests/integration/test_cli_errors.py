@@ -9,12 +9,12 @@ from cli_helpers import Cli, write_tiny_project
 
 
 def _registered_versions(project: Path) -> list[str]:
-    from shipyard.api import open_registry
     from shipyard.config.project import Project
+    from shipyard.workspace import Workspace
 
     if not (project / ".shipyard" / "mlflow.db").exists():
         return []
-    return [v.version for v in open_registry(Project.load(project)).versions()]
+    return [v.version for v in Workspace.open(Project.load(project)).registry.versions()]
 
 
 def test_help_lists_commands():

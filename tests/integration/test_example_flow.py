@@ -16,10 +16,10 @@ def _stages(stdout: str) -> dict[str, str]:
 
 
 def _registry(project: Path):
-    from shipyard.api import open_registry
     from shipyard.config.project import Project
+    from shipyard.workspace import Workspace
 
-    return open_registry(Project.load(project))
+    return Workspace.open(Project.load(project)).registry
 
 
 def test_run_cache_promote_and_reject_corrupted_data(tmp_path: Path):

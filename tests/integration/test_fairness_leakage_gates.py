@@ -43,10 +43,10 @@ def test_a_leaked_column_is_caught_and_the_other_verdicts_are_recorded(tmp_path:
     yaml.write_text(yaml.read_text().replace("[colr]", "[color]"))
     proc = cli("run", check=1)
     assert "version 1: rejected" in proc.stdout
-    from shipyard.api import open_registry
     from shipyard.config.project import Project
+    from shipyard.workspace import Workspace
 
-    report = json.loads(open_registry(Project.load(root)).report_text("1", "gate_report.json"))
+    report = json.loads(Workspace.open(Project.load(root)).registry.report_text("1", "gate_report.json"))
     results = {r["check"]: r for r in report["results"]}
     leakage = results["leakage"]
     assert leakage["status"] == "failed" and leakage["reason"] == "single_feature_leakage"

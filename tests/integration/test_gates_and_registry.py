@@ -8,10 +8,10 @@ from cli_helpers import Cli, write_tiny_project
 
 
 def _registry(project: Path):
-    from shipyard.api import open_registry
     from shipyard.config.project import Project
+    from shipyard.workspace import Workspace
 
-    return open_registry(Project.load(project))
+    return Workspace.open(Project.load(project)).registry
 
 
 STRICT_GATE = """\

@@ -29,6 +29,7 @@ from shipyard.serving.app import ServerState, create_app
 from shipyard.serving.models import LoadedModel, ModelHolder, ModelSet
 from shipyard.serving.validation import RequestValidator
 from shipyard.training.packaging import Servable
+from shipyard.workspace.logs import LogLocation
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +106,9 @@ def _shipyard_answers(estimator: LogisticRegression, tmp_path: Path) -> dict[str
         estimator=estimator, features=lambda df: df[["x1", "x2"]], task="classification", target="y"
     )
     models = ModelSet(model="m", production=LoadedModel("1", servable))
-    state = ServerState(ServingConfig(), ModelHolder.fixed(models), RequestValidator(schema), tmp_path)
+    state = ServerState(
+        ServingConfig(), ModelHolder.fixed(models), RequestValidator(schema), LogLocation(tmp_path)
+    )
 
     async def main() -> dict[str, httpx.Response]:
         transport = httpx.ASGITransport(app=create_app(state))

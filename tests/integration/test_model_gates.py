@@ -128,11 +128,12 @@ def test_a_misspelt_gate_column_stops_the_run_before_training(tmp_path: Path):
 def test_the_gate_stage_records_the_production_baseline(project: Cli):
     from shipyard.config.project import Project
     from shipyard.pipeline.run import run_pipeline
+    from shipyard.workspace import Workspace
 
     project("promote", "1", "--to", "production", check=0)
     yaml_path = project.project / "shipyard.yaml"
     yaml_path.write_text(yaml_path.read_text().replace("max_change: 0.2}", "max_change: 0.25}"))
-    outcome = run_pipeline(Project.load(project.project))
+    outcome = run_pipeline(Workspace.open(Project.load(project.project)))
     assert outcome.version == "2"
     assert outcome.baseline["version"] == "1"
     assert set(outcome.baseline["metrics"]) >= {"roc_auc", "accuracy"}

@@ -36,10 +36,10 @@ class _Payload:
 
 
 def _registry(project: Path):
-    from shipyard.api import open_registry
     from shipyard.config.project import Project
+    from shipyard.workspace import Workspace
 
-    return open_registry(Project.load(project))
+    return Workspace.open(Project.load(project)).registry
 
 
 def _artifact_dir(project: Path, version: str) -> Path:

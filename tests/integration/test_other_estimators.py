@@ -69,10 +69,10 @@ def _one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _registered(project: Path, version: str):
-    from shipyard.api import open_registry
     from shipyard.config.project import Project
+    from shipyard.workspace import Workspace
 
-    return open_registry(Project.load(project)).get(version)
+    return Workspace.open(Project.load(project)).registry.get(version)
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from cli_helpers import Cli, write_tiny_project
 
-from shipyard.api import open_registry
 from shipyard.config.project import Project
 from shipyard.core.results import Reason, Status
 from shipyard.gates.base import GateContext
 from shipyard.gates.pytest_gate import PytestGate
 from shipyard.pipeline.stages import load_outputs
 from shipyard.testing.pytest_plugin import ModelLoader
+from shipyard.workspace import Workspace
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +87,7 @@ def test_plain_pytest_tests_the_registered_candidate(trained: Cli):
 
 
 def test_an_unknown_version_is_a_clear_failure(trained: Cli):
-    loader = ModelLoader(Project.load(trained.project))
+    loader = ModelLoader(Workspace.open(Project.load(trained.project)))
     with pytest.raises(pytest.fail.Exception, match=r"shipyard: cannot load model '99' .+ Versions: 1"):
         loader("99")
     assert loader.resolve("candidate")[0] == "1"
@@ -106,9 +106,9 @@ def test_the_gate_reports_failing_model_tests_with_examples(trained: Cli):
             """
         )
     )
-    project = Project.load(trained.project)
-    model_dir = open_registry(project).download("1")
-    y_true, outputs = load_outputs(next((project.state_dir / "cache" / "evaluate").glob("*/outputs.npz")))
+    workspace = Workspace.open(Project.load(trained.project))
+    model_dir = workspace.registry.download("1")
+    y_true, outputs = load_outputs(next((workspace.cache_dir / "evaluate").glob("*/outputs.npz")))
     ctx = GateContext(
         task="classification",
         y_true=y_true,

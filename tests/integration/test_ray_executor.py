@@ -21,6 +21,7 @@ from shipyard.pipeline.executors import STAGE_METADATA
 from shipyard.pipeline.run import run_pipeline
 from shipyard.pipeline.runner import StageStatus
 from shipyard.pipeline.stages import STAGE_NAMES
+from shipyard.workspace import Workspace
 
 pytestmark = pytest.mark.ray
 
@@ -49,12 +50,12 @@ def test_ray_gives_the_local_results_and_keys_and_shares_the_cache(tmp_path: Pat
     policy = yaml.safe_load((root / "shipyard.yaml").read_text())
     policy["gates"] = [gate for gate in policy["gates"] if gate["type"] != "performance"]
     (root / "shipyard.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
-    infer_project_schema(Project.load(root))
-    local = run_pipeline(Project.load(root))
+    infer_project_schema(Workspace.open(Project.load(root)))
+    local = run_pipeline(Workspace.open(Project.load(root)))
     assert local.pipeline.ran == list(STAGE_NAMES)
     shutil.move(root / ".shipyard", tmp_path / "local-state")  # a fresh cache and registry
 
-    on_ray = run_pipeline(Project.load(root), executor="ray")
+    on_ray = run_pipeline(Workspace.open(Project.load(root)), executor="ray")
     assert on_ray.pipeline.ran == list(STAGE_NAMES)
     assert on_ray.pipeline.keys == local.pipeline.keys
     assert on_ray.pipeline.cache_keys == local.pipeline.cache_keys
@@ -66,12 +67,12 @@ def test_ray_gives_the_local_results_and_keys_and_shares_the_cache(tmp_path: Pat
         assert produced["executor"] == "ray" and produced["pid"] != os.getpid(), stage
 
     # The cache Ray filled serves a local rerun in full, and the other way round.
-    again = run_pipeline(Project.load(root))
+    again = run_pipeline(Workspace.open(Project.load(root)))
     assert [e.status for e in again.pipeline.events] == [StageStatus.CACHED] * len(STAGE_NAMES)
     assert (again.version, again.new_version) == ("1", False)
     shutil.rmtree(root / ".shipyard")
     shutil.move(tmp_path / "local-state", root / ".shipyard")
-    back = run_pipeline(Project.load(root), executor="ray")
+    back = run_pipeline(Workspace.open(Project.load(root)), executor="ray")
     assert [e.status for e in back.pipeline.events] == [StageStatus.CACHED] * len(STAGE_NAMES)
 
 

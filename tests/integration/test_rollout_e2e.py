@@ -23,10 +23,10 @@ import httpx
 import pytest
 from cli_helpers import Cli, write_tiny_project
 
-from shipyard.api import open_registry
 from shipyard.config.project import Project
 from shipyard.delivery.state import RolloutStore
 from shipyard.serving.desired import read_desired
+from shipyard.workspace import Workspace
 
 DELAYED_MODEL = """\
 import random
@@ -108,7 +108,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for version, params in PARAMS.items():
         (root / "shipyard.yaml").write_text(policy.replace("params: {C: 1.0}", f"params: {params}"))
         assert f"version {version}: approved" in cli("run", check=0).stdout
-    registry = open_registry(Project.load(root))
+    registry = Workspace.open(Project.load(root)).registry
     try:
         first = registry.get("1")
         files = registry.download("1")

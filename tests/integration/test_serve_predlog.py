@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 from cli_helpers import Cli, write_tiny_project
-from serve_helpers import Server
+from serve_helpers import Server, log_folder
 
 from shipyard.serving import predlog
 from shipyard.serving.counters import read_counters
@@ -102,7 +102,7 @@ def fresh_log(project: Path) -> Iterator[Path]:
     """The prediction log folder, emptied before the test."""
     import shutil
 
-    folder = predlog.prediction_log_dir(project)
+    folder = log_folder(project)
     shutil.rmtree(folder, ignore_errors=True)
     yield folder
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from serve_helpers import Server, logged_rows, record, trained_project
+from serve_helpers import Server, log_folder, logged_rows, record, trained_project
 
 from shipyard.serving import predlog
 from shipyard.serving.counters import counters_dir
@@ -62,7 +62,7 @@ def test_two_workers_share_the_port_the_metrics_and_the_request_ids(project: Pat
     assert "Traceback" not in err
     assert not list(tmp_path.glob("shipyard-metrics-*")), "the parent removes the metrics folder"
 
-    log_dir = predlog.prediction_log_dir(project)
+    log_dir = log_folder(project)
     per_worker = {
         path.stem: sum(v["requests"] for v in json.loads(path.read_text())["versions"].values())
         for path in counters_dir(log_dir).glob("*.json")
@@ -86,7 +86,7 @@ def test_a_worker_that_cannot_start_stops_the_server_with_its_error(project: Pat
 def test_every_worker_applies_the_deploy_file(project: Path, tmp_path: Path) -> None:
     from shipyard.serving.desired import DesiredState, read_desired, write_desired
 
-    counters = counters_dir(predlog.prediction_log_dir(project))
+    counters = counters_dir(log_folder(project))
     before = set(counters.glob("*.json"))
     desired = tmp_path / "deploy" / "production.yaml"
     with Server(project, ("--workers", "2", "--desired", str(desired))) as server:
@@ -106,7 +106,7 @@ def test_every_worker_applies_the_deploy_file(project: Path, tmp_path: Path) -> 
 
 
 def test_a_worker_that_dies_stops_the_server(project: Path) -> None:
-    wal = predlog.prediction_log_dir(project) / predlog.WAL_DIR
+    wal = log_folder(project) / predlog.WAL_DIR
     before = set(wal.iterdir()) if wal.is_dir() else set()
     with Server(project, ("--workers", "2")) as server:
         _predict(server.url, 0)

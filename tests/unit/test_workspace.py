@@ -66,6 +66,37 @@ def test_smoke_has_its_own_embedded_store(tmp_path: Path):
     assert store.artifact_root == tmp_path / ".shipyard" / "smoke" / "artifacts"
 
 
+def test_a_workspace_hands_smoke_runs_its_embedded_twin_whatever_the_environment(tmp_path: Path):
+    shared = Workspace.open(
+        Project(tmp_path, parse_policy(BASE)), env={"MLFLOW_TRACKING_URI": "http://mlflow:5000"}
+    )
+    smoke = shared.for_smoke()
+    assert smoke.smoke and smoke.project is shared.project and smoke.for_smoke() is smoke
+    assert smoke.tracking_uri == f"sqlite:///{tmp_path / '.shipyard' / 'smoke' / 'mlflow.db'}"
+
+
+def test_every_state_folder_comes_from_the_workspace(tmp_path: Path):
+    ws = Workspace.open(Project(tmp_path, parse_policy(BASE)), env={})
+    state = tmp_path / ".shipyard"
+    assert (ws.cache_dir, ws.stat_index) == (state / "cache", state / "stat-index.json")
+    assert (ws.reports_dir, ws.monitoring_dir, ws.logs_dir) == (
+        state / "reports",
+        state / "monitoring",
+        state,
+    )
+
+
+def test_a_pickled_workspace_leaves_its_open_handles_behind(tmp_path: Path):
+    """A Ray task gets the configuration and opens its own registry and store."""
+    import pickle
+
+    ws = Workspace.open(Project(tmp_path, parse_policy(BASE)), env={"SHIPYARD_OBJECT_STORE": "team"})
+    assert ws.objects is not None and "objects" in ws.__dict__
+    copy = pickle.loads(pickle.dumps(ws))
+    assert copy == ws and "objects" not in copy.__dict__
+    assert copy.objects is not None and copy.objects is not ws.objects
+
+
 def test_a_lease_refuses_a_second_holder_names_the_first_and_frees_on_exit(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'state.db'}"
     with lease(url, "m/retrain", purpose="retrain of m", lease_s=60, busy_hint="Wait."):

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from shipyard.cli._common import ProjectOption, console, load_project
+from shipyard.cli._common import ProjectOption, console, open_workspace
 
 deploy_app = typer.Typer(
     help="Deployment files for the model server (Docker, Kubernetes).", no_args_is_help=True
@@ -57,8 +57,9 @@ def render(
     from shipyard.config._data_traits import safe_name
     from shipyard.delivery.manifests import DeployTarget, render_docker, render_kubernetes
 
-    proj = load_project(project)
-    resolved, requirements = model_requirements(proj, version)
+    workspace = open_workspace(project)
+    proj = workspace.project
+    resolved, requirements = model_requirements(workspace, version)
     deploy_name = name or safe_name(proj.policy.model_name, dns_label=True) or "model"
     spec = DeployTarget(
         name=deploy_name,

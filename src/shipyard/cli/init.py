@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shipyard.cli._common import ProjectOption, console
+from shipyard.cli._common import ProjectOption, console, open_workspace
 
 if TYPE_CHECKING:
     from shipyard.config._ci_source import ShipyardSource
-    from shipyard.config.project import Project as ProjectConfig
     from shipyard.config.scaffold import Proposal
+    from shipyard.workspace import Workspace
 
 
 class TaskChoice(StrEnum):
@@ -71,7 +71,6 @@ def init(
     from shipyard.api import infer_project_schema
     from shipyard.config import _ci_source, scaffold
     from shipyard.config._data_traits import name_from_data
-    from shipyard.config.project import Project
     from shipyard.data.loading import load_frame
     from shipyard.errors import ConfigError
 
@@ -118,19 +117,20 @@ def init(
     scaffold.sample_of(frame).to_parquet(root / scaffold.SAMPLE_FILE, index=False)
     written.append(root / scaffold.SAMPLE_FILE)
     written += scaffold.write_files(repo, repository_files)
-    _, schema_path = infer_project_schema(Project.load(root))
+    workspace = open_workspace(root)
+    _, schema_path = infer_project_schema(workspace)
     written.append(schema_path)
     if scaffold.ensure_ignored(root):
         written.append(root / ".gitignore")
     _summarise(proposal, written, kept, source, "requirements.txt" in kept)
     if smoke:
-        _smoke(Project.load(root))
+        _smoke(workspace)
 
 
 def _summarise(
     proposal: Proposal, written: list[Path], kept: list[str], source: ShipyardSource, kept_requirements: bool
 ) -> None:
-    split = proposal.split["method"] + (
+    split = str(proposal.split["method"]) + (
         f" by {proposal.split['column']}" if "column" in proposal.split else ""
     )
     console.print(f"[bold]{proposal.name}[/]: {proposal.task_reason}; split {split}, {proposal.rows:,} rows.")
@@ -141,8 +141,8 @@ def _summarise(
         )
     for path in written:
         console.print(f"  wrote {os.path.relpath(path)}")
-    for path in kept:
-        console.print(f"  kept your {path}")
+    for name in kept:
+        console.print(f"  kept your {name}")
     if kept_requirements:
         console.print(
             "CI installs Shipyard from your requirements.txt: make sure it pins the source "
@@ -162,12 +162,12 @@ def _summarise(
     )
 
 
-def _smoke(project: ProjectConfig) -> None:
+def _smoke(workspace: Workspace) -> None:
     """The smoke test on the proposal just written: exit 1 (with the files kept) if it fails."""
     from shipyard.pipeline.run import run_smoke
 
     console.print("Checking the proposal: 'shipyard smoke' on the committed sample ...")
-    outcome = run_smoke(project)
+    outcome = run_smoke(workspace)
     failures = [*outcome.run.gate_report.failures, *outcome.contract.failures]
     if not failures:
         warned = [r.check for r in outcome.run.gate_report.warnings]

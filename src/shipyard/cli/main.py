@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shipyard.cli._common import ProjectOption, console, errors
-from shipyard.cli._common import load_project as _project
+from shipyard.cli._common import ProjectOption, console, errors, open_workspace
 from shipyard.cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -43,8 +42,7 @@ def schema_infer(
     """Write schema.yaml from the reference data, for review in git."""
     from shipyard.api import infer_project_schema
 
-    proj = _project(project)
-    schema, path = infer_project_schema(proj, data=data, margin=margin)
+    schema, path = infer_project_schema(open_workspace(project), data=data, margin=margin)
     console.print(f"Wrote [bold]{path}[/] ({len(schema.columns)} columns). Review it and commit it.")
 
 
@@ -66,7 +64,7 @@ def validate(
     from shipyard.api import validate_project_data
     from shipyard.reports.console import render_report
 
-    report = validate_project_data(_project(project), data=data, executor=executor)
+    report = validate_project_data(open_workspace(project), data=data, executor=executor)
     render_report(console, report, title="Data validation")
     report.raise_for_status()
 
@@ -94,18 +92,18 @@ def run(
     from shipyard.errors import ConfigError, DataValidationError
     from shipyard.pipeline.run import invalid_data_summary, run_pipeline
     from shipyard.reports.console import render_metrics, render_report, render_slices
-    from shipyard.workspace import Workspace
 
-    proj = _project(project)
+    workspace = open_workspace(project)
+    proj = workspace.project
     if json_path is not None and not json_path.parent.is_dir():
         raise ConfigError(f"--json: the folder {json_path.parent} does not exist; create it first.")
     try:
-        outcome = run_pipeline(proj, data=data, on_event=stage_printer(console), executor=executor)
+        outcome = run_pipeline(workspace, data=data, on_event=stage_printer(console), executor=executor)
     except DataValidationError as exc:
         render_report(console, exc.report, title="Data validation")
         summary = invalid_data_summary(exc.report)
         publish_run_report(
-            Workspace.open(proj),
+            workspace,
             summary,
             json_path=json_path,
             report_dir=report_dir,
@@ -125,7 +123,7 @@ def run(
     already = "" if registered_now else " (registered earlier; nothing changed)"
     console.print(f"Model [bold]{proj.policy.model_name}[/] version {outcome.version}: {state}{already}")
     publish_run_report(
-        Workspace.open(proj),
+        workspace,
         outcome.to_dict(),
         baseline=outcome.baseline,
         provenance=outcome.provenance,
@@ -143,7 +141,7 @@ def smoke(project: ProjectOption = Path(".")) -> None:
     from shipyard.pipeline.run import run_smoke
     from shipyard.reports.console import render_report
 
-    outcome = run_smoke(_project(project), on_event=stage_printer(console))
+    outcome = run_smoke(open_workspace(project), on_event=stage_printer(console))
     render_report(console, outcome.run.gate_report, title="Gates (smoke: only the output contract blocks)")
     render_report(console, outcome.contract, title="Loaded back through MLflow")
     failed = [
@@ -165,7 +163,7 @@ def models(project: ProjectOption = Path(".")) -> None:
     from shipyard.api import version_rows
     from shipyard.reports.console import render_rows
 
-    rows, columns = version_rows(_project(project))
+    rows, columns = version_rows(open_workspace(project))
     render_rows(console, rows, columns, title="Model versions")
 
 
@@ -178,10 +176,10 @@ def promote(
     project: ProjectOption = Path("."),
 ) -> None:
     """Move an alias to a version; production keeps the old one as `previous`."""
-    from shipyard.api import open_registry
     from shipyard.config.settings import actor
 
-    events = open_registry(_project(project)).promote(version, to, actor=actor(), force=force, reason=reason)
+    registry = open_workspace(project).registry
+    events = registry.promote(version, to, actor=actor(), force=force, reason=reason)
     if not events:
         console.print(f"Alias {to} already points to version {version}; nothing to do.")
     for event in events:
@@ -201,11 +199,11 @@ def history(
     from shipyard.api import history_rows, version_at
     from shipyard.reports.console import render_rows
 
-    proj = _project(project)
+    workspace = open_workspace(project)
     if at is not None:
-        console.print(version_at(proj, alias or "production", at))
+        console.print(version_at(workspace, alias or "production", at))
         return
-    rows = history_rows(proj, alias=alias)
+    rows = history_rows(workspace, alias=alias)
     if as_json:
         for row in rows:
             print(json.dumps(row, sort_keys=True))
@@ -222,8 +220,7 @@ def env_check(
     """Report each difference between this environment and the model's fingerprint."""
     from shipyard.api import check_environment
 
-    proj = _project(project)
-    mismatches = check_environment(proj, version)
+    mismatches = check_environment(open_workspace(project), version)
     if not mismatches:
         console.print(f"Environment matches version {version}'s fingerprint.")
         return

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from shipyard.cli._common import ProjectOption, console, load_project
+from shipyard.cli._common import ProjectOption, console, open_workspace
 
 
 def retrain(
@@ -22,7 +22,7 @@ def retrain(
 
     from shipyard.retrain.loop import retrain_if_needed
 
-    outcome = retrain_if_needed(load_project(project), force=not if_needed, on_message=console.print)
+    outcome = retrain_if_needed(open_workspace(project), force=not if_needed, on_message=console.print)
     decision = outcome.decision
     if as_json:
         print(json.dumps(decision.to_dict(), sort_keys=True))
@@ -45,12 +45,13 @@ def watch(
 
     from shipyard.retrain.loop import watch as watch_loop
 
-    proj = load_project(project)
-    every = interval if interval is not None else proj.policy.retrain.interval_s
-    console.print(f"Watching {proj.policy.model_name}: triggers every {every:g} s. Stop with Ctrl-C.")
+    workspace = open_workspace(project)
+    policy = workspace.project.policy
+    every = interval if interval is not None else policy.retrain.interval_s
+    console.print(f"Watching {policy.model_name}: triggers every {every:g} s. Stop with Ctrl-C.")
     stop = threading.Event()
     try:
-        watch_loop(proj, interval_s=every, stop=stop, max_cycles=max_cycles, on_message=console.print)
+        watch_loop(workspace, interval_s=every, stop=stop, max_cycles=max_cycles, on_message=console.print)
     except KeyboardInterrupt:
         stop.set()
         console.print("Stopped; no retrain was left half-done (the lock is released).")

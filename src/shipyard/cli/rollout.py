@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shipyard.cli._common import ProjectOption, console, errors, load_project
+from shipyard.cli._common import ProjectOption, console, errors, load_project, open_workspace
 from shipyard.cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -29,17 +29,10 @@ def _controller(project: Path) -> RolloutController:
     from shipyard.config.settings import actor
     from shipyard.delivery.controller import RolloutController
     from shipyard.delivery.state import RolloutStore
-    from shipyard.workspace import Workspace
 
-    workspace = Workspace.open(load_project(project))
-    store = RolloutStore(workspace.rollout_url)
+    workspace = open_workspace(project)
     return RolloutController(
-        workspace.project,
-        workspace.registry,
-        store,
-        actor=actor(),
-        on_event=console.print,
-        logs=workspace.logs,
+        workspace, RolloutStore(workspace.rollout_url), actor=actor(), on_event=console.print
     )
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shipyard.cli._common import ProjectOption, console, load_project
+from shipyard.cli._common import ProjectOption, console, open_workspace
 
 
 def serve(
@@ -68,7 +68,8 @@ def serve(
     from shipyard.serving.follow import STATE
     from shipyard.serving.server import ServeOptions, bind, build_state, check_exposure, run
 
-    proj = load_project(project)
+    workspace = open_workspace(project)
+    proj = workspace.project
     if desired is not None and (canary or shadow):
         raise ConfigError(
             "--desired serves what the desired state says: drop --canary/--shadow, or start a rollout."
@@ -115,11 +116,11 @@ def serve(
     if config.workers > 1:
         from shipyard.serving.workers import WorkerSpec, prepare, serve_workers
 
-        key = prepare(proj, options)
+        key = prepare(workspace, options)
         serve_workers(WorkerSpec(proj.root, options, config), config.workers, key=key, on_ready=ready)
         return
     threadpool_limits(int(os.environ["OMP_NUM_THREADS"]))
-    state = build_state(proj, options, config)
+    state = build_state(workspace, options, config)
     sock = bind(config.host, config.port)
     served = state.holder.describe()
     run(state, sock, on_ready=lambda url: ready(url, served))

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from shipyard.config.loading import POLICY_FILE, load_policy
 from shipyard.config.policy import Policy
-from shipyard.config.settings import MLFLOW_TRACKING_URI
 
 STATE_DIR = ".shipyard"
 
@@ -39,17 +38,9 @@ class Project:
 
     @property
     def state_dir(self) -> Path:
-        """Cache, stat index, MLflow store and reports live here (git-ignored)."""
+        """The embedded default's state folder (git-ignored); what lives where is the
+        `shipyard.workspace.Workspace`'s to say, so only it reads this."""
         return self.root / STATE_DIR
-
-    @property
-    def tracking_uri(self) -> str:
-        """registry.tracking_uri, then MLFLOW_TRACKING_URI, then the embedded SQLite store."""
-        return (
-            self.policy.registry.tracking_uri
-            or MLFLOW_TRACKING_URI.get()
-            or f"sqlite:///{self.state_dir / 'mlflow.db'}"
-        )
 
     @property
     def schema_path(self) -> Path:

@@ -27,6 +27,7 @@ from shipyard.config._data_traits import (
     time_column,
 )
 from shipyard.config._proposed_gates import TEST_SIZE, Gate
+from shipyard.config.project import STATE_DIR
 from shipyard.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -397,7 +398,7 @@ def write_files(root: Path, files: Mapping[str, str]) -> list[Path]:
     return written
 
 
-def ensure_ignored(root: Path, entries: tuple[str, ...] = (".shipyard/", "shipyard-reports/")) -> bool:
+def ensure_ignored(root: Path, entries: tuple[str, ...] = (f"{STATE_DIR}/", "shipyard-reports/")) -> bool:
     """Add `entries` to `root/.gitignore` where missing (never removing a line); True if changed."""
     path = root / ".gitignore"
     lines = path.read_text().splitlines() if path.exists() else []

@@ -38,9 +38,7 @@ from shipyard.serving.desired import DesiredState
 from shipyard.workspace.desired import DesiredLog, current, update
 
 if TYPE_CHECKING:
-    from shipyard.config.project import Project
-    from shipyard.registry.store import ModelRegistry
-    from shipyard.workspace.logs import LogLocation
+    from shipyard.workspace import Workspace
 
 REJECTED = "rejected"
 _DEADLINES = {Reason.NO_DATA_DEADLINE.value, Reason.UNDECIDED_DEADLINE.value}
@@ -66,34 +64,30 @@ def controller_alive(rollout: Rollout, *, stale_after_s: float) -> bool:
 
 
 class RolloutController:
-    """Drives the rollouts of one project's model in one environment."""
+    """Drives the rollouts of one project's model in one environment, with the workspace's
+    registry and logs (every server's partition when the logs go to an object store)."""
 
     def __init__(
         self,
-        project: Project,
-        registry: ModelRegistry,
+        workspace: Workspace,
         store: RolloutStore,
         *,
         actor: str,
         config: RolloutConfig | None = None,
         on_event: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        logs: LogLocation | None = None,
     ) -> None:
+        project = workspace.project
         self.project = project
-        if logs is None:  # the workspace's: every server's partition when logs go to an object store
-            from shipyard.workspace import Workspace
-
-            logs = Workspace.open(project).logs
-        self.logs = logs
-        self.registry = registry
+        self.logs = workspace.logs
+        self.registry = workspace.registry
         self.store = store
         self.actor = actor
         self.config = config or project.policy.rollout
         self.gates = build_analysis(self.config, project.policy.task)
         self.deploy_path = gitops.deploy_file(project.root, self.config.environment)
         #: the desired-state revisions, recorded beside the rollouts
-        self.desired_log = DesiredLog(store.url, registry.model_name, self.config.environment)
+        self.desired_log = DesiredLog(store.url, self.registry.model_name, self.config.environment)
         self._on_event = on_event or (lambda message: None)
         self._sleep = sleep
         self.notifier = WebhookNotifier(self.config.webhook_url) if self.config.webhook_url else None

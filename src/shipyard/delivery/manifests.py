@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from shipyard.config.project import STATE_DIR
 from shipyard.errors import ConfigError
 
 __all__ = ["DeployTarget", "cpu_cores", "render_docker", "render_kubernetes"]
@@ -144,7 +145,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \\
 # The server follows the desired state ('{target.environment}') in SHIPYARD_STATE_URL's database.
 ENTRYPOINT [{entrypoint}]
 """
-    ignore = ".shipyard/\n.git/\n.venv/\n__pycache__/\n*.pyc\ndata/\n!data/sample.*\n"
+    ignore = f"{STATE_DIR}/\n.git/\n.venv/\n__pycache__/\n*.pyc\ndata/\n!data/sample.*\n"
     requirements = "\n".join(pins) + ("\n" if pins else "")
     return {"Dockerfile": dockerfile, ".dockerignore": ignore, "requirements.txt": requirements}
 
@@ -254,7 +255,7 @@ def _deployment(target: DeployTarget) -> dict[str, Any]:
             "capabilities": {"drop": ["ALL"]},
         },
         "volumeMounts": [
-            {"name": "state", "mountPath": f"{APP_DIR}/.shipyard"},
+            {"name": "state", "mountPath": f"{APP_DIR}/{STATE_DIR}"},
             {"name": "tmp", "mountPath": "/tmp"},
             {"name": "verify-key", "mountPath": "/var/run/secrets/shipyard", "readOnly": True},
         ],

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from shipyard.config.policy import ConceptConfig
 from shipyard.evaluation.outputs import ModelOutputs
@@ -49,7 +50,7 @@ class ConceptAlert:
         }
 
 
-def error_stream(task: str, y_true: Sequence[Any], y_pred: Sequence[Any]) -> np.ndarray:
+def error_stream(task: str, y_true: ArrayLike, y_pred: ArrayLike) -> np.ndarray:
     """0/1 misclassifications (labels compared as text) or absolute errors (regression)."""
     if task == "regression":
         return np.abs(np.asarray(y_pred, dtype=np.float64) - np.asarray(y_true, dtype=np.float64))

@@ -1,4 +1,4 @@
-"""What one pipeline run works with: the project, its mode (full or smoke), and lazy handles."""
+"""What one pipeline run works with: the workspace (its project, full or smoke), and lazy handles."""
 
 from __future__ import annotations
 
@@ -22,21 +22,29 @@ if TYPE_CHECKING:
 
 @dataclass
 class RunContext:
-    """One run of the pipeline. `smoke` runs on the committed sample with `smoke:` params.
+    """One run of the pipeline in `workspace`; a smoke workspace (`Workspace.for_smoke`) runs on
+    the committed sample with `smoke:` params.
 
     It is the static configuration every stage is bound to, so it pickles: the handles
-    (file hasher, workspace, the frame read in this process) stay behind, and a worker
-    opens its own; values already computed (`data_digest`, `data_path`) travel along.
+    (file hasher, the workspace's registry and store, the frame read in this process) stay
+    behind, and a worker opens its own; values already computed (`data_digest`,
+    `data_path`) travel along.
     """
 
-    project: Project
-    smoke: bool = False
+    workspace: Workspace
     data_override: Path | None = None
     _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
-        handles = ("hasher", "workspace", "_frames")
-        return {k: v for k, v in self.__dict__.items() if k not in handles} | {"_frames": {}}
+        return {k: v for k, v in self.__dict__.items() if k not in ("hasher", "_frames")} | {"_frames": {}}
+
+    @property
+    def project(self) -> Project:
+        return self.workspace.project
+
+    @property
+    def smoke(self) -> bool:
+        return self.workspace.smoke
 
     @property
     def policy(self) -> Policy:
@@ -44,7 +52,7 @@ class RunContext:
 
     @cached_property
     def hasher(self) -> FileHasher:
-        return FileHasher(self.project.state_dir / "stat-index.json")
+        return FileHasher(self.workspace.stat_index)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -122,12 +130,6 @@ class RunContext:
                     )
                 self._frames["raw"] = frame
         return self._frames["raw"]
-
-    @cached_property
-    def workspace(self) -> Workspace:
-        from shipyard.workspace import Workspace
-
-        return Workspace.open(self.project, smoke=self.smoke)
 
     @property
     def registry(self) -> ModelRegistry:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shipyard.config.project import Project
 from shipyard.core.results import Report
@@ -28,6 +29,9 @@ from shipyard.pipeline.stages import (
     train_stage,
     validate_stage,
 )
+
+if TYPE_CHECKING:
+    from shipyard.workspace import Workspace
 
 
 @dataclass
@@ -165,7 +169,7 @@ def _data_report(result: PipelineResult) -> Report:
 
 
 def run_pipeline(
-    project: Project,
+    workspace: Workspace,
     *,
     data: Path | None = None,
     on_event: Callable[[StageEvent], None] | None = None,
@@ -177,9 +181,9 @@ def run_pipeline(
     (`local` or `ray`) replaces shipyard.yaml's `executor:`. Keys, outputs and reports are
     the same whichever executor runs the stages.
     """
-    chosen = make_executor(project, executor)
-    ctx = RunContext(project, data_override=data)
-    cache = StageCache(ctx.workspace.cache_dir, ctx.workspace.objects)
+    chosen = make_executor(workspace.project, executor)
+    ctx = RunContext(workspace, data_override=data)
+    cache = StageCache(workspace.cache_dir, workspace.objects)
     return _execute(ctx, cache, on_event, chosen)
 
 
@@ -191,13 +195,14 @@ class SmokeOutcome:
     contract: Report
 
 
-def run_smoke(project: Project, *, on_event: Callable[[StageEvent], None] | None = None) -> SmokeOutcome:
-    """The whole pipeline on the committed sample, uncached, into a separate smoke registry;
-    then the registered model is loaded back the way the server loads it and checked."""
+def run_smoke(workspace: Workspace, *, on_event: Callable[[StageEvent], None] | None = None) -> SmokeOutcome:
+    """The whole pipeline on the committed sample, uncached, into the separate smoke registry of
+    `workspace` (`Workspace.for_smoke`); then the registered model is loaded back the way the
+    server loads it and checked."""
     from shipyard.pipeline.roundtrip import check_round_trip
 
     start = time.perf_counter()
-    ctx = RunContext(project, smoke=True)
+    ctx = RunContext(workspace.for_smoke())
     with tempfile.TemporaryDirectory(prefix="shipyard-smoke-") as tmp:
         outcome = _execute(ctx, StageCache(Path(tmp)), on_event)
         difference, contract = check_round_trip(ctx, outcome, on_event=on_event)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from shipyard.config.project import Project
     from shipyard.core.results import Report
     from shipyard.pipeline.run import RunOutcome
+    from shipyard.workspace import Workspace
 
 NON_INFERIORITY_GATE = "no_regression"
 
@@ -37,7 +38,7 @@ class RetrainOutcome:
 
 
 def retrain_if_needed(
-    project: Project,
+    workspace: Workspace,
     *,
     force: bool = False,
     now: datetime | None = None,
@@ -48,9 +49,7 @@ def retrain_if_needed(
     Raises `BusyError` when another retrain of this project holds the lock.
     """
     say = on_message or (lambda message: None)
-    from shipyard.workspace import Workspace
-
-    workspace = Workspace.open(project)
+    project = workspace.project
     with workspace.lock("retrain", purpose=f"retrain of {project.policy.model_name}"):
         triggers = evaluate_triggers(workspace, now=now or datetime.now(UTC)) if not force else []
         for trigger in triggers:
@@ -60,19 +59,20 @@ def retrain_if_needed(
             if not force and not any(t.fired for t in triggers):
                 return _record(log, project, triggers, "skipped", retrain=False)
             reasons = triggers or [TriggerResult("manual", True, "retrain requested without --if-needed")]
-            return _retrain(project, log, reasons, say)
+            return _retrain(workspace, log, reasons, say)
         finally:
             log.close()
 
 
 def _retrain(
-    project: Project, log: DecisionLog, triggers: list[TriggerResult], say: Callable[[str], None]
+    workspace: Workspace, log: DecisionLog, triggers: list[TriggerResult], say: Callable[[str], None]
 ) -> RetrainOutcome:
     from shipyard.pipeline.run import run_pipeline
 
+    project = workspace.project
     fresh = project.resolve(project.policy.retrain.data) if project.policy.retrain.data else None
     try:
-        run = run_pipeline(project, data=fresh)
+        run = run_pipeline(workspace, data=fresh)
     except (DataValidationError, ShipyardError) as exc:
         _record(log, project, triggers, "failed", error=str(exc).splitlines()[0])
         raise
@@ -95,7 +95,7 @@ def _retrain(
             "with production, so it is not rolled out. Add one to 'gates' to ship retrained models."
         )
         return _record(log, project, triggers, "registered", run=run)
-    return _roll_out(project, log, triggers, run, say)
+    return _roll_out(workspace, log, triggers, run, say)
 
 
 def _beat_production(report: Report) -> bool:
@@ -107,7 +107,7 @@ def _beat_production(report: Report) -> bool:
 
 
 def _roll_out(
-    project: Project,
+    workspace: Workspace,
     log: DecisionLog,
     triggers: list[TriggerResult],
     run: RunOutcome,
@@ -115,16 +115,13 @@ def _roll_out(
 ) -> RetrainOutcome:
     from shipyard.delivery.controller import RolloutController
     from shipyard.delivery.state import RolloutStore
-    from shipyard.workspace import Workspace
 
-    workspace = Workspace.open(project)
-    store = RolloutStore(workspace.rollout_url)
     controller = RolloutController(
-        project, workspace.registry, store, actor=actor(), on_event=say, logs=workspace.logs
+        workspace, RolloutStore(workspace.rollout_url), actor=actor(), on_event=say
     )
     fired = ", ".join(t.trigger for t in triggers if t.fired)
     rollout = controller.start(run.version, reason=f"retrained ({fired}) and passed every gate")
-    outcome = _record(log, project, triggers, "rollout_started", run=run)
+    outcome = _record(log, workspace.project, triggers, "rollout_started", run=run)
     say(f"Rollout {rollout.id} of version {run.version} started; driving it.")
     controller.drive(rollout)
     return outcome
@@ -157,7 +154,7 @@ def _record(
 
 
 def watch(
-    project: Project,
+    workspace: Workspace,
     *,
     interval_s: float,
     stop: threading.Event,
@@ -174,7 +171,7 @@ def watch(
     while not stop.is_set() and (max_cycles is None or cycles < max_cycles):
         cycles += 1
         try:
-            outcome = retrain_if_needed(project, on_message=say)
+            outcome = retrain_if_needed(workspace, on_message=say)
             say(f"cycle {cycles}: {outcome.decision.outcome}")
         except BusyError as exc:
             say(f"cycle {cycles}: skipped, {exc}")

@@ -16,7 +16,6 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -54,10 +53,9 @@ class ServerState:
     config: ServingConfig
     holder: ModelHolder
     validator: RequestValidator
-    project_root: Path
+    logs: LogLocation  # where the prediction and feedback logs go: the workspace's
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
     desired: DesiredSource | None = None  # None: serves the command line's versions, follows nothing
-    logs: LogLocation | None = None  # None: the embedded layout under project_root's .shipyard/
     predictions: SegmentLog | None = None
     feedback: SegmentLog | None = None
     tokens: TokenStore | None = None  # None or empty: no authentication (loopback only)
@@ -66,7 +64,7 @@ class ServerState:
 
     def __post_init__(self) -> None:
         cfg = self.config
-        logs = self.logs or LogLocation(P.prediction_log_dir(self.project_root).parent)
+        logs = self.logs
         self.counters = ServerCounters(logs.folder(P.PREDICTIONS_DIR))
         self.metrics.watch(self.counters)
         self.labels = LabelGuard(rate_per_s=cfg.feedback_labels_per_s, burst=cfg.max_feedback_items)

@@ -1,21 +1,24 @@
-"""The prediction and feedback logs: Parquet parts under `<project>/.shipyard/`, written off the request path.
+"""The prediction and feedback logs: Parquet parts in the workspace's logs folder, written off
+the request path.
 
-Layout (hive-partitioned by day, one row per scored input row per route):
+Layout under `Workspace.logs_dir` (the project's state folder by default), hive-partitioned
+by day, one row per scored input row per route:
 
-    .shipyard/predictions/date=YYYY-MM-DD/part-<unix_ms>-<uuid8>.parquet
-    .shipyard/predictions/_wal/<server_id>/part-<unix_ms>-<uuid8>.jsonl   not yet in Parquet
-    .shipyard/predictions/_quarantine/part-<unix_ms>-<uuid8>.jsonl        could not be written, kept
-    .shipyard/predictions/_counters/<server_id>.json                      each server's own counts
-    .shipyard/feedback/date=YYYY-MM-DD/part-<unix_ms>-<uuid8>.parquet     (and its _wal/, _quarantine/)
+    predictions/date=YYYY-MM-DD/part-<unix_ms>-<uuid8>.parquet
+    predictions/_wal/<server_id>/part-<unix_ms>-<uuid8>.jsonl   not yet in Parquet
+    predictions/_quarantine/part-<unix_ms>-<uuid8>.jsonl        could not be written, kept
+    predictions/_counters/<server_id>.json                      each server's own counts
+    feedback/date=YYYY-MM-DD/part-<unix_ms>-<uuid8>.parquet     (and its _wal/, _quarantine/)
 
 With an object store the parts go to the store instead, one `server=<server_id>` partition
 per server (`shipyard.workspace.logs` draws that layout), and readers read every partition.
 
 Every prediction part has the same columns and types: the contract columns below, `proba_<class>`
 per class, and `input.<name>` typed by the project schema (`logtable`). Folders starting with
-`_` are skipped by hive-partitioned readers. Readers (delivery, monitoring) use DuckDB
-`read_parquet(prediction_glob(root), hive_partitioning=true)` or `pyarrow.dataset` and must
-tolerate a missing folder. Both logs are written by `prediction_log.SegmentLog`.
+`_` are skipped by hive-partitioned readers. Readers (delivery, monitoring) get the folder
+from `Workspace.logs` (`LogLocation.readable(PREDICTIONS_DIR)`), read it with DuckDB
+`read_parquet('<folder>/**/*.parquet', hive_partitioning=true)` or `pyarrow.dataset`, and
+must tolerate a missing folder. Both logs are written by `prediction_log.SegmentLog`.
 """
 
 from __future__ import annotations
@@ -46,11 +49,7 @@ __all__ = [
     "STATUSES",
     "TS",
     "WAL_DIR",
-    "feedback_dir",
-    "feedback_glob",
     "part_path",
-    "prediction_glob",
-    "prediction_log_dir",
 ]
 
 PREDICTIONS_DIR = "predictions"
@@ -76,26 +75,6 @@ LABEL = "label"  # feedback: the ground-truth label as a string
 
 ROUTES = ("production", "canary", "shadow")
 STATUSES = ("ok", "error")
-
-
-def prediction_log_dir(project_root: str | Path) -> Path:
-    """Folder of the prediction log (may not exist yet)."""
-    return Path(project_root) / ".shipyard" / PREDICTIONS_DIR
-
-
-def feedback_dir(project_root: str | Path) -> Path:
-    """Folder of the feedback (delayed ground truth) log (may not exist yet)."""
-    return Path(project_root) / ".shipyard" / FEEDBACK_DIR
-
-
-def prediction_glob(project_root: str | Path) -> str:
-    """`read_parquet` pattern matching every prediction part."""
-    return f"{prediction_log_dir(project_root)}/**/*.parquet"
-
-
-def feedback_glob(project_root: str | Path) -> str:
-    """`read_parquet` pattern matching every feedback part."""
-    return f"{feedback_dir(project_root)}/**/*.parquet"
 
 
 def part_path(folder: Path, when: datetime | None = None) -> Path:

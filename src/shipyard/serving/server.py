@@ -29,7 +29,6 @@ from shipyard.serving.models import ModelHolder
 from shipyard.serving.validation import RequestValidator
 
 if TYPE_CHECKING:
-    from shipyard.config.project import Project
     from shipyard.registry.store import ModelRegistry
     from shipyard.serving.app import ServerState
     from shipyard.workspace import Workspace
@@ -119,14 +118,16 @@ def initial_desired(
     return desired
 
 
-def build_state(project: Project, options: ServeOptions, config: ServingConfig | None = None) -> ServerState:
-    """Open the registry, load and verify the first model set, and assemble the server state."""
+def build_state(
+    workspace: Workspace, options: ServeOptions, config: ServingConfig | None = None
+) -> ServerState:
+    """Open the workspace's registry, load and verify the first model set, and assemble the
+    server state, whose prediction and feedback logs go to the workspace's `logs`."""
     from shipyard.data.schema import read_schema
     from shipyard.serving.app import ServerState
-    from shipyard.workspace import Workspace
 
+    project = workspace.project
     config = config or project.policy.serving
-    workspace = Workspace.open(project)
     registry = workspace.registry
     source = desired_source(workspace, options)
     from shipyard.registry.signing import verify_key_for
@@ -146,7 +147,7 @@ def build_state(project: Project, options: ServeOptions, config: ServingConfig |
         if type(exc) is not RegistryError:  # IntegrityError and friends keep their own exit code
             raise
         raise ServingError(
-            f"Could not load the models to serve from the registry at {project.tracking_uri}: {exc}\n"
+            f"Could not load the models to serve from the registry at {workspace.tracking_uri}: {exc}\n"
             "Check that the registry is reachable (registry.tracking_uri / MLFLOW_TRACKING_URI)."
         ) from exc
     schema = read_schema(project.schema_path) if project.schema_path.is_file() else None
@@ -162,9 +163,8 @@ def build_state(project: Project, options: ServeOptions, config: ServingConfig |
         config,
         holder,
         validator,
-        project.root,
+        workspace.logs,
         desired=source,
-        logs=workspace.logs,
         tokens=options.tokens,
         request_ids=request_ids,
     )

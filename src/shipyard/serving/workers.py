@@ -41,7 +41,7 @@ from shipyard.serving.metrics import MULTIPROC_ENV
 from shipyard.serving.server import ServeOptions, bind
 
 if TYPE_CHECKING:
-    from shipyard.config.project import Project
+    from shipyard.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 _Waitable = TypeVar("_Waitable", bound=Connection | int)
@@ -54,7 +54,8 @@ STOP_TIMEOUT_S = 60.0
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """What one worker process needs: it loads the project itself."""
+    """What one worker process needs: it opens the project's workspace itself (a fresh
+    interpreter, as the command would)."""
 
     project_root: Path
     options: ServeOptions
@@ -67,11 +68,13 @@ def _worker(spec: WorkerSpec, conn: Connection) -> None:
 
     from shipyard.config.project import Project
     from shipyard.serving.server import build_state, run
+    from shipyard.workspace import Workspace
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent passes Ctrl-C on as SIGTERM
     try:
         threadpool_limits(int(os.environ.get("OMP_NUM_THREADS", "1")))
-        state = build_state(Project.load(spec.project_root), spec.options, spec.config)
+        workspace = Workspace.open(Project.load(spec.project_root))
+        state = build_state(workspace, spec.options, spec.config)
         sock = bind(spec.config.host, spec.config.port, reuse_port=True)
     except ShipyardError as exc:
         try:
@@ -98,13 +101,11 @@ def _environ(**values: str) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def prepare(project: Project, options: ServeOptions) -> bytes:
+def prepare(workspace: Workspace, options: ServeOptions) -> bytes:
     """Once, before the workers start: bring the deploy file and the desired-state log in step
     (recording a first desired state if there is none); the request-id key they share."""
     from shipyard.serving.feedback import key_for_folder
-    from shipyard.workspace import Workspace
 
-    workspace = Workspace.open(project)
     if options.desired_path is not None or options.follow_state:
         from shipyard.serving.server import desired_source, initial_desired
 

@@ -15,7 +15,8 @@ Which model: the folder in `SHIPYARD_MODEL_DIR` when set (the `pytest` gate sets
 to the unregistered candidate), else `--shipyard-model REF` (a version number, an
 alias such as `production`, or `latest`; default `candidate`, then the latest
 version). Which project: `--shipyard-project PATH`, else the nearest folder holding
-`shipyard.yaml` upward from pytest's rootdir or the current folder.
+`shipyard.yaml` upward from pytest's rootdir or the current folder; the session opens its
+`Workspace` once (`shipyard_workspace`) and every fixture uses that one.
 
 Importing this module costs nothing beyond pytest: Shipyard, pandas and MLflow are
 imported by the fixtures, only in sessions that use them.
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from shipyard.config.policy import Policy
     from shipyard.config.project import Project
     from shipyard.training._servable import Servable
+    from shipyard.workspace import Workspace
 
 MODEL_DIR_VARIABLE = "SHIPYARD_MODEL_DIR"
 DEFAULT_MODEL = "candidate"
@@ -91,10 +93,11 @@ def _quiet_dependencies() -> Iterator[None]:
 
 
 class ModelLoader:
-    """Loads a project's registered models by reference, each once, verified against its manifest."""
+    """Loads a workspace's registered models by reference, each once, verified against its manifest."""
 
-    def __init__(self, project: Project) -> None:
-        self._project = project
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+        self._project = workspace.project
         self._loaded: dict[str, Servable] = {}
 
     def resolve(self, ref: str, *, fallback: str | None = None) -> tuple[str, Servable]:
@@ -121,10 +124,9 @@ class ModelLoader:
     def _load(self, ref: str) -> tuple[str, Servable]:
         from shipyard.registry.verified import fetch_verified
         from shipyard.training.packaging import ModelTrust, load_servable
-        from shipyard.workspace import Workspace
 
         with _quiet_dependencies():
-            registry = Workspace.open(self._project).registry
+            registry = self._workspace.registry
             version = registry.get(ref).version
             if version not in self._loaded:
                 on_mismatch = self._project.policy.environment.on_mismatch
@@ -156,15 +158,23 @@ def shipyard_project(pytestconfig: pytest.Config) -> Project:
 
 
 @pytest.fixture(scope="session")
+def shipyard_workspace(shipyard_project: Project) -> Workspace:
+    """The project's `Workspace` (registry, logs, state), opened once for the session."""
+    from shipyard.workspace import Workspace
+
+    return Workspace.open(shipyard_project)
+
+
+@pytest.fixture(scope="session")
 def shipyard_policy(shipyard_project: Project) -> Policy:
     """The project's validated `shipyard.yaml`."""
     return shipyard_project.policy
 
 
 @pytest.fixture(scope="session")
-def shipyard_models(shipyard_project: Project) -> ModelLoader:
+def shipyard_models(shipyard_workspace: Workspace) -> ModelLoader:
     """Factory: `shipyard_models("production")` loads any version or alias (cached per session)."""
-    return ModelLoader(shipyard_project)
+    return ModelLoader(shipyard_workspace)
 
 
 def _chosen_model(config: pytest.Config, loader: ModelLoader) -> tuple[str, Servable]:
@@ -203,13 +213,13 @@ def shipyard_model(_shipyard_chosen: tuple[str, Servable]) -> Servable:
 
 
 @pytest.fixture(scope="session")
-def shipyard_test_split(shipyard_project: Project) -> pd.DataFrame:
+def shipyard_test_split(shipyard_workspace: Workspace) -> pd.DataFrame:
     """The raw held-out rows (target included) as `shipyard run` splits the project's data."""
     from shipyard.errors import ConfigError
     from shipyard.pipeline.context import RunContext
     from shipyard.pipeline.stages import split_indices
 
-    ctx = RunContext(shipyard_project)
+    ctx = RunContext(shipyard_workspace)
     try:
         raw = ctx.raw()
         _, test_idx = split_indices(ctx, raw)

@@ -86,6 +86,15 @@ class Workspace:
         objects = project.policy.state.object_store or environ.get(SHIPYARD_OBJECT_STORE.name) or None
         return cls(project, _with_driver(tracking), artifact, _with_driver(state_url), objects)
 
+    def for_smoke(self) -> Workspace:
+        """The embedded workspace smoke runs register into, beside this one (`.shipyard/smoke`)."""
+        return self if self.smoke else Workspace.open(self.project, smoke=True)
+
+    def __getstate__(self) -> dict[str, object]:
+        """The configuration without the opened handles (registry, object store): a process
+        this workspace is sent to (a Ray task) opens its own on first use."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("registry", "objects")}
+
     @property
     def model_name(self) -> str:
         name = self.project.policy.model_name
@@ -118,6 +127,17 @@ class Workspace:
         return DesiredLog(self.rollout_url, self.model_name, environment)
 
     @property
+    def cache_dir(self) -> Path:
+        """Where stage outputs (and the HTML report's plots) are cached by content in this clone,
+        shared through `objects` (`shipyard.pipeline.cache`)."""
+        return self.project.state_dir / "cache"
+
+    @property
+    def stat_index(self) -> Path:
+        """The file-stat index that spares hashing unchanged data and code files again."""
+        return self.project.state_dir / "stat-index.json"
+
+    @property
     def logs_dir(self) -> Path:
         """Where this machine's servers write the logs (`predictions/`, `feedback/`)."""
         return self.project.state_dir
@@ -136,11 +156,6 @@ class Workspace:
             self.project.state_dir / "logs-cache" / self.model_name,
             self.project.policy.state.logs_cache_days,
         )
-
-    @property
-    def cache_dir(self) -> Path:
-        """Where stage outputs (and the HTML report's plots) are cached by content, in this clone."""
-        return self.project.state_dir / "cache"
 
     @property
     def reports_dir(self) -> Path:

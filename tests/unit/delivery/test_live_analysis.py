@@ -23,11 +23,16 @@ def gates(*configs: dict) -> list:
     return build_gates([GateConfig(**c) for c in configs], task="classification")
 
 
+def log_dir(root: Path) -> Path:
+    """Where the logs of the project at `root` are (any folder: the window names it)."""
+    return root / "logs"
+
+
 def window(root: Path, route: str = "canary") -> LiveWindow:
     return LiveWindow(
         root,
         "classification",
-        log.prediction_log_dir(root).parent,
+        log_dir(root),
         candidate_version="2",
         baseline_version="1",
         candidate_route=route,
@@ -35,7 +40,7 @@ def window(root: Path, route: str = "canary") -> LiveWindow:
 
 
 def write_traffic(root: Path, seed: int, n_canary: int = 60, **canary: object) -> dict[str, list]:
-    folder = log.prediction_log_dir(root)
+    folder = log_dir(root) / log.PREDICTIONS_DIR
     write_part(folder, traffic(1000, route="production", version="1", latency_ms=5.0, seed=seed))
     columns = traffic(n_canary, route="canary", version="2", seed=seed + 100, **{"latency_ms": 5.0, **canary})
     write_part(folder, columns)
@@ -97,7 +102,7 @@ def test_shifted_predictions_violate_the_psi_rule_and_unshifted_do_not(project_r
 
 def test_the_100_percent_step_compares_with_production_since_the_rollout_began(project_root):
     later = T0.replace(minute=30)
-    folder = log.prediction_log_dir(project_root)
+    folder = log_dir(project_root) / log.PREDICTIONS_DIR
     write_part(folder, traffic(200, route="production", version="1", latency_ms=5.0, seed=0))
     write_part(folder, traffic(60, route="canary", version="2", latency_ms=20.0, seed=1, start=later))
     result = analyse(window(project_root), gates(*RULES), since=later, baseline_since=T0, min_requests=50)
@@ -106,7 +111,7 @@ def test_the_100_percent_step_compares_with_production_since_the_rollout_began(p
 
 
 def test_shadow_agreement_pairs_the_shadow_with_production_on_the_same_rows(project_root):
-    folder = log.prediction_log_dir(project_root)
+    folder = log_dir(project_root) / log.PREDICTIONS_DIR
     production = traffic(100, route="production", version="1", latency_ms=5.0, seed=0)
     write_part(folder, production)
     shadow = {**production, log.ROUTE: ["shadow"] * 100, log.MODEL_VERSION: ["2"] * 100}
@@ -125,7 +130,7 @@ def test_metric_gates_judge_the_canary_on_its_feedback_labels(project_root):
     before = analyse(window(project_root), rules, since=T0, baseline_since=T0, min_requests=50)
     assert before.report.results[0].status is Status.SKIPPED
     wrong = ["0" if p == "1" else "1" for p in columns[log.PREDICTION]]
-    write_part(log.feedback_dir(project_root), feedback_for(columns, wrong))
+    write_part(log_dir(project_root) / log.FEEDBACK_DIR, feedback_for(columns, wrong))
     after = analyse(window(project_root), rules, since=T0, baseline_since=T0, min_requests=50)
     (violation,) = after.violated()
     assert violation.reason is Reason.METRIC_BELOW_MINIMUM and violation.observed == 0
@@ -133,7 +138,7 @@ def test_metric_gates_judge_the_canary_on_its_feedback_labels(project_root):
 
 def test_no_regression_runs_live_with_production_scored_on_the_canary_rows(project_root):
     columns = write_traffic(project_root, 0)
-    write_part(log.feedback_dir(project_root), feedback_for(columns, columns[log.PREDICTION]))
+    write_part(log_dir(project_root) / log.FEEDBACK_DIR, feedback_for(columns, columns[log.PREDICTION]))
 
     def always_wrong(rows):  # production's model: always the opposite label, as strings come back
         n = len(rows)

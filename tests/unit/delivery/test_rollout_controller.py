@@ -25,9 +25,10 @@ from shipyard.serving.desired import read_desired
 from shipyard.workspace import Workspace
 
 POLICY = """\
-name: tiny
+name: {name}
 data: {source: data.csv, target: label}
 entrypoints: {train: model:train}
+registry: {tracking_uri: "{tracking}"}
 rollout:
   steps: [10, 50, 100]
   step_duration_s: 0.3
@@ -92,13 +93,13 @@ _names = itertools.count()
 def make_project(
     root: Path, model_dir: Path, tracking_uri: str, webhook_url: str
 ) -> tuple[Project, ModelRegistry]:
-    """A project whose model (a name no other test uses) has versions 1 (production), 2 and 3."""
+    """A project whose model (a name no other test uses) has versions 1 (production), 2 and 3,
+    in the module's registry (`registry.tracking_uri`)."""
     root.mkdir(parents=True)
-    (root / "shipyard.yaml").write_text(POLICY.replace("{webhook}", webhook_url))
+    policy = POLICY.replace("{webhook}", webhook_url).replace("{tracking}", tracking_uri)
+    (root / "shipyard.yaml").write_text(policy.replace("{name}", f"model-{next(_names)}"))
     project = Project.load(root)
-    registry = ModelRegistry(
-        tracking_uri, f"model-{next(_names)}", audit_url=Workspace.open(project).state_url
-    )
+    registry = Workspace.open(project).registry
     for i in range(3):
         registry.register(
             model_dir,
@@ -133,11 +134,11 @@ def traffic_writer(
     while the log (as when a log fault dropped those rows) shows none."""
     counter = iter(range(10_000))
     totals = {"1": [0, 0], "2": [0, 0]}
+    folder = Workspace.open(Project.load(root)).logs.folder(log.PREDICTIONS_DIR)  # what servers write
 
     def sleep(seconds: float) -> None:
         now = st.now()
         n = next(counter)
-        folder = log.prediction_log_dir(root)
         write_part(
             folder, traffic(60, route="production", version="1", latency_ms=5.0, seed=seed + n, start=now)
         )
@@ -168,13 +169,14 @@ def write_counters(folder: Path, server_id: str, totals: dict[str, list[int]]) -
     tmp.replace(path)
 
 
-def controller(project, registry, store, **kwargs) -> RolloutController:
-    return RolloutController(project, registry, store, actor="tester", **kwargs)
+def controller(project: Project, store: RolloutStore, **kwargs) -> RolloutController:
+    """The controller of `project`'s workspace (its registry and logs), recording in `store`."""
+    return RolloutController(Workspace.open(project), store, actor="tester", **kwargs)
 
 
 def test_a_good_canary_goes_through_every_step_to_production(setup, webhook):
     project, registry, store = setup
-    ctl = controller(project, registry, store, sleep=traffic_writer(project.root, canary_latency=5.0))
+    ctl = controller(project, store, sleep=traffic_writer(project.root, canary_latency=5.0))
     rollout = ctl.start("2")
     assert read_desired(ctl.deploy_path).canary.weight == 0.1
     done = ctl.drive(rollout)
@@ -190,7 +192,7 @@ def test_a_good_canary_goes_through_every_step_to_production(setup, webhook):
 
 def test_a_slow_canary_is_rolled_back_with_an_incident_and_the_rejected_alias(setup, webhook):
     project, registry, store = setup
-    ctl = controller(project, registry, store, sleep=traffic_writer(project.root, canary_latency=15.0))
+    ctl = controller(project, store, sleep=traffic_writer(project.root, canary_latency=15.0))
     done = ctl.drive(ctl.start("2"))
     assert done.status == st.ROLLED_BACK and done.step == 0 and "latency_p50 model time" in done.reason
     assert read_desired(ctl.deploy_path).canary is None
@@ -204,7 +206,7 @@ def test_a_slow_canary_is_rolled_back_with_an_incident_and_the_rejected_alias(se
 def test_errors_the_log_lost_are_seen_in_the_server_counters_and_roll_back(setup, webhook):
     project, registry, store = setup
     sleep = traffic_writer(project.root, canary_latency=5.0, counted_errors=0.2)
-    ctl = controller(project, registry, store, sleep=sleep)
+    ctl = controller(project, store, sleep=sleep)
     done = ctl.drive(ctl.start("2"))
     assert done.status == st.ROLLED_BACK and done.step == 0, done.reason
     (incident,) = store.incidents(done.id)
@@ -218,7 +220,7 @@ def test_a_canary_without_traffic_is_rolled_back_at_the_step_deadline(setup, web
     project, registry, store = setup
     config = project.policy.rollout.model_copy(update={"step_deadline_s": 0.6})
     sleep = traffic_writer(project.root, canary_latency=5.0, canary=0)
-    ctl = controller(project, registry, store, sleep=sleep, config=config)
+    ctl = controller(project, store, sleep=sleep, config=config)
     started = time.monotonic()
     done = ctl.drive(ctl.start("2"))
     assert time.monotonic() - started < 5
@@ -233,7 +235,7 @@ def test_a_canary_without_traffic_is_rolled_back_at_the_step_deadline(setup, web
 
 def test_a_second_rollout_is_refused_naming_the_running_one(setup):
     project, registry, store = setup
-    ctl = controller(project, registry, store)
+    ctl = controller(project, store)
     first = ctl.start("2")
     with pytest.raises(
         BusyError, match=rf"Rollout {first.id} of version 2 .* running .*shipyard rollout abort"
@@ -245,7 +247,7 @@ def test_a_second_rollout_is_refused_naming_the_running_one(setup):
 
 def test_bad_versions_are_refused_before_anything_changes(setup):
     project, registry, store = setup
-    ctl = controller(project, registry, store)
+    ctl = controller(project, store)
     with pytest.raises(ConfigError, match="already in production"):
         ctl.start("1")
     assert store.latest(registry.model_name, "production") is None
@@ -255,7 +257,7 @@ def test_bad_versions_are_refused_before_anything_changes(setup):
 
 def test_pause_holds_resume_continues_abort_returns_all_traffic(setup, webhook):
     project, registry, store = setup
-    ctl = controller(project, registry, store)
+    ctl = controller(project, store)
     rollout = ctl.start("3")
     assert ctl.pause("look at dashboards").status == st.PAUSED
     assert ctl.tick(store.get(rollout.id)).step == 0  # a tick does not advance on no traffic
@@ -269,7 +271,7 @@ def test_pause_holds_resume_continues_abort_returns_all_traffic(setup, webhook):
 
 def test_a_restarted_controller_resumes_the_orphaned_rollout_at_its_step(setup):
     project, registry, store = setup
-    ctl = controller(project, registry, store)
+    ctl = controller(project, store)
     rollout = ctl.start("2")
     rollout = store.update(rollout, actor="t", action="advance", reason="test", step=1)
     store.heartbeat(rollout, "999999999@" + __import__("socket").gethostname())  # a pid that is gone
@@ -283,7 +285,7 @@ def test_a_restarted_controller_resumes_the_orphaned_rollout_at_its_step(setup):
 
 def test_rollback_returns_production_to_previous_at_once(setup):
     project, registry, store = setup
-    ctl = controller(project, registry, store, sleep=traffic_writer(project.root, canary_latency=5.0))
+    ctl = controller(project, store, sleep=traffic_writer(project.root, canary_latency=5.0))
     ctl.drive(ctl.start("2"))
     assert ctl.rollback("bad business numbers") == ("2", "1")
     desired = read_desired(ctl.deploy_path)
@@ -299,7 +301,7 @@ def test_a_broken_webhook_never_breaks_a_rollout(tmp_path, model_dir, tracking_u
     )
     store = RolloutStore(Workspace.open(project).state_url)
     try:
-        ctl = controller(project, registry, store, sleep=traffic_writer(project.root, canary_latency=5.0))
+        ctl = controller(project, store, sleep=traffic_writer(project.root, canary_latency=5.0))
         done = ctl.drive(ctl.start("2"))
         assert done.status == st.SUCCEEDED
         failed = [e for e in store.events(done.id) if e.action == "notify_failed"]
@@ -311,7 +313,7 @@ def test_a_broken_webhook_never_breaks_a_rollout(tmp_path, model_dir, tracking_u
 
 def test_a_rollout_ended_by_another_process_is_not_revived_by_a_stale_controller(setup):
     project, registry, store = setup
-    driver, operator = controller(project, registry, store), controller(project, registry, store)
+    driver, operator = controller(project, store), controller(project, store)
     stale = driver.start("2")
     operator.abort("from another terminal")
     after = store.update(stale, actor="driver", action="advance", reason="late decision", step=1)
@@ -324,12 +326,13 @@ def test_an_abort_in_another_clone_reverts_the_desired_state_every_clone_reads(s
     project, registry, store = setup
     clone_b = project.root.parent / "clone-b"
     clone_b.mkdir()
-    (clone_b / "shipyard.yaml").write_text((project.root / "shipyard.yaml").read_text())
-    driver = controller(project, registry, store)
+    shared_state = f"state: {{url: '{store.url}'}}\n"  # clone A's SQLite file stands for the shared database
+    (clone_b / "shipyard.yaml").write_text((project.root / "shipyard.yaml").read_text() + shared_state)
+    driver = controller(project, store)
     rollout = driver.start("2")
     assert read_desired(driver.deploy_path).canary.weight == 0.1
     # clone B has no deploy file, only the shared state database (here: clone A's SQLite file)
-    operator = controller(Project.load(clone_b), registry, store)
+    operator = controller(Project.load(clone_b), store)
     assert not operator.deploy_path.exists()
     assert operator.abort("from clone B").id == rollout.id
     assert read_desired(operator.deploy_path).canary is None

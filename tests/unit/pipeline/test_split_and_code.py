@@ -11,6 +11,7 @@ from shipyard.errors import ConfigError
 from shipyard.pipeline.code import code_digest, module_files
 from shipyard.pipeline.context import RunContext
 from shipyard.pipeline.stages import split_indices
+from shipyard.workspace import Workspace
 
 
 def _ctx(tmp_path: Path, split: dict, task: str = "classification") -> RunContext:
@@ -23,7 +24,7 @@ def _ctx(tmp_path: Path, split: dict, task: str = "classification") -> RunContex
             "split": split,
         }
     )
-    return RunContext(Project(tmp_path, policy))
+    return RunContext(Workspace.open(Project(tmp_path, policy), env={}))
 
 
 @pytest.fixture(params=[0, 1, 2, 3])
@@ -134,7 +135,7 @@ def test_loader_entry_point_supplies_the_data(tmp_path):
             "entrypoints": {"train": "m:train"},
         }
     )
-    ctx = RunContext(Project(tmp_path, policy))
+    ctx = RunContext(Workspace.open(Project(tmp_path, policy), env={}))
     assert list(ctx.raw().columns) == ["x", "y"]
     assert len(ctx.data_digest) == 64
 
@@ -145,7 +146,7 @@ def test_loader_returning_something_else_is_named(tmp_path):
         {"name": "t", "data": {"loader": "loaders2:load", "target": "y"}, "entrypoints": {"train": "m:t"}}
     )
     with pytest.raises(ConfigError, match="data.loader returned list"):
-        RunContext(Project(tmp_path, policy)).raw()
+        RunContext(Workspace.open(Project(tmp_path, policy), env={})).raw()
 
 
 def test_stratified_split_needs_two_rows_per_class(tmp_path, frame):

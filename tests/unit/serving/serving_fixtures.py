@@ -19,6 +19,7 @@ from shipyard.serving.app import ServerState, create_app
 from shipyard.serving.models import LoadedModel, ModelHolder, ModelSet
 from shipyard.serving.validation import RequestValidator
 from shipyard.training.packaging import Servable
+from shipyard.workspace.logs import LogLocation
 
 SCHEMA = Schema(
     target="label",
@@ -73,7 +74,7 @@ def record(i: int = 0) -> dict[str, Any]:
 
 def make_state(tmp_path: Path, models: ModelSet, **config: Any) -> ServerState:
     validator = RequestValidator(SCHEMA, allow=frozenset({"key"}))
-    return ServerState(ServingConfig(**config), ModelHolder.fixed(models), validator, tmp_path)
+    return ServerState(ServingConfig(**config), ModelHolder.fixed(models), validator, LogLocation(tmp_path))
 
 
 def model_set(**routes: Any) -> ModelSet:

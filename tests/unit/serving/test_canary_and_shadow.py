@@ -70,7 +70,7 @@ def test_shadow_is_logged_never_returned(tmp_path: Path) -> None:
         return ids
 
     ids = run_app(state, scenario)
-    rows = ds.dataset(predlog.prediction_log_dir(tmp_path), partitioning="hive").to_table().to_pylist()
+    rows = ds.dataset(tmp_path / predlog.PREDICTIONS_DIR, partitioning="hive").to_table().to_pylist()
     for route, version in (("production", "1"), ("shadow", "3")):
         logged = {(r[predlog.REQUEST_ID], r[predlog.ROW]) for r in rows if r[predlog.ROUTE] == route}
         assert logged == {(i, row) for i in ids for row in (0, 1)}
@@ -89,7 +89,7 @@ def test_shadow_failure_never_reaches_the_client(tmp_path: Path) -> None:
     assert (
         state.metrics.registry.get_sample_value("shipyard_shadow_errors_total", {"model_version": "3"}) == 4
     )
-    rows = ds.dataset(predlog.prediction_log_dir(tmp_path), partitioning="hive").to_table().to_pylist()
+    rows = ds.dataset(tmp_path / predlog.PREDICTIONS_DIR, partitioning="hive").to_table().to_pylist()
     shadow = [r for r in rows if r[predlog.ROUTE] == "shadow"]
     assert len(shadow) == 4 and {r[predlog.STATUS] for r in shadow} == {"error"}
     assert all(r[predlog.SCORE] is None for r in shadow)

@@ -17,6 +17,7 @@ from shipyard.serving.follow import DesiredSource, reconcile
 from shipyard.serving.models import ModelHolder
 from shipyard.serving.validation import RequestValidator
 from shipyard.workspace.desired import DesiredLog
+from shipyard.workspace.logs import LogLocation
 
 PRODUCTION = DesiredState(model="m", production="1")
 CANARY = PRODUCTION.model_copy(update={"canary": CanaryState(version="2", weight=0.5)})
@@ -48,7 +49,7 @@ def test_a_revision_that_cannot_be_loaded_is_reported_and_not_retried(tmp_path: 
     log.record(CANARY, after=0, actor="bo", reason="canary")
     holder = ModelHolder.fixed(model_set())  # no registry: any load fails
     served = holder.current
-    state = ServerState(ServingConfig(), holder, RequestValidator(SCHEMA), tmp_path)
+    state = ServerState(ServingConfig(), holder, RequestValidator(SCHEMA), LogLocation(tmp_path))
     state.desired = DesiredSource(None, log, "replica")
     try:
         assert asyncio.run(reconcile(state)) is False

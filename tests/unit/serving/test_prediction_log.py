@@ -196,7 +196,7 @@ def test_the_server_logs_ok_and_error_rows_together_and_reports_the_counts(tmp_p
 
     codes, described, metrics = run_app(state, scenario)
     assert codes.count(200) >= 5 and set(codes) <= {200, 422, 500}
-    table = logged(predlog_dir := P.prediction_log_dir(tmp_path))
+    table = logged(predlog_dir := tmp_path / P.PREDICTIONS_DIR)
     assert table.num_rows == 2 * (codes.count(200) + codes.count(500))
     assert set(described) >= {"written_rows", "quarantined_rows", "lost_rows", "recovered_rows"}
     assert 'shipyard_prediction_log_rows_total{model_version="1",outcome="lost"} 0.0' in metrics

@@ -18,6 +18,7 @@ from shipyard.serving.follow import DesiredSource
 from shipyard.serving.models import LoadedModel, ModelHolder, ModelSet
 from shipyard.serving.validation import RequestValidator
 from shipyard.workspace.desired import DesiredLog
+from shipyard.workspace.logs import LogLocation
 
 # The fixtures' schema plus an integer column without bounds (the model ignores it).
 UNBOUNDED = dataclasses.replace(SCHEMA, columns=(*SCHEMA.columns, ColumnSchema("transaction_id", "int")))
@@ -26,7 +27,9 @@ INTERNALS = ("Traceback", "Error:", "Exception", "/tmp", "/work/", "site-package
 
 def make(tmp_path: Path, models: ModelSet | None = None, *, check_ranges: bool = True) -> ServerState:
     validator = RequestValidator(UNBOUNDED, allow=frozenset({"key"}), check_ranges=check_ranges)
-    return ServerState(ServingConfig(), ModelHolder.fixed(models or model_set()), validator, tmp_path)
+    return ServerState(
+        ServingConfig(), ModelHolder.fixed(models or model_set()), validator, LogLocation(tmp_path)
+    )
 
 
 def row(**change: Any) -> dict[str, Any]:

@@ -222,7 +222,7 @@ def test_predictions_and_feedback_are_logged_with_the_contract_columns(
         return request_id
 
     request_id = run_app(state, scenario)
-    table = ds.dataset(predlog.prediction_log_dir(tmp_path), partitioning="hive").to_table()
+    table = ds.dataset(tmp_path / predlog.PREDICTIONS_DIR, partitioning="hive").to_table()
     rows = sorted(table.to_pylist(), key=lambda r: r[predlog.ROW])
     assert [r[predlog.REQUEST_ID] for r in rows] == [request_id] * 2
     assert [r[predlog.ROW] for r in rows] == [0, 1]
@@ -234,7 +234,7 @@ def test_predictions_and_feedback_are_logged_with_the_contract_columns(
     )
     assert table.schema.field(predlog.TS).type == pa.timestamp("us", tz="UTC")
     assert table.schema.field(predlog.ROW).type == pa.int32()
-    feedback = ds.dataset(predlog.feedback_dir(tmp_path), partitioning="hive").to_table().to_pylist()
+    feedback = ds.dataset(tmp_path / predlog.FEEDBACK_DIR, partitioning="hive").to_table().to_pylist()
     assert [(f[predlog.REQUEST_ID], f[predlog.ROW], f[predlog.LABEL]) for f in feedback] == [
         (request_id, 1, "1")
     ]
@@ -271,5 +271,5 @@ def test_regression_models_return_values_as_scores(tmp_path: Path) -> None:
     body = post(state, "/predict", json=[record(3)]).json()
     assert body["predictions"] == body["scores"] and "probabilities" not in body
     assert abs(body["scores"][0] - 0.6) < 1e-6
-    rows = ds.dataset(predlog.prediction_log_dir(tmp_path), partitioning="hive").to_table().to_pylist()
+    rows = ds.dataset(tmp_path / predlog.PREDICTIONS_DIR, partitioning="hive").to_table().to_pylist()
     assert float(rows[0][predlog.PREDICTION]) == rows[0][predlog.SCORE]

@@ -141,9 +141,9 @@ def test_feedback_is_written_by_the_same_writer_and_kept_when_it_cannot_be(
 
 
 def test_paths_follow_the_contract(tmp_path: Path) -> None:
-    assert P.prediction_log_dir(tmp_path) == tmp_path / ".shipyard" / "predictions"
-    assert P.feedback_dir(tmp_path) == tmp_path / ".shipyard" / "feedback"
-    assert P.prediction_glob(tmp_path).endswith("predictions/**/*.parquet")
+    location = LogLocation(tmp_path)
+    assert location.folder(P.PREDICTIONS_DIR) == tmp_path / "predictions"
+    assert location.folder(P.FEEDBACK_DIR) == tmp_path / "feedback"
     name = P.part_path(tmp_path).name
     assert name.startswith("part-") and name.endswith(".parquet") and len(name.split("-")[2]) == 16
 
