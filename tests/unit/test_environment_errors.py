@@ -31,7 +31,7 @@ def test_machine_errors_become_usage_errors_naming_the_path(
     def fail(path: object) -> None:
         raise exc
 
-    monkeypatch.setattr(main, "_project", fail)
+    monkeypatch.setattr(main, "open_workspace", fail)
     assert main.run_cli(["models"]) == ExitCode.USAGE_ERROR
     err = capsys.readouterr().err
     assert "Usage error" in err and "Traceback" not in err and "bug" not in err
@@ -44,6 +44,6 @@ def test_other_os_errors_stay_crashes_to_report(monkeypatch: pytest.MonkeyPatch,
     def fail(path: object) -> None:
         raise exc
 
-    monkeypatch.setattr(main, "_project", fail)
+    monkeypatch.setattr(main, "open_workspace", fail)
     assert main.run_cli(["models"]) == ExitCode.STAGE_CRASHED
     assert "a bug" in capsys.readouterr().err
