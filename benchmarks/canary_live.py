@@ -121,13 +121,17 @@ def trial(root: Path, factor: float, args: argparse.Namespace) -> dict[str, Any]
     port = free_port()
     env = child_env() | {"OMP_NUM_THREADS": "1", "LIVE_WORK_CANARY": str(factor)}
     logs = root / ".shipyard" / "predictions"
+    server_log = root / "server.log"
     server = subprocess.Popen(
         [str(SHIPYARD), "serve", "--desired", str(deploy), "--port", str(port)],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=server_log.open("w"),
     )  # fmt: skip
     replay = None
     try:
-        wait_ready(f"http://127.0.0.1:{port}/readyz", server)
+        try:
+            wait_ready(f"http://127.0.0.1:{port}/readyz", server, timeout=240)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}\nThe server's log:\n{server_log.read_text()[-3000:]}") from exc
         seconds = args.warm + args.step + 5
         replay = subprocess.Popen(
             [str(SHIPYARD), "traffic", "replay", "data.csv", "--url", f"http://127.0.0.1:{port}",
@@ -176,7 +180,7 @@ def main() -> None:
     parser.add_argument("--warm", type=float, default=4.0, help="seconds of production alone first")
     parser.add_argument("--step", type=float, default=20.0, help="seconds of canary traffic analysed")
     parser.add_argument("--costs", default="1,2,3", help="the canary's work, x production's")
-    parser.add_argument("--spin", type=int, default=100_000, help="loop iterations of base work per call")
+    parser.add_argument("--spin", type=int, default=300_000, help="loop iterations of base work per call")
     args = parser.parse_args()
     factors = [1.0, 3.0] if args.quick else [float(c) for c in args.costs.split(",")]
     if args.quick:

@@ -37,7 +37,7 @@ from sklearn.linear_model import LogisticRegression
 
 
 class Work:
-    \"\"\"A fitted model that also runs LIVE_WORK_<tag> x 50,000 loop iterations per call.\"\"\"
+    \"\"\"A fitted model that also runs LIVE_WORK_<tag> x 200,000 loop iterations per call.\"\"\"
 
     def __init__(self, model, tag):
         self.model, self.tag = model, tag
@@ -45,7 +45,7 @@ class Work:
 
     def _work(self):
         total = 0
-        for i in range(int(float(os.environ.get(f"LIVE_WORK_{self.tag}", "1")) * 50_000)):
+        for i in range(int(float(os.environ.get(f"LIVE_WORK_{self.tag}", "1")) * 200_000)):
             total += i
         return total
 

@@ -8,11 +8,12 @@ of the time), while production's calls rarely meet a canary call. Measured on th
 example at 40 requests/s, the same-cost canary's median 1-row call took 2.7x production's
 wall time for the same CPU time, and the live `latency_ratio` rule rolled it back.
 
-`ExclusiveCalls` makes the routes take turns: a call waits for the call in progress, and its
-time is measured from the moment it runs alone. Production never waits long for a slow
-candidate: its patience is a few of its own recent call times, after which it runs beside the
-candidate's call anyway (what the shared interpreter would have cost it), so a candidate that
-hangs or sleeps for seconds still cannot hold production's requests.
+`ExclusiveCalls` makes the routes take turns: a batch waits for the batch in progress, and its
+call time is measured from the moment it runs alone. Production never waits long for a slow
+candidate: it waits only while the candidate's batch is younger than `PATIENCE_CALLS` of
+production's own recent batch times, then runs beside it anyway. So candidates up to ~5x
+production's cost are measured alone (the rule sees 3x as 3x), and one that hangs or sleeps
+for seconds holds each of production's batches at most that long, once per candidate batch.
 
 Examples
 --------
@@ -31,8 +32,9 @@ from types import TracebackType
 
 from shipyard.serving.routing import PRODUCTION
 
-#: production waits for another route's call at most this many times its own recent call time
-PATIENCE_CALLS = 3.0
+#: production waits for another route's batch until it is this many of production's own
+#: recent batch times old: a candidate slower than that is not waited for
+PATIENCE_CALLS = 5.0
 #: ... and at least this long (a call time too short to measure is not a patience)
 MIN_PATIENCE_S = 0.005
 
@@ -48,9 +50,15 @@ class _Turn:
         self._start = 0.0
 
     def __enter__(self) -> _Turn:
-        lock = self._owner.lock
-        self.alone = lock.acquire() if self.patience_s is None else lock.acquire(timeout=self.patience_s)
+        owner = self._owner
+        if self.patience_s is None:
+            self.alone = owner.lock.acquire()
+        else:  # the patience counts from when the batch in progress began
+            left = self.patience_s - (time.perf_counter() - owner.held_since)
+            self.alone = owner.lock.acquire(timeout=max(left, 0.0)) if left > 0 else owner.lock.acquire(False)
         self._start = time.perf_counter()
+        if self.alone:
+            owner.held_since = self._start
         return self
 
     def __exit__(
@@ -66,12 +74,13 @@ class ExclusiveCalls:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.held_since = 0.0  # perf_counter() when the batch holding the lock began
         self._cost_s: dict[str, float] = {}  # moving average of each route's call time
 
     def turn(self, route: str) -> _Turn:
-        """A context manager to run one model call of `route` in: production waits at most
-        `PATIENCE_CALLS` of its own recent call times, a candidate (canary, shadow) until
-        the call in progress ends."""
+        """A context manager to run one batch of `route` in: production waits until the batch
+        in progress is `PATIENCE_CALLS` of its own recent batch times old, a candidate
+        (canary, shadow) until it ends."""
         if route != PRODUCTION:
             return _Turn(self, route, None)
         cost = self._cost_s.get(route, 0.0)
