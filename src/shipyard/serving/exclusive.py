@@ -12,8 +12,9 @@ wall time for the same CPU time, and the live `latency_ratio` rule rolled it bac
 call time is measured from the moment it runs alone. Production never waits long for a slow
 candidate: it waits only while the candidate's batch is younger than `PATIENCE_CALLS` of
 production's own recent batch times, then runs beside it anyway. So candidates up to ~5x
-production's cost are measured alone (the rule sees 3x as 3x), and one that hangs or sleeps
-for seconds holds each of production's batches at most that long, once per candidate batch.
+production's cost are measured alone, and one that hangs or sleeps for seconds holds each of
+production's batches at most that long, once per candidate batch. Not shared out this way:
+the event loop and the other processes on the machine (docs/serving.md, Micro-batching).
 
 Examples
 --------
@@ -55,7 +56,7 @@ class _Turn:
             self.alone = owner.lock.acquire()
         else:  # the patience counts from when the batch in progress began
             left = self.patience_s - (time.perf_counter() - owner.held_since)
-            self.alone = owner.lock.acquire(timeout=max(left, 0.0)) if left > 0 else owner.lock.acquire(False)
+            self.alone = owner.lock.acquire(timeout=left) if left > 0 else owner.lock.acquire(False)
         self._start = time.perf_counter()
         if self.alone:
             owner.held_since = self._start
