@@ -135,8 +135,9 @@ def _judge(project: Path, work: str) -> CheckResult:
 
 def test_a_same_cost_canary_is_not_judged_slower(project: Path) -> None:
     result = _judge(project, "1")
-    # Before the routes took turns, the canary's calls ran beside production's and this read
-    # ~2x with a lower bound above 1; now the estimate stays well under the limit.
+    # Under these 6 closed-loop clients the server without turns also passed (1.09x [0.93x,
+    # 1.43x]): this guards the behaviour, while the open-loop replay of the rollout demo
+    # (docs/serving.md, Micro-batching) is where the overlap read 2.7x.
     assert result.status is not Status.FAILED, result.message
     assert result.evidence["ratio"] < MAX_RATIO, result.message
 
