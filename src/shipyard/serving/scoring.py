@@ -1,6 +1,7 @@
 """Scoring one route's micro-batch: predict once, split the results back, count, log, measure.
 
-Runs on the route's own predict thread (`batching.RoutedBatcher`). Before the replies are
+Runs on the route's own predict thread (`batching.RoutedBatcher`), taking turns with the other
+routes' batches (`exclusive.ExclusiveCalls`) so each logged call time is its own. Before the replies are
 returned, the server's counters are updated and the batch's rows are appended to the
 prediction log's write-ahead file, so an answered row is never lost with the process.
 Shadow scoring runs on its own thread after the replies are ready: its outputs go to the log
@@ -23,6 +24,7 @@ import orjson
 
 from shipyard.serving import predlog as P
 from shipyard.serving.counters import ServerCounters
+from shipyard.serving.exclusive import ExclusiveCalls
 from shipyard.serving.metrics import ServerMetrics
 from shipyard.serving.models import LoadedModel, ModelHolder
 from shipyard.serving.payload import MISSING, Rows
@@ -94,7 +96,9 @@ class Scorer:
     """Scores one route's batch of jobs with the model set current at the start of the batch.
 
     `route(job)` picks the route on the event loop; `score(route, jobs)` runs on that route's
-    own predict thread, so a slow canary never holds production's requests.
+    own predict thread, so a slow canary's requests never queue in front of production's; a
+    batch waits for another route's batch in progress (production only briefly, see
+    `ExclusiveCalls`), so the routes' call times are measured alike.
     """
 
     def __init__(
@@ -114,6 +118,7 @@ class Scorer:
         self.counters = counters
         self._shadow_pool = ThreadPoolExecutor(1, thread_name_prefix="shipyard-shadow")
         self._shadow_slots = threading.BoundedSemaphore(max_shadow_backlog)
+        self._calls = ExclusiveCalls()  # routes take turns: each call's logged time is its own
 
     def route(self, job: Job) -> str:
         """`canary` or `production` for `job` under the current traffic split."""
@@ -129,7 +134,8 @@ class Scorer:
             model = models.canary
         else:
             model, route = models.production, PRODUCTION
-        replies = self._score(model, route, list(jobs))
+        with self._calls.turn(route):
+            replies = self._score(model, route, list(jobs))
         if models.shadow is not None:
             self._submit_shadow(models.shadow, list(jobs))
         return replies
@@ -211,12 +217,13 @@ class Scorer:
 
     def _shadow(self, model: LoadedModel, jobs: list[Job]) -> None:
         try:
-            try:
-                scored = _call(model, batch_frame(self.validator, [job.rows for job in jobs]))
-            except Exception as exc:  # noqa: BLE001 - a shadow failure is counted and logged, never raised
-                self.metrics.shadow_errors.labels(model.version).inc()
-                scored = _Scored(None, None, (), None, 0.0, error=_describe(exc))
-            self._account(model.version, SHADOW, jobs, scored)
+            with self._calls.turn(SHADOW):
+                try:
+                    scored = _call(model, batch_frame(self.validator, [job.rows for job in jobs]))
+                except Exception as exc:  # noqa: BLE001 - a shadow failure is counted and logged, never raised
+                    self.metrics.shadow_errors.labels(model.version).inc()
+                    scored = _Scored(None, None, (), None, 0.0, error=_describe(exc))
+                self._account(model.version, SHADOW, jobs, scored)
         except Exception:  # noqa: BLE001 - never reaches clients
             logger.exception("Shadow scoring with version %s failed", model.version)
             self.metrics.shadow_errors.labels(model.version).inc()
