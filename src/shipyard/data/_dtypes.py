@@ -4,6 +4,12 @@ A schema says `float`, not `float64`: a CSV and a Parquet file of the same data
 differ in width, nullability and string storage, and none of that should fail a
 check. A string column may arrive as `object`, `str` (pandas 3) or `category`; a
 decimal column (Arrow `decimal128`) arrives as `object` holding `Decimal`s and is a float.
+
+Three kinds of column are converted as they are loaded (`as_family_dtypes`), so every
+stage, the schema and the served model see one representation: a duration (`timedelta64`,
+Arrow `duration`) becomes its length in seconds (a float: JSON has no duration type, and a
+model needs a number), an Arrow calendar date (`date32`, `date64`) a `datetime64`, and a
+decimal a float64.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pandas.api import types
 
 DtypeFamily = Literal["int", "float", "bool", "category", "string", "datetime"]
@@ -21,6 +28,34 @@ FAMILIES: tuple[str, ...] = get_args(DtypeFamily)
 NUMERIC: frozenset[str] = frozenset({"int", "float"})
 TEXT: frozenset[str] = frozenset({"category", "string"})
 BOUNDED: frozenset[str] = frozenset({"int", "float", "datetime"})
+
+
+def _converted(series: pd.Series) -> pd.Series | None:
+    """The column in the dtype its family is checked in, or None when it already is one."""
+    dtype = series.dtype
+    if types.is_timedelta64_dtype(dtype) or (
+        isinstance(dtype, pd.ArrowDtype) and pa.types.is_duration(dtype.pyarrow_dtype)
+    ):
+        return series.dt.total_seconds().astype("float64")
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_date(dtype.pyarrow_dtype):
+        return series.astype("datetime64[s]")
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_decimal(dtype.pyarrow_dtype):
+        return series.astype("float64")
+    if types.is_object_dtype(dtype) and len(present := series.dropna()) and _all_instances(present, Decimal):
+        return numeric_values(series).reindex(series.index)
+    return None
+
+
+def as_family_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with durations as float seconds, Arrow dates as `datetime64` and decimals as float64.
+
+    Other columns are left as they are (the same objects, no copy).
+    """
+    for column in frame.columns:
+        converted = _converted(frame[column])
+        if converted is not None:
+            frame[column] = converted
+    return frame
 
 
 def _all_instances(series: pd.Series, kind: type | tuple[type, ...]) -> bool:
@@ -51,6 +86,18 @@ def family_of(series: pd.Series) -> DtypeFamily | None:
     if types.is_string_dtype(dtype):
         return "string"
     return None
+
+
+def unfit_description(series: pd.Series) -> str:
+    """What a column no family fits holds, for the refusal: its dtype, or its value types if object.
+
+    An `object` dtype says nothing; `list values` or `int and str values` says what to fix.
+    """
+    if not types.is_object_dtype(series.dtype):
+        return f"dtype {series.dtype}"
+    kinds = sorted({type(v).__name__ for v in series.dropna()})
+    shown = " and ".join(kinds[:4]) + (f" (and {len(kinds) - 4} more types)" if len(kinds) > 4 else "")
+    return f"{shown} values (dtype object)"
 
 
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"

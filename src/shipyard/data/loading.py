@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from shipyard.data._dtypes import as_family_dtypes
 from shipyard.data.dates import is_calendar_text, parse_datetimes
 from shipyard.errors import ConfigError
 
@@ -26,7 +27,8 @@ def load_frame(path: str | Path) -> pd.DataFrame:
     """Load a data set into a DataFrame.
 
     A 0-byte CSV gives an empty frame, so validation reports it rather than the
-    reader crashing. Hidden and `_`-prefixed files in a Parquet folder
+    reader crashing. Durations, Arrow dates and decimals are converted to the dtype their
+    schema family is checked in (`as_family_dtypes`). Hidden and `_`-prefixed files in a Parquet folder
     (`_SUCCESS`, `.crc`) are skipped, as Spark and pyarrow write them.
     """
     path = Path(path)
@@ -36,11 +38,11 @@ def load_frame(path: str | Path) -> pd.DataFrame:
         parts = [p for p in path.rglob("*") if p.is_file() and _has_suffix(p, PARQUET_SUFFIXES)]
         if not any(not p.name.startswith((".", "_")) for p in parts):
             raise ConfigError(f"The folder {path} holds no Parquet files. Expected {_SUPPORTED}.")
-        return _read(path, pd.read_parquet)
+        return as_family_dtypes(_read(path, pd.read_parquet))
     if _has_suffix(path, CSV_SUFFIXES):
         return parse_iso_dates(_read(path, pd.read_csv))
     if _has_suffix(path, PARQUET_SUFFIXES):
-        return _read(path, pd.read_parquet)
+        return as_family_dtypes(_read(path, pd.read_parquet))
     raise ConfigError(f"Cannot read {path}: unsupported file type. Expected {_SUPPORTED}.")
 
 

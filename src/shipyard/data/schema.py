@@ -31,7 +31,15 @@ import yaml
 from shipyard.core.params import Interval, validate_params
 from shipyard.data._allowances import UNSEEN_CONFIDENCE, round_up, upper_bound
 from shipyard.data._bounds import Bounds, tail_bounds
-from shipyard.data._dtypes import BOUNDED, TEXT, DtypeFamily, as_dates, family_of, numeric_values
+from shipyard.data._dtypes import (
+    BOUNDED,
+    TEXT,
+    DtypeFamily,
+    as_dates,
+    family_of,
+    numeric_values,
+    unfit_description,
+)
 from shipyard.data._examples import native
 from shipyard.data._schema_parsing import SCHEMA_VERSION, parse_schema
 from shipyard.errors import ConfigError
@@ -177,8 +185,9 @@ def _infer_column(
     family = family_of(series)
     if family is None:
         raise ConfigError(
-            f"Column '{series.name}' has dtype {series.dtype}, which fits no schema dtype "
-            "(int, float, bool, category, string, datetime). Convert or drop it in the loader."
+            f"Column '{series.name}' holds {unfit_description(series)}, which fit no schema dtype "
+            "(int, float, bool, category, string, datetime; durations are read as seconds). "
+            "Flatten nested values into columns, convert mixed values to one type, or drop the column."
         )
     if family == "string" and not is_target:
         dates = as_dates(series)
