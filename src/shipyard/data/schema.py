@@ -186,8 +186,9 @@ def _infer_column(
     if family is None:
         raise ConfigError(
             f"Column '{series.name}' holds {unfit_description(series)}, which fit no schema dtype "
-            "(int, float, bool, category, string, datetime; durations are read as seconds). "
-            "Flatten nested values into columns, convert mixed values to one type, or drop the column."
+            "(int, float, bool, category, string, datetime). Convert it where the data is made (a "
+            "duration to seconds with `.dt.total_seconds()`, nested values into columns of their "
+            "own, mixed values to one type) or drop the column."
         )
     if family == "string" and not is_target:
         dates = as_dates(series)
