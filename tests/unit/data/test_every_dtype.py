@@ -117,3 +117,18 @@ def test_nested_and_mixed_columns_are_refused_by_name(values: list[object], name
     frame = pd.DataFrame({"x": pd.Series(values, dtype=object), "y": [0, 1] * (ROWS // 2)})
     with pytest.raises(ConfigError, match=f"Column 'x' holds {named}"):
         infer_schema(frame, target="y")
+
+
+def test_a_csv_duration_is_loaded_as_seconds_as_from_parquet(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "written": pd.to_timedelta([277, -60, np.nan], unit="s"),  # pandas writes `0 days 00:04:37`
+            "iso": ["PT90S", "P1DT2H", None],
+            "clock": ["12:30", "1:00", "2:00"],  # times of day, not durations: left as text
+        }
+    )
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    loaded = load_frame(tmp_path / "data.csv")
+    assert loaded["written"].tolist()[:2] == [277.0, -60.0]
+    assert loaded["iso"].tolist()[:2] == [90.0, 93600.0]
+    assert loaded["clock"].tolist() == ["12:30", "1:00", "2:00"]
