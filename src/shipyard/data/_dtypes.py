@@ -8,8 +8,8 @@ decimal column (Arrow `decimal128`) arrives as `object` holding `Decimal`s and i
 Three kinds of column are converted as they are loaded (`as_family_dtypes`), so every
 stage, the schema and the served model see one representation: a duration (`timedelta64`,
 Arrow `duration`) becomes its length in seconds (a float: JSON has no duration type, and a
-model needs a number), an Arrow calendar date (`date32`, `date64`) a `datetime64`, and a
-decimal a float64.
+model needs a number), an Arrow calendar date (`date32`, `date64`) a `datetime64`, a
+decimal a float64, and booleans with gaps in an `object` column (a CSV's) pandas' `boolean`.
 """
 
 from __future__ import annotations
@@ -41,13 +41,17 @@ def _converted(series: pd.Series) -> pd.Series | None:
         return series.astype("datetime64[s]")
     if isinstance(dtype, pd.ArrowDtype) and pa.types.is_decimal(dtype.pyarrow_dtype):
         return series.astype("float64")
-    if types.is_object_dtype(dtype) and len(present := series.dropna()) and _all_instances(present, Decimal):
-        return numeric_values(series).reindex(series.index)
+    if types.is_object_dtype(dtype) and len(present := series.dropna()):
+        if _all_instances(present, Decimal):
+            return numeric_values(series).reindex(series.index)
+        if _all_instances(present, (bool, np.bool_)):  # a CSV's booleans with gaps
+            return series.astype("boolean")
     return None
 
 
 def as_family_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with durations as float seconds, Arrow dates as `datetime64` and decimals as float64.
+    """`frame` with durations as float seconds, Arrow dates as `datetime64`, decimals as float64
+    and object booleans as `boolean`.
 
     Other columns are left as they are (the same objects, no copy).
     """

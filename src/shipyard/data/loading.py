@@ -40,7 +40,7 @@ def load_frame(path: str | Path) -> pd.DataFrame:
             raise ConfigError(f"The folder {path} holds no Parquet files. Expected {_SUPPORTED}.")
         return as_family_dtypes(_read(path, pd.read_parquet))
     if _has_suffix(path, CSV_SUFFIXES):
-        return parse_typed_text(_read(path, pd.read_csv))
+        return as_family_dtypes(parse_typed_text(_read(path, pd.read_csv)))
     if _has_suffix(path, PARQUET_SUFFIXES):
         return as_family_dtypes(_read(path, pd.read_parquet))
     raise ConfigError(f"Cannot read {path}: unsupported file type. Expected {_SUPPORTED}.")

@@ -15,6 +15,8 @@ import pytest
 from shipyard.data import infer_schema, load_frame
 from shipyard.data.validation import validate
 from shipyard.errors import ConfigError
+from shipyard.serving.payload import Rows
+from shipyard.serving.validation import RequestValidator, batch_frame
 
 ROWS = 120
 
@@ -132,3 +134,14 @@ def test_a_csv_duration_is_loaded_as_seconds_as_from_parquet(tmp_path: Path) -> 
     assert loaded["written"].tolist()[:2] == [277.0, -60.0]
     assert loaded["iso"].tolist()[:2] == [90.0, 93600.0]
     assert loaded["clock"].tolist() == ["12:30", "1:00", "2:00"]
+
+
+def test_booleans_with_gaps_reach_the_model_as_one_dtype_from_csv_and_from_a_request(tmp_path: Path) -> None:
+    # The starter features turn `boolean` into numbers; booleans as object would become text.
+    (tmp_path / "data.csv").write_text("flag,y\nTrue,0\n,1\nFalse,0\n")
+    loaded = load_frame(tmp_path / "data.csv")
+    assert loaded["flag"].dtype == "boolean"
+    validator = RequestValidator(infer_schema(loaded, target="y"))
+    served = batch_frame(validator, [Rows({"flag": [True, None]}, 2)])
+    assert served["flag"].dtype == "boolean"
+    assert served["flag"].isna().tolist() == [False, True]
