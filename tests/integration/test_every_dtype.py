@@ -17,6 +17,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from cli_helpers import Cli
 from serve_helpers import Server
@@ -134,3 +135,25 @@ def test_init_holds_on_a_small_file_and_on_csv(tmp_path: Path, rows: int, suffix
     proc = cli("init", "--data", f"data.{suffix}", "--target", "y", check=0)
     assert "The proposal holds: smoke passed" in " ".join(proc.stdout.split())
     assert "- name: td\n  dtype: float\n" in (cli.project / "schema.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "named"),
+    [
+        ("tags", pa.array([[1, 2], [3]] * 50), "list values"),
+        ("address", pa.array([{"city": "Lyon", "zip": 69001}] * 100), "struct values"),
+        ("opens", pa.array([dt.time(9, 30)] * 100), "time values"),
+    ],
+    ids=["list", "struct", "time"],
+)
+def test_init_refuses_a_column_no_schema_dtype_fits_by_name(
+    tmp_path: Path, column: str, values: pa.Array, named: str
+) -> None:
+    cli = Cli(tmp_path / "p")
+    cli.project.mkdir()
+    table = pa.table({"x": np.arange(100) % 7, column: values, "y": np.arange(100) % 2})
+    pq.write_table(table, cli.project / "data.parquet")
+    proc = cli("init", "--data", "data.parquet", "--target", "y", check=2)
+    assert f"Column '{column}' holds {named}" in " ".join(proc.stderr.split())
+    assert "Traceback" not in proc.stderr
+    assert not (cli.project / "shipyard.yaml").exists()

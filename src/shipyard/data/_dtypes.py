@@ -92,6 +92,13 @@ def family_of(series: pd.Series) -> DtypeFamily | None:
     return None
 
 
+def _kind(value: object) -> str:
+    """A value's type as a user knows it: Parquet lists load as numpy arrays, structs as dicts."""
+    if isinstance(value, list | tuple | np.ndarray):
+        return "list"
+    return "struct" if isinstance(value, dict) else type(value).__name__
+
+
 def unfit_description(series: pd.Series) -> str:
     """What a column no family fits holds, for the refusal: its dtype, or its value types if object.
 
@@ -99,7 +106,7 @@ def unfit_description(series: pd.Series) -> str:
     """
     if not types.is_object_dtype(series.dtype):
         return f"dtype {series.dtype}"
-    kinds = sorted({type(v).__name__ for v in series.dropna()})
+    kinds = sorted({_kind(v) for v in series.dropna()})
     shown = " and ".join(kinds[:4]) + (f" (and {len(kinds) - 4} more types)" if len(kinds) > 4 else "")
     return f"{shown} values (dtype object)"
 

@@ -179,9 +179,8 @@ def _unseen_allowance(values: pd.Series) -> float:
     return round_up(upper_bound(singletons, len(values), UNSEEN_CONFIDENCE))
 
 
-def _infer_column(
-    series: pd.Series, *, is_target: bool, margin: float, limit: int, ratio: float
-) -> ColumnSchema:
+def _family(series: pd.Series) -> DtypeFamily:
+    """The column's family; `ConfigError` naming the column and what it holds when none fits."""
     family = family_of(series)
     if family is None:
         raise ConfigError(
@@ -190,6 +189,20 @@ def _infer_column(
             "duration to seconds with `.dt.total_seconds()`, nested values into columns of their "
             "own, mixed values to one type) or drop the column."
         )
+    return family
+
+
+def require_families(frame: pd.DataFrame) -> None:
+    """`ConfigError` for the first column no schema family fits (nested lists or structs, mixed
+    types, times of day), before anything else reads the data."""
+    for column in frame.columns:
+        _family(frame[column])
+
+
+def _infer_column(
+    series: pd.Series, *, is_target: bool, margin: float, limit: int, ratio: float
+) -> ColumnSchema:
+    family = _family(series)
     if family == "string" and not is_target:
         dates = as_dates(series)
         if dates is not None:  # ISO date text: checked as dates, parsed on validation

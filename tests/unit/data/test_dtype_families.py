@@ -110,7 +110,7 @@ def test_an_arrow_date_gets_date_time_bounds(tmp_path: Path) -> None:
     ("values", "named"),
     [
         ([[1, 2], [3]] * (ROWS // 2), "list values"),
-        ([{"a": 1}, {"a": 2}] * (ROWS // 2), "dict values"),
+        ([{"a": 1}, {"a": 2}] * (ROWS // 2), "struct values"),
         ([1, "a"] * (ROWS // 2), "int and str values"),
     ],
     ids=["list", "struct", "mixed"],
