@@ -157,3 +157,13 @@ def test_init_refuses_a_column_no_schema_dtype_fits_by_name(
     assert f"Column '{column}' holds {named}" in " ".join(proc.stderr.split())
     assert "Traceback" not in proc.stderr
     assert not (cli.project / "shipyard.yaml").exists()
+
+
+def test_a_folder_of_partitions_validates_as_the_file_does(project: Cli, tmp_path: Path) -> None:
+    # Partitions are read as Arrow, not through `load_frame`: durations, dates and decimals too.
+    batch = every_dtype(300, seed=3)
+    (tmp_path / "parts").mkdir()
+    batch.iloc[:150].to_parquet(tmp_path / "parts" / "a.parquet")
+    batch.iloc[150:].to_parquet(tmp_path / "parts" / "b.parquet")
+    proc = project("validate", str(tmp_path / "parts"), check=0)
+    assert "data checks passed" in proc.stdout and "FAILED" not in proc.stdout

@@ -14,6 +14,7 @@ decimal a float64, and booleans with gaps in an `object` column (a CSV's) pandas
 
 from __future__ import annotations
 
+import json
 import math
 from decimal import Decimal
 from typing import Literal, get_args
@@ -21,6 +22,7 @@ from typing import Literal, get_args
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api import types
 
 DtypeFamily = Literal["int", "float", "bool", "category", "string", "datetime"]
@@ -60,6 +62,45 @@ def as_family_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
         if converted is not None:
             frame[column] = converted
     return frame
+
+
+def _arrow_converted(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """An Arrow column as `as_family_dtypes` reads it into pandas: durations as float seconds,
+    dates as timestamps, decimals as float64; any other column as it is."""
+    kind = column.type
+    if pa.types.is_duration(kind):
+        per_second = {"s": 1, "ms": 1e3, "us": 1e6, "ns": 1e9}[kind.unit]
+        return pc.divide(pc.cast(column, pa.int64()).cast(pa.float64()), per_second)
+    if pa.types.is_date(kind):
+        return column.cast(pa.timestamp("s"))
+    if pa.types.is_decimal(kind):
+        return column.cast(pa.float64())
+    return column
+
+
+def as_family_table(table: pa.Table) -> pa.Table:
+    """`as_family_dtypes` for a Parquet partition read as Arrow, so a folder validates as a file."""
+    stored = table.columns  # each access wraps the columns anew: compare with one list
+    columns = [_arrow_converted(column) for column in stored]
+    changed = {
+        name: "datetime64[s]" if pa.types.is_timestamp(new.type) else "float64"
+        for name, new, old in zip(table.column_names, columns, stored, strict=True)
+        if new is not old
+    }
+    if not changed:
+        return table
+    # The file's pandas metadata stays (it keeps the other columns' nullable dtypes alike in every
+    # partition), with the converted columns' dtypes, as the old ones would turn them back.
+    metadata = dict(table.schema.metadata or {})
+    if b"pandas" in metadata:
+        described = json.loads(metadata[b"pandas"])
+        for entry in described.get("columns", []):
+            if entry.get("name") in changed:
+                numpy_type = changed[entry["name"]]
+                pandas_type = "datetime" if numpy_type.startswith("datetime") else numpy_type
+                entry.update(pandas_type=pandas_type, numpy_type=numpy_type, metadata=None)
+        metadata[b"pandas"] = json.dumps(described).encode()
+    return pa.table(columns, names=table.column_names, metadata=metadata)
 
 
 def _all_instances(series: pd.Series, kind: type | tuple[type, ...]) -> bool:

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 
 from shipyard.data import infer_schema, load_frame
+from shipyard.data._dtypes import as_family_table
 from shipyard.data.validation import validate
 from shipyard.errors import ConfigError
 from shipyard.serving.payload import Rows
@@ -145,3 +146,21 @@ def test_booleans_with_gaps_reach_the_model_as_one_dtype_from_csv_and_from_a_req
     served = batch_frame(validator, [Rows({"flag": [True, None]}, 2)])
     assert served["flag"].dtype == "boolean"
     assert served["flag"].isna().tolist() == [False, True]
+
+
+def test_a_partition_read_as_arrow_converts_as_load_frame_and_keeps_other_dtypes() -> None:
+    frame = pd.DataFrame(
+        {
+            "wait": pd.to_timedelta([90, None], unit="s"),
+            "day": pd.array([dt.date(2025, 1, 2), None], dtype=pd.ArrowDtype(pa.date32())),
+            "price": pd.array([Decimal("1.50"), None], dtype=pd.ArrowDtype(pa.decimal128(5, 2))),
+            "flag": pd.array([True, None], dtype="boolean"),
+        }
+    )
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    untouched = pa.Table.from_pandas(frame[["flag"]])
+    assert as_family_table(untouched) is untouched
+    read = as_family_table(table).to_pandas()
+    assert read["wait"].tolist()[0] == 90.0 and read["price"].tolist()[0] == 1.5
+    assert read["day"].tolist()[0] == pd.Timestamp("2025-01-02")
+    assert str(read["flag"].dtype) == "boolean"  # the file's pandas metadata still applies
