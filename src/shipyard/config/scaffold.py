@@ -189,6 +189,8 @@ def propose(
 
     import pandas as pd
 
+    from shipyard.data.schema import require_families
+
     if target not in frame.columns:
         close = difflib.get_close_matches(target, [str(c) for c in frame.columns], n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
@@ -196,6 +198,7 @@ def propose(
             f"--target: column '{target}' is not in the data.{hint} "
             f"Columns: {', '.join(map(str, frame.columns))}."
         )
+    require_families(frame)
     inferred, reason = infer_task(frame[target])
     if task is None:
         task = inferred

@@ -119,7 +119,7 @@ def _float_bounds(values: pd.Series, margin: float) -> Bounds:
 
 
 def _datetime_bounds(values: pd.Series, margin: float) -> Bounds:
-    low, high = values.min(), values.max()
+    low, high = pd.Timestamp(values.min()), pd.Timestamp(values.max())  # a `datetime.date` too
     pad = (high - low) * max(margin, 0.0)
     try:
         lower = low - pad

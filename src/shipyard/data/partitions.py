@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from shipyard.data._dtypes import as_family_table
 from shipyard.data.profile import column_kind
 from shipyard.errors import ConfigError
 
@@ -59,7 +60,8 @@ class Partition:
                     table = parquet.read_row_group(group, columns=stored)
                     for name in (c for c in columns if c in self.keys):
                         table = table.append_column(name, _repeat(self.keys[name], table.num_rows))
-                    yield from table.select(list(columns)).to_batches(max_chunksize=batch_rows)
+                    table = as_family_table(table.select(list(columns)))
+                    yield from table.to_batches(max_chunksize=batch_rows)
         except (pa.ArrowException, OSError) as exc:
             raise ConfigError(
                 f"Cannot read partition {self.path}: {exc}. Check the file (is it damaged?), or move it "

@@ -31,7 +31,15 @@ import yaml
 from shipyard.core.params import Interval, validate_params
 from shipyard.data._allowances import UNSEEN_CONFIDENCE, round_up, upper_bound
 from shipyard.data._bounds import Bounds, tail_bounds
-from shipyard.data._dtypes import BOUNDED, TEXT, DtypeFamily, as_dates, family_of, numeric_values
+from shipyard.data._dtypes import (
+    BOUNDED,
+    TEXT,
+    DtypeFamily,
+    as_dates,
+    family_of,
+    numeric_values,
+    unfit_description,
+)
 from shipyard.data._examples import native
 from shipyard.data._schema_parsing import SCHEMA_VERSION, parse_schema
 from shipyard.errors import ConfigError
@@ -171,15 +179,30 @@ def _unseen_allowance(values: pd.Series) -> float:
     return round_up(upper_bound(singletons, len(values), UNSEEN_CONFIDENCE))
 
 
-def _infer_column(
-    series: pd.Series, *, is_target: bool, margin: float, limit: int, ratio: float
-) -> ColumnSchema:
+def _family(series: pd.Series) -> DtypeFamily:
+    """The column's family; `ConfigError` naming the column and what it holds when none fits."""
     family = family_of(series)
     if family is None:
         raise ConfigError(
-            f"Column '{series.name}' has dtype {series.dtype}, which fits no schema dtype "
-            "(int, float, bool, category, string, datetime). Convert or drop it in the loader."
+            f"Column '{series.name}' holds {unfit_description(series)}, which fit no schema dtype "
+            "(int, float, bool, category, string, datetime). Convert it where the data is made (a "
+            "duration to seconds with `.dt.total_seconds()`, nested values into columns of their "
+            "own, mixed values to one type) or drop the column."
         )
+    return family
+
+
+def require_families(frame: pd.DataFrame) -> None:
+    """`ConfigError` for the first column no schema family fits (nested lists or structs, mixed
+    types, times of day), before anything else reads the data."""
+    for column in frame.columns:
+        _family(frame[column])
+
+
+def _infer_column(
+    series: pd.Series, *, is_target: bool, margin: float, limit: int, ratio: float
+) -> ColumnSchema:
+    family = _family(series)
     if family == "string" and not is_target:
         dates = as_dates(series)
         if dates is not None:  # ISO date text: checked as dates, parsed on validation

@@ -271,6 +271,8 @@ def batch_frame(validator: RequestValidator, parts: list[Rows]) -> pd.DataFrame:
             data[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
         elif family == "int":
             data[name] = np.array(values, dtype=np.int64)
+        elif family == "bool":  # pandas' nullable boolean, as `load_frame` gives such a column
+            data[name] = pd.array(values, dtype="boolean")
         elif family == "datetime":
             stamps, _ = parse_datetimes(pd.Series(values, dtype=object))
             data[name] = stamps.dt.tz_localize(None).to_numpy()
