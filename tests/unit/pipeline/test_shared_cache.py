@@ -1,4 +1,3 @@
-import socket
 import tarfile
 import threading
 from pathlib import Path
@@ -86,18 +85,7 @@ def test_prefetch_fetches_several_entries_at_once(tmp_path: Path):
     assert all((b.path(stage, key) / "output.bin").is_file() for stage, key in entries)
 
 
-def test_a_failed_fetch_names_the_object_and_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    # A real S3 client against a closed port on 127.0.0.1: the connection is refused.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "k",
-        "AWS_SECRET_ACCESS_KEY": "s",
-        "AWS_DEFAULT_REGION": "x",
-    }.items():
-        monkeypatch.setenv(name, value)
+def test_a_failed_fetch_names_the_object_and_the_store(tmp_path: Path, unreachable_s3: None):
     cache = StageCache(tmp_path / "b", open_object_store("s3://team/cache", tmp_path))
     with pytest.raises(ServiceUnavailableError) as raised:
         cache.prefetch([("train", KEY), ("evaluate", "cd" * 32)])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
@@ -82,19 +81,8 @@ def test_plots_drawn_earlier_give_the_page_drawn_now(compared: dict):
 
 
 def test_an_unreachable_shared_store_only_costs_the_plot_reuse(
-    tmp_path: Path, compared: dict, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, compared: dict, unreachable_s3: None
 ):
-    # A real S3 client against a closed port on 127.0.0.1: the connection is refused.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "k",
-        "AWS_SECRET_ACCESS_KEY": "s",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
     cache = StageCache(tmp_path / "cache", ArrowStore("s3://team/cache"))
     paths = write_reports(compared, tmp_path / "reports", plot_cache=cache)
     assert paths["html"].read_text() == render(compared, "html")
